@@ -1,0 +1,288 @@
+//! In-memory [`ExecutionStore`], [`ArtifactStore`] and [`ExecutionQueue`]:
+//! for tests and hosts that persist elsewhere. Nothing survives the process.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::store::{
+    Artifact, ArtifactMeta, ArtifactStore, BookRecord, ExecutionQueue, ExecutionRecord, ExecutionStatus,
+    ExecutionStore, Lease, NodeKey, NodeResult, StoreError, StoreResult,
+};
+use crate::util::now_ms;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    executions: HashMap<String, ExecutionRecord>,
+    results: HashMap<String, BTreeMap<NodeKey, NodeResult>>,
+    stops: HashSet<String>,
+    artifacts: HashMap<(String, String), Artifact>,
+    books: Vec<BookRecord>,
+    /// execution id -> current lease
+    leases: HashMap<String, Lease>,
+    lease_counter: u64,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> StoreResult<std::sync::MutexGuard<'_, Inner>> {
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::backend("memory store lock poisoned"))
+    }
+}
+
+impl Inner {
+    fn owned(&mut self, owner: &str, id: &str) -> StoreResult<&mut ExecutionRecord> {
+        match self.executions.get_mut(id) {
+            Some(r) if r.owner == owner => Ok(r),
+            _ => Err(StoreError::not_found(format!("execution {id}"))),
+        }
+    }
+
+    fn check_fence(&self, id: &str, fence: Option<&Lease>) -> StoreResult<()> {
+        if let Some(f) = fence {
+            match self.leases.get(id) {
+                Some(l) if l.token == f.token && l.worker == f.worker => {}
+                _ => return Err(StoreError::Conflict(format!("lease on execution {id} was lost"))),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExecutionStore for MemoryStore {
+    async fn create_execution(&self, rec: &ExecutionRecord) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        if g.executions.contains_key(&rec.id) {
+            return Err(StoreError::Conflict(format!("execution {} exists", rec.id)));
+        }
+        g.executions.insert(rec.id.clone(), rec.clone());
+        Ok(())
+    }
+
+    async fn get_execution(&self, owner: &str, id: &str) -> StoreResult<ExecutionRecord> {
+        Ok(self.lock()?.owned(owner, id)?.clone())
+    }
+
+    async fn list_executions(&self, owner: &str) -> StoreResult<Vec<ExecutionRecord>> {
+        let g = self.lock()?;
+        let mut v: Vec<_> = g.executions.values().filter(|r| r.owner == owner).cloned().collect();
+        v.sort_by_key(|r| r.created_at_ms);
+        Ok(v)
+    }
+
+    async fn set_status(
+        &self,
+        owner: &str,
+        id: &str,
+        status: ExecutionStatus,
+        message: Option<&str>,
+        reason: Option<&str>,
+        fence: Option<&Lease>,
+    ) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        g.check_fence(id, fence)?;
+        let r = g.owned(owner, id)?;
+        r.status = status;
+        r.message = message.map(str::to_string);
+        r.reason = reason.map(str::to_string);
+        r.updated_at_ms = now_ms();
+        Ok(())
+    }
+
+    async fn begin_attempt(&self, owner: &str, id: &str, fence: Option<&Lease>) -> StoreResult<u32> {
+        let mut g = self.lock()?;
+        g.check_fence(id, fence)?;
+        let r = g.owned(owner, id)?;
+        r.epoch += 1;
+        r.status = ExecutionStatus::Running;
+        r.message = None;
+        r.reason = None;
+        r.updated_at_ms = now_ms();
+        Ok(r.epoch)
+    }
+
+    async fn set_options(&self, owner: &str, id: &str, options: &serde_json::Value) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        g.owned(owner, id)?.options = options.clone();
+        Ok(())
+    }
+
+    async fn put_node_result(
+        &self,
+        owner: &str,
+        id: &str,
+        key: &NodeKey,
+        result: &NodeResult,
+        fence: Option<&Lease>,
+    ) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        g.check_fence(id, fence)?;
+        g.owned(owner, id)?;
+        g.results
+            .entry(id.to_string())
+            .or_default()
+            .insert(key.clone(), result.clone());
+        Ok(())
+    }
+
+    async fn remove_node_results(&self, owner: &str, id: &str, nodes: &[String]) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        g.owned(owner, id)?;
+        if let Some(m) = g.results.get_mut(id) {
+            let drop: HashSet<&String> = nodes.iter().collect();
+            m.retain(|k, _| !drop.contains(&k.node));
+        }
+        Ok(())
+    }
+
+    async fn node_results(&self, owner: &str, id: &str) -> StoreResult<Vec<(NodeKey, NodeResult)>> {
+        let mut g = self.lock()?;
+        g.owned(owner, id)?;
+        Ok(g.results
+            .get(id)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
+    async fn request_stop(&self, owner: &str, id: &str) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        g.owned(owner, id)?;
+        g.stops.insert(id.to_string());
+        Ok(())
+    }
+
+    async fn stop_requested(&self, owner: &str, id: &str) -> StoreResult<bool> {
+        let mut g = self.lock()?;
+        g.owned(owner, id)?;
+        Ok(g.stops.contains(id))
+    }
+
+    async fn clear_stop(&self, owner: &str, id: &str) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        g.owned(owner, id)?;
+        g.stops.remove(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ArtifactStore for MemoryStore {
+    async fn put_artifact(&self, owner: &str, execution_id: &str, artifact: &Artifact) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        g.owned(owner, execution_id)?;
+        g.artifacts
+            .insert((execution_id.to_string(), artifact.name.clone()), artifact.clone());
+        Ok(())
+    }
+
+    async fn get_artifact(&self, owner: &str, execution_id: &str, name: &str) -> StoreResult<Artifact> {
+        let mut g = self.lock()?;
+        g.owned(owner, execution_id)?;
+        g.artifacts
+            .get(&(execution_id.to_string(), name.to_string()))
+            .cloned()
+            .ok_or_else(|| StoreError::not_found(format!("artifact {name}")))
+    }
+
+    async fn list_artifacts(&self, owner: &str, execution_id: &str) -> StoreResult<Vec<ArtifactMeta>> {
+        let mut g = self.lock()?;
+        g.owned(owner, execution_id)?;
+        let mut v: Vec<ArtifactMeta> = g
+            .artifacts
+            .iter()
+            .filter(|((e, _), _)| e == execution_id)
+            .map(|(_, a)| ArtifactMeta {
+                name: a.name.clone(),
+                mime: a.mime.clone(),
+                size: a.bytes.len() as u64,
+            })
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
+    }
+
+    async fn put_book(&self, book: &BookRecord) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        g.owned(&book.owner, &book.execution_id)?;
+        g.books.retain(|b| b.id != book.id);
+        g.books.push(book.clone());
+        Ok(())
+    }
+
+    async fn list_books(&self, owner: &str) -> StoreResult<Vec<BookRecord>> {
+        Ok(self
+            .lock()?
+            .books
+            .iter()
+            .filter(|b| b.owner == owner)
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl ExecutionQueue for MemoryStore {
+    async fn claim(&self, worker: &str, lease: Duration) -> StoreResult<Option<Lease>> {
+        let mut g = self.lock()?;
+        let now = now_ms();
+        let mut candidates: Vec<&ExecutionRecord> = g
+            .executions
+            .values()
+            .filter(|r| match r.status {
+                ExecutionStatus::Pending => true,
+                ExecutionStatus::Running => g.leases.get(&r.id).is_none_or(|l| l.expires_at_ms < now),
+                _ => false,
+            })
+            .collect();
+        candidates.sort_by_key(|r| r.created_at_ms);
+        let Some(rec) = candidates.first() else {
+            return Ok(None);
+        };
+        let (id, owner) = (rec.id.clone(), rec.owner.clone());
+        g.lease_counter += 1;
+        let l = Lease {
+            execution_id: id.clone(),
+            owner,
+            worker: worker.to_string(),
+            token: g.lease_counter,
+            expires_at_ms: now + lease.as_millis() as i64,
+        };
+        g.leases.insert(id.clone(), l.clone());
+        if let Some(r) = g.executions.get_mut(&id) {
+            r.status = ExecutionStatus::Running;
+        }
+        Ok(Some(l))
+    }
+
+    async fn renew(&self, lease: &Lease, duration: Duration) -> StoreResult<bool> {
+        let mut g = self.lock()?;
+        match g.leases.get_mut(&lease.execution_id) {
+            Some(l) if l.token == lease.token => {
+                l.expires_at_ms = now_ms() + duration.as_millis() as i64;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        if g.leases.get(&lease.execution_id).is_some_and(|l| l.token == lease.token) {
+            g.leases.remove(&lease.execution_id);
+        }
+        Ok(())
+    }
+}

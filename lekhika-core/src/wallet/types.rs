@@ -1,0 +1,84 @@
+use serde::{Deserialize, Serialize};
+
+/// A user's wallet. Invariant: `total_earned - total_spent == balance + reserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Wallet {
+    pub user_id: String,
+    /// Tokens free to reserve.
+    pub balance: i64,
+    /// Tokens held by open reservations.
+    pub reserved: i64,
+    pub total_earned: i64,
+    pub total_spent: i64,
+    /// Tier level (the seed's `users.level`), if any.
+    pub level: Option<String>,
+    /// Last allocation period granted, e.g. `2026-11`.
+    pub current_period: Option<String>,
+}
+
+/// What a tier may use. `None` means "anything".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TierFeatures {
+    #[serde(default)]
+    pub allowed_models: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_node_kinds: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_export_formats: Option<Vec<String>>,
+}
+
+/// The seed's `level_token_policies` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierPolicy {
+    pub level: String,
+    pub monthly_allocation: i64,
+    /// Most wallet tokens one execution may spend (reserved + settled).
+    pub per_execution_limit: Option<i64>,
+    #[serde(default)]
+    pub features: TierFeatures,
+}
+
+/// Wallet tokens charged per 1,000 provider tokens for one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    pub provider: String,
+    pub model: String,
+    pub input_per_1k: f64,
+    pub output_per_1k: f64,
+}
+
+impl ModelPrice {
+    /// Wallet cost of a call, rounded up so a charge is never under-priced.
+    pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> i64 {
+        let c = (input_tokens as f64) * self.input_per_1k / 1000.0
+            + (output_tokens as f64) * self.output_per_1k / 1000.0;
+        c.ceil() as i64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LedgerKind {
+    /// Tokens added (grant, monthly allocation).
+    Grant,
+    /// Tokens held before a call.
+    Reserve,
+    /// A reservation turned into a charge of `amount` (the rest refunded).
+    Settle,
+    /// A reservation returned in full.
+    Release,
+}
+
+/// One movement of tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub user_id: String,
+    /// Idempotency key; `Reserve`, `Settle` and `Release` of one call share it.
+    pub key: String,
+    pub kind: LedgerKind,
+    pub amount: i64,
+    pub execution_id: Option<String>,
+    pub node_id: Option<String>,
+    pub note: Option<String>,
+    pub created_at_ms: i64,
+}
