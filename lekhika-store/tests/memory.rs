@@ -1,0 +1,21 @@
+//! The conformance suite against core's in-memory stores (the reference semantics).
+
+mod conformance;
+
+use std::sync::Arc;
+
+use conformance::*;
+use lekhika_core::memory_store::MemoryStore;
+use lekhika_core::wallet::MemoryWalletStore;
+
+async fn memory() -> Option<Stores> {
+    let store = Arc::new(MemoryStore::new());
+    Some(Stores {
+        executions: store.clone(),
+        artifacts: store.clone(),
+        queue: store,
+        wallet: Arc::new(MemoryWalletStore::new()),
+    })
+}
+
+conformance_suite!(memory);
