@@ -2,9 +2,22 @@
 //! checkpoints and wallet accounting. Free of HTTP, SQL and file formats:
 //! those live in `lekhika-providers`, `lekhika-store` and `lekhika-export`
 //! behind the traits defined here.
+//!
+//! Start with [`Engine::builder`].
 
+pub mod exec;
+pub mod flow;
 pub mod memory_store;
+pub mod node;
 pub mod provider;
 pub mod store;
+pub mod template;
+pub mod testing;
+pub mod text;
 pub mod util;
 pub mod wallet;
+
+pub use exec::{Engine, EngineBuilder, EngineError, Event, EventKind, EventStream, RunHandle, RunOptions, RunOutcome};
+pub use flow::{Flow, FlowError, FlowProblem};
+pub use node::{Node, NodeContext, NodeError, NodeOutput, Registry};
+pub use tokio_util::sync::CancellationToken;

@@ -57,3 +57,47 @@ pub fn new_id() -> String {
         b & 0xffff_ffff_ffff
     )
 }
+
+/// The calendar month (`YYYY-MM`, UTC) of a Unix time in milliseconds:
+/// the period key of monthly allocations.
+pub fn period_of(ms: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}")
+}
+
+/// A short name for a JSON value's type, for error messages.
+pub fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn periods() {
+        assert_eq!(super::period_of(0), "1970-01");
+        assert_eq!(super::period_of(1_795_000_000_000), "2026-11");
+        assert_eq!(super::period_of(1_709_164_800_000), "2024-02"); // 2024-02-29
+    }
+    #[test]
+    fn ids_are_uuid_shaped() {
+        let id = super::new_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+    }
+}

@@ -11,6 +11,6 @@ mod store;
 mod types;
 
 pub use memory::MemoryWalletStore;
-pub use pricing::{estimate_prompt_tokens, PriceBook};
+pub use pricing::{estimate_prompt_tokens, prompt_tokens_for_bytes, PriceBook};
 pub use store::{ReserveOutcome, ReserveRequest, WalletStore};
 pub use types::{LedgerEntry, LedgerKind, ModelPrice, TierFeatures, TierPolicy, Wallet};

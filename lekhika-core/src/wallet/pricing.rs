@@ -36,5 +36,10 @@ impl PriceBook {
 /// tokenizers never produce more tokens than half the UTF-8 bytes for
 /// natural text, plus a fixed allowance for message framing.
 pub fn estimate_prompt_tokens(text: &str) -> u64 {
-    (text.len() as u64).div_ceil(2) + 16
+    prompt_tokens_for_bytes(text.len() as u64)
+}
+
+/// [`estimate_prompt_tokens`] for a text of `bytes` UTF-8 bytes.
+pub fn prompt_tokens_for_bytes(bytes: u64) -> u64 {
+    bytes.div_ceil(2) + 16
 }

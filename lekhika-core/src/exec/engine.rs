@@ -1,0 +1,370 @@
+//! [`Engine`]: the host's entry point. Creates executions, launches runs,
+//! resumes, stops, regenerates and approves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::EngineError;
+use super::launch::{launch, LaunchSpec};
+use super::{RunHandle, RunOptions};
+use crate::flow::Flow;
+use crate::node::builtin::input::normalize_input;
+use crate::node::registry::ModelOverride;
+use crate::node::Registry;
+use crate::provider::ModelProvider;
+use crate::store::{ArtifactStore, ExecutionQueue, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease};
+use crate::util::{new_id, now_ms};
+use crate::wallet::{PriceBook, WalletStore};
+
+pub(crate) struct EngineInner {
+    pub registry: Registry,
+    pub models: Arc<dyn ModelProvider>,
+    pub store: Arc<dyn ExecutionStore>,
+    pub artifacts: Option<Arc<dyn ArtifactStore>>,
+    pub wallet: Option<Arc<dyn WalletStore>>,
+    pub prices: Arc<PriceBook>,
+    pub max_concurrency: usize,
+    pub stop_poll: Duration,
+    pub queue: Option<Arc<dyn ExecutionQueue>>,
+}
+
+/// The engine a host embeds. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+/// Builds an [`Engine`]. Only the model provider and store are required.
+pub struct EngineBuilder {
+    registry: Registry,
+    models: Arc<dyn ModelProvider>,
+    store: Arc<dyn ExecutionStore>,
+    artifacts: Option<Arc<dyn ArtifactStore>>,
+    wallet: Option<Arc<dyn WalletStore>>,
+    prices: PriceBook,
+    max_concurrency: usize,
+    stop_poll: Duration,
+    queue: Option<Arc<dyn ExecutionQueue>>,
+}
+
+impl EngineBuilder {
+    pub fn new(models: Arc<dyn ModelProvider>, store: Arc<dyn ExecutionStore>) -> Self {
+        Self {
+            registry: Registry::with_builtins(),
+            models,
+            store,
+            artifacts: None,
+            wallet: None,
+            prices: PriceBook::default(),
+            max_concurrency: 8,
+            stop_poll: Duration::from_millis(250),
+            queue: None,
+        }
+    }
+    /// The work queue leased runs renew their lease on.
+    pub fn queue(mut self, q: Arc<dyn ExecutionQueue>) -> Self {
+        self.queue = Some(q);
+        self
+    }
+    /// Replace the node registry (start from [`Registry::with_builtins`] to keep built-ins).
+    pub fn registry(mut self, r: Registry) -> Self {
+        self.registry = r;
+        self
+    }
+    /// Mutate the registry in place, e.g. to add custom kinds.
+    pub fn register(mut self, f: impl FnOnce(&mut Registry)) -> Self {
+        f(&mut self.registry);
+        self
+    }
+    pub fn artifacts(mut self, a: Arc<dyn ArtifactStore>) -> Self {
+        self.artifacts = Some(a);
+        self
+    }
+    /// Meter AI calls for users who have a wallet in this store.
+    pub fn wallet(mut self, w: Arc<dyn WalletStore>) -> Self {
+        self.wallet = Some(w);
+        self
+    }
+    pub fn prices(mut self, p: PriceBook) -> Self {
+        self.prices = p;
+        self
+    }
+    /// Nodes running at once per run (map nodes have their own limit).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = n.max(1);
+        self
+    }
+    /// How often a run checks the store for a stop request from another process.
+    pub fn stop_poll(mut self, d: Duration) -> Self {
+        self.stop_poll = d;
+        self
+    }
+    pub fn build(self) -> Engine {
+        Engine {
+            inner: Arc::new(EngineInner {
+                registry: self.registry,
+                models: self.models,
+                store: self.store,
+                artifacts: self.artifacts,
+                wallet: self.wallet,
+                prices: Arc::new(self.prices),
+                max_concurrency: self.max_concurrency,
+                stop_poll: self.stop_poll,
+                queue: self.queue,
+            }),
+        }
+    }
+}
+
+/// Where a node stands, for hosts rendering a review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// `Some` when the host approved an edited version.
+    pub edited: Option<Value>,
+}
+
+impl Engine {
+    pub fn builder(models: Arc<dyn ModelProvider>, store: Arc<dyn ExecutionStore>) -> EngineBuilder {
+        EngineBuilder::new(models, store)
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    pub fn store(&self) -> &Arc<dyn ExecutionStore> {
+        &self.inner.store
+    }
+
+    pub fn wallet_store(&self) -> Option<&Arc<dyn WalletStore>> {
+        self.inner.wallet.as_ref()
+    }
+
+    pub fn artifact_store(&self) -> Option<&Arc<dyn ArtifactStore>> {
+        self.inner.artifacts.as_ref()
+    }
+
+    pub fn prices(&self) -> &PriceBook {
+        &self.inner.prices
+    }
+
+    /// Parse and validate a flow document.
+    pub fn load(&self, doc: &Value, options: &RunOptions) -> Result<Flow, EngineError> {
+        let overrides = ModelOverride {
+            provider: options.provider.clone(),
+            model: options.model.clone(),
+        };
+        Ok(Flow::load(doc, &self.inner.registry, &overrides)?)
+    }
+
+    /// Validate flow, inputs and tier, then record a new execution.
+    pub async fn create(
+        &self,
+        owner: &str,
+        doc: &Value,
+        input: &Value,
+        options: &RunOptions,
+        status: ExecutionStatus,
+    ) -> Result<ExecutionRecord, EngineError> {
+        let flow = self.load(doc, options)?;
+        let input = normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
+        self.check_tier(owner, &flow).await?;
+        let now = now_ms();
+        let rec = ExecutionRecord {
+            id: new_id(),
+            owner: owner.to_string(),
+            engine_id: options.engine_id.clone(),
+            flow: doc.clone(),
+            input,
+            options: serde_json::to_value(options).map_err(|e| EngineError::InvalidState(e.to_string()))?,
+            status,
+            message: None,
+            reason: None,
+            epoch: 0,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        self.inner.store.create_execution(&rec).await?;
+        Ok(rec)
+    }
+
+    /// Start a new run and return its handle (events, stop, wait).
+    pub async fn start(
+        &self,
+        owner: &str,
+        doc: &Value,
+        input: &Value,
+        options: &RunOptions,
+    ) -> Result<RunHandle, EngineError> {
+        let rec = self.create(owner, doc, input, options, ExecutionStatus::Running).await?;
+        self.launch(rec, None).await
+    }
+
+    /// Queue a run for a worker ([`Engine::run_leased`]); returns its id.
+    pub async fn submit(
+        &self,
+        owner: &str,
+        doc: &Value,
+        input: &Value,
+        options: &RunOptions,
+    ) -> Result<String, EngineError> {
+        Ok(self.create(owner, doc, input, options, ExecutionStatus::Pending).await?.id)
+    }
+
+    /// Continue an execution from its checkpoint: only unfinished work runs.
+    pub async fn resume(&self, owner: &str, id: &str) -> Result<RunHandle, EngineError> {
+        let rec = self.inner.store.get_execution(owner, id).await?;
+        if rec.status == ExecutionStatus::Completed {
+            return Err(EngineError::InvalidState(format!(
+                "execution {id} is already completed; use regenerate to re-run a node"
+            )));
+        }
+        self.launch(rec, None).await
+    }
+
+    /// Run an execution claimed from the queue; writes are fenced by the lease.
+    pub async fn run_leased(&self, lease: Lease) -> Result<RunHandle, EngineError> {
+        let rec = self.inner.store.get_execution(&lease.owner, &lease.execution_id).await?;
+        self.launch(rec, Some(lease)).await
+    }
+
+    async fn launch(&self, rec: ExecutionRecord, fence: Option<Lease>) -> Result<RunHandle, EngineError> {
+        let options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
+        let flow = Arc::new(self.load(&rec.flow, &options)?);
+        launch(
+            self.inner.clone(),
+            LaunchSpec {
+                record: rec,
+                options,
+                flow,
+                fence,
+            },
+        )
+        .await
+    }
+
+    /// Ask a run to stop, wherever it runs (this process or another).
+    pub async fn stop(&self, owner: &str, id: &str) -> Result<(), EngineError> {
+        Ok(self.inner.store.request_stop(owner, id).await?)
+    }
+
+    /// Re-run `node` (and everything downstream of it) with an extra
+    /// instruction; everything else is reused.
+    pub async fn regenerate(
+        &self,
+        owner: &str,
+        id: &str,
+        node: &str,
+        instruction: Option<&str>,
+    ) -> Result<RunHandle, EngineError> {
+        self.invalidate(owner, id, node, instruction).await?;
+        let rec = self.inner.store.get_execution(owner, id).await?;
+        self.launch(rec, None).await
+    }
+
+    /// Forget `node` and its descendants and record the instruction, without running.
+    pub async fn invalidate(
+        &self,
+        owner: &str,
+        id: &str,
+        node: &str,
+        instruction: Option<&str>,
+    ) -> Result<Vec<String>, EngineError> {
+        let rec = self.inner.store.get_execution(owner, id).await?;
+        let mut options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
+        let flow = self.load(&rec.flow, &options)?;
+        let idx = *flow
+            .graph
+            .index
+            .get(node)
+            .ok_or_else(|| EngineError::UnknownNode(node.to_string()))?;
+        let ids: Vec<String> = flow.graph.descendants(idx).into_iter().map(|i| flow.graph.ids[i].clone()).collect();
+        for d in &ids {
+            options.instructions.remove(d);
+            options.approvals.remove(d);
+        }
+        if let Some(i) = instruction {
+            options.instructions.insert(node.to_string(), i.to_string());
+        }
+        self.inner.store.remove_node_results(owner, id, &ids).await?;
+        let opts = serde_json::to_value(&options).map_err(|e| EngineError::InvalidState(e.to_string()))?;
+        self.inner.store.set_options(owner, id, &opts).await?;
+        Ok(ids)
+    }
+
+    /// Approve the output waiting at an approval gate (optionally edited) and continue.
+    pub async fn approve(
+        &self,
+        owner: &str,
+        id: &str,
+        node: &str,
+        edited: Option<Value>,
+    ) -> Result<RunHandle, EngineError> {
+        let rec = self.inner.store.get_execution(owner, id).await?;
+        let mut options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
+        let flow = self.load(&rec.flow, &options)?;
+        match flow.node(node) {
+            Some(n) if n.kind == "approval" => {}
+            Some(_) => return Err(EngineError::InvalidState(format!("node `{node}` is not an approval gate"))),
+            None => return Err(EngineError::UnknownNode(node.to_string())),
+        }
+        options
+            .approvals
+            .insert(node.to_string(), serde_json::to_value(Approval { edited }).unwrap_or(Value::Null));
+        let opts = serde_json::to_value(&options).map_err(|e| EngineError::InvalidState(e.to_string()))?;
+        self.inner.store.set_options(owner, id, &opts).await?;
+        self.resume(owner, id).await
+    }
+
+    /// Reject the output at an approval gate: the reviewed node is
+    /// regenerated with the instruction, and the gate asks again.
+    pub async fn reject(&self, owner: &str, id: &str, node: &str, instruction: &str) -> Result<RunHandle, EngineError> {
+        let rec = self.inner.store.get_execution(owner, id).await?;
+        let options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
+        let flow = self.load(&rec.flow, &options)?;
+        let idx = *flow
+            .graph
+            .index
+            .get(node)
+            .ok_or_else(|| EngineError::UnknownNode(node.to_string()))?;
+        let reviewed = match flow.graph.deps[idx].as_slice() {
+            [one] => flow.graph.ids[*one].clone(),
+            _ => {
+                return Err(EngineError::InvalidState(format!(
+                    "approval gate `{node}` must have exactly one upstream node to reject"
+                )))
+            }
+        };
+        self.regenerate(owner, id, &reviewed, Some(instruction)).await
+    }
+
+    /// Instructions and approvals recorded for an execution.
+    pub async fn options(&self, owner: &str, id: &str) -> Result<RunOptions, EngineError> {
+        let rec = self.inner.store.get_execution(owner, id).await?;
+        Ok(serde_json::from_value(rec.options).unwrap_or_default())
+    }
+
+    pub(crate) async fn tier_policy_for(&self, owner: &str) -> Result<Option<crate::wallet::TierPolicy>, EngineError> {
+        let Some(w) = &self.inner.wallet else { return Ok(None) };
+        let Some(wallet) = w.wallet(owner).await? else { return Ok(None) };
+        let Some(level) = wallet.level else { return Ok(None) };
+        Ok(w.tier_policy(&level).await?)
+    }
+
+    /// Refuse a flow that uses models, kinds or formats the user's tier lacks.
+    pub async fn check_tier(&self, owner: &str, flow: &Flow) -> Result<(), EngineError> {
+        let Some(policy) = self.tier_policy_for(owner).await? else { return Ok(()) };
+        let problems = super::tier::check(flow, &policy);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::TierDenied {
+                level: policy.level,
+                problems,
+            })
+        }
+    }
+}

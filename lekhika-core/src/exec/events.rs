@@ -1,0 +1,193 @@
+//! Events pushed to the host as they happen. Lifecycle events are never
+//! dropped (their number is bounded by the flow's size); token deltas are
+//! dropped while more than [`MAX_PENDING_DELTAS`] wait unread, so a slow
+//! consumer never holds the run back or grows memory without bound.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::node::error::NodeFailure;
+use crate::provider::Usage;
+use crate::util::now_ms;
+
+pub const MAX_PENDING_DELTAS: usize = 4096;
+
+/// One event of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub execution_id: String,
+    pub at_ms: i64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    RunStarted {
+        epoch: u32,
+        nodes: usize,
+        /// Nodes already finished (resume).
+        done: usize,
+    },
+    NodeStarted {
+        node: String,
+        kind: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+    },
+    TokenDelta {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+        text: String,
+    },
+    Progress {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+        message: String,
+    },
+    NodeRetrying {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+        attempt: u32,
+        delay_ms: u64,
+        error: NodeFailure,
+    },
+    NodeFinished {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+        usage: Usage,
+        cost: i64,
+        duration_ms: i64,
+        attempts: u32,
+    },
+    NodeFailed {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+        error: NodeFailure,
+    },
+    CheckpointSaved {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+    },
+    RunFinished {
+        usage: Usage,
+        cost: i64,
+    },
+    RunFailed {
+        node: Option<String>,
+        error: NodeFailure,
+    },
+    RunStopped,
+    RunPaused {
+        reason: String,
+        message: String,
+        node: Option<String>,
+        /// The output under review, for approval gates.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        review: Option<serde_json::Value>,
+    },
+}
+
+impl EventKind {
+    /// Ends the run's event stream.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Self::RunFinished { .. } | Self::RunFailed { .. } | Self::RunStopped | Self::RunPaused { .. }
+        )
+    }
+}
+
+/// The sending side, cheap to clone.
+#[derive(Clone)]
+pub struct EventSink {
+    execution_id: Arc<str>,
+    tx: Option<mpsc::UnboundedSender<Event>>,
+    pending_deltas: Arc<AtomicUsize>,
+}
+
+impl EventSink {
+    pub(crate) fn new(execution_id: &str) -> (Self, EventStream) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let pending = Arc::new(AtomicUsize::new(0));
+        (
+            Self {
+                execution_id: execution_id.into(),
+                tx: Some(tx),
+                pending_deltas: pending.clone(),
+            },
+            EventStream { rx, pending },
+        )
+    }
+
+    pub fn emit(&self, kind: EventKind) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Event {
+                execution_id: self.execution_id.to_string(),
+                at_ms: now_ms(),
+                kind,
+            });
+        }
+    }
+
+    pub fn delta(&self, node: &str, item: Option<u32>, text: &str) {
+        if self.pending_deltas.load(Ordering::Relaxed) >= MAX_PENDING_DELTAS {
+            return;
+        }
+        self.pending_deltas.fetch_add(1, Ordering::Relaxed);
+        self.emit(EventKind::TokenDelta {
+            node: node.to_string(),
+            item,
+            text: text.to_string(),
+        });
+    }
+}
+
+/// The receiving side: an async stream of events, ending after the run's
+/// terminal event.
+pub struct EventStream {
+    rx: mpsc::UnboundedReceiver<Event>,
+    pending: Arc<AtomicUsize>,
+}
+
+impl EventStream {
+    /// The next event, or `None` when the run is over and all were read.
+    pub async fn recv(&mut self) -> Option<Event> {
+        let e = self.rx.recv().await;
+        self.note(&e);
+        e
+    }
+
+    fn note(&self, e: &Option<Event>) {
+        if let Some(Event {
+            kind: EventKind::TokenDelta { .. },
+            ..
+        }) = e
+        {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl futures_core::Stream for EventStream {
+    type Item = Event;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let p = self.rx.poll_recv(cx);
+        if let Poll::Ready(e) = &p {
+            self.note(e);
+        }
+        p
+    }
+}

@@ -1,0 +1,78 @@
+//! Wallet accounting around each AI call: reserve the worst case, settle at
+//! reported usage, release on failure. Keys make every step idempotent.
+
+use std::sync::Arc;
+
+use crate::node::NodeError;
+use crate::provider::{TextRequest, Usage};
+use crate::wallet::{prompt_tokens_for_bytes, PriceBook, ReserveOutcome, ReserveRequest, WalletStore};
+
+pub(crate) struct Meter {
+    /// `Some` when this user's runs are metered (they have a wallet).
+    pub wallet: Option<Arc<dyn WalletStore>>,
+    pub prices: Arc<PriceBook>,
+    pub owner: String,
+    pub execution_id: String,
+    pub limit: Option<i64>,
+}
+
+/// Upper bound of a request's prompt tokens.
+pub(crate) fn prompt_tokens(req: &TextRequest) -> u64 {
+    let mut bytes = req.system.as_ref().map_or(0, String::len);
+    for m in &req.messages {
+        bytes += m.content.len();
+    }
+    prompt_tokens_for_bytes(bytes as u64) + 8 * req.messages.len() as u64
+}
+
+impl Meter {
+    pub async fn reserve(&self, key: &str, node: &str, req: &TextRequest) -> Result<(), NodeError> {
+        let Some(wallet) = &self.wallet else { return Ok(()) };
+        let price = self.prices.get(&req.provider, &req.model).ok_or_else(|| {
+            NodeError::failed(format!(
+                "no price for model `{}` of provider `{}` in the model catalog; metered runs need one",
+                req.model, req.provider
+            ))
+        })?;
+        let amount = price.cost(prompt_tokens(req), req.max_tokens as u64);
+        let outcome = wallet
+            .reserve(&ReserveRequest {
+                user_id: self.owner.clone(),
+                key: key.to_string(),
+                execution_id: self.execution_id.clone(),
+                node_id: node.to_string(),
+                amount,
+                execution_limit: self.limit,
+            })
+            .await?;
+        match outcome {
+            ReserveOutcome::Reserved | ReserveOutcome::Unmetered => Ok(()),
+            ReserveOutcome::InsufficientTokens { needed, available } => {
+                Err(NodeError::InsufficientTokens { needed, available })
+            }
+            ReserveOutcome::ExecutionLimitExceeded { needed, limit, used } => {
+                Err(NodeError::ExecutionLimitExceeded { needed, limit, used })
+            }
+        }
+    }
+
+    /// Settle at reported usage; returns the wallet cost (also computed for
+    /// unmetered runs when the model has a price, for reports).
+    pub async fn settle(&self, key: &str, provider: &str, model: &str, usage: Usage) -> Result<i64, NodeError> {
+        let cost = self
+            .prices
+            .get(provider, model)
+            .map_or(0, |p| p.cost(usage.input_tokens, usage.output_tokens));
+        if let Some(wallet) = &self.wallet {
+            wallet.settle(&self.owner, key, cost).await?;
+        }
+        Ok(cost)
+    }
+
+    pub async fn release(&self, key: &str) -> Result<(), NodeError> {
+        if let Some(wallet) = &self.wallet {
+            wallet.release(&self.owner, key).await?;
+        }
+        Ok(())
+    }
+}

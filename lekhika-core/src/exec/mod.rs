@@ -1,0 +1,91 @@
+//! The executor: scheduling, attempts, metering, events, and the [`Engine`]
+//! API hosts call.
+
+pub(crate) mod attempt;
+mod engine;
+mod error;
+pub mod estimate;
+mod events;
+mod launch;
+pub(crate) mod meter;
+pub mod report;
+mod run;
+pub(crate) mod shared;
+mod tier;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+pub use engine::{Approval, Engine, EngineBuilder};
+pub use error::EngineError;
+pub use events::{Event, EventKind, EventSink, EventStream, MAX_PENDING_DELTAS};
+
+use crate::provider::Usage;
+use crate::store::ExecutionStatus;
+
+/// Options of one execution, stored with it (so resume uses the same).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    /// Override every text node's provider.
+    pub provider: Option<String>,
+    /// Override every text node's model.
+    pub model: Option<String>,
+    /// Nodes at once for this run.
+    pub max_concurrency: Option<usize>,
+    pub engine_id: Option<String>,
+    /// Extra instruction per node (regenerate, rejected approvals).
+    pub instructions: BTreeMap<String, String>,
+    /// Approved gates, with the edited output if any.
+    pub approvals: BTreeMap<String, Value>,
+    /// Host-defined options (e.g. the CLI's output formats).
+    pub host: Value,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    pub execution_id: String,
+    pub status: ExecutionStatus,
+    pub message: Option<String>,
+    /// `insufficient_tokens`, `awaiting_approval`, `provider_error`, `stopped`, ...
+    pub reason: Option<String>,
+    /// The node that paused or failed the run.
+    pub node: Option<String>,
+    /// Totals over the whole execution (all attempts).
+    pub usage: Usage,
+    pub cost: i64,
+}
+
+/// A running execution.
+pub struct RunHandle {
+    execution_id: String,
+    events: Option<EventStream>,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<RunOutcome>,
+}
+
+impl RunHandle {
+    pub fn execution_id(&self) -> &str {
+        &self.execution_id
+    }
+    /// The run's events (once; later calls return `None`).
+    pub fn events(&mut self) -> Option<EventStream> {
+        self.events.take()
+    }
+    /// Stop the run: in-flight calls are aborted, finished work is kept.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+    /// A token that stops the run when cancelled (e.g. from a signal handler).
+    pub fn stop_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+    /// Wait for the run to end.
+    pub async fn wait(self) -> Result<RunOutcome, EngineError> {
+        self.task.await.map_err(|e| EngineError::Task(e.to_string()))
+    }
+}

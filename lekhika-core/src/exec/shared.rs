@@ -1,0 +1,50 @@
+//! State shared by every task of one run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::events::EventSink;
+use super::meter::Meter;
+use crate::flow::Flow;
+use crate::provider::ModelProvider;
+use crate::store::{ArtifactStore, ExecutionStore, Lease, NodeResult};
+
+pub(crate) struct RunShared {
+    pub execution_id: String,
+    pub owner: String,
+    pub epoch: u32,
+    pub input: Value,
+    pub flow: Arc<Flow>,
+    /// Finished outputs by node index: set once, read lock-free.
+    pub outputs: Vec<OnceLock<Arc<Value>>>,
+    pub models: Arc<dyn ModelProvider>,
+    pub meter: Meter,
+    pub events: EventSink,
+    pub store: Arc<dyn ExecutionStore>,
+    pub artifacts: Option<Arc<dyn ArtifactStore>>,
+    pub fence: Option<Lease>,
+    /// Extra instructions per node (regenerate, rejected approvals).
+    pub instructions: HashMap<String, String>,
+    /// Approved outputs per approval node (`null` = approved as is).
+    pub approvals: HashMap<String, Value>,
+    /// Checkpointed map items, handed to their map node once.
+    pub item_results: Mutex<HashMap<usize, BTreeMap<u32, NodeResult>>>,
+    pub cancel: CancellationToken,
+}
+
+impl RunShared {
+    pub fn take_item_results(&self, node_idx: usize) -> BTreeMap<u32, NodeResult> {
+        self.item_results
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(&node_idx))
+            .unwrap_or_default()
+    }
+
+    pub fn node_id(&self, idx: usize) -> &str {
+        &self.flow.graph.ids[idx]
+    }
+}

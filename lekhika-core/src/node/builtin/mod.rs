@@ -1,0 +1,41 @@
+//! Built-in node kinds, each configured only by data.
+
+pub mod approval;
+pub mod compile;
+pub mod input;
+pub mod map;
+pub mod template;
+pub mod text;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{Registry, VarUse};
+use crate::flow::NodeSpec;
+use crate::template::Template;
+
+pub(crate) fn register_all(r: &mut Registry) {
+    r.register("input", |s, _| input::InputNode::build(s).map(|n| Box::new(n) as _));
+    r.register("text", |s, _| text::TextNode::build(s).map(|n| Box::new(n) as _));
+    r.register("map", |s, r| map::MapNode::build(s, r).map(|n| Box::new(n) as _));
+    r.register("compile", |s, _| compile::CompileNode::build(s).map(|n| Box::new(n) as _));
+    r.register("template", |s, _| template::TemplateNode::build(s).map(|n| Box::new(n) as _));
+    r.register("approval", |s, _| approval::ApprovalNode::build(s).map(|n| Box::new(n) as _));
+}
+
+/// Deserialize a node's config into its typed form; errors name the field.
+pub(crate) fn parse_config<T: DeserializeOwned>(spec: &NodeSpec) -> Result<T, Vec<String>> {
+    serde_json::from_value(Value::Object(spec.config.clone())).map_err(|e| vec![format!("config: {e}")])
+}
+
+/// Parse a template config field.
+pub(crate) fn template(field: &str, src: &str) -> Result<Template, String> {
+    Template::parse(src).map_err(|e| format!("`{field}`: {e}"))
+}
+
+pub(crate) fn uses(t: &Template, in_item: bool, out: &mut Vec<VarUse>) {
+    out.extend(t.variables().map(|p| VarUse {
+        path: p.to_vec(),
+        in_item,
+    }));
+}

@@ -1,0 +1,257 @@
+//! `text`: one AI text call, configured entirely by data. A reply cut by
+//! the output limit is continued (never kept truncated); JSON output is
+//! parsed and checked against an optional schema.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{parse_config, template, uses};
+use crate::flow::NodeSpec;
+use crate::node::schema::check_schema;
+use crate::node::{CallEstimate, EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUse};
+use crate::provider::{ChatMessage, FinishReason, OutputFormat, TextRequest, Usage};
+use crate::template::Template;
+use crate::wallet::prompt_tokens_for_bytes;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    provider: String,
+    model: String,
+    #[serde(default)]
+    system: Option<String>,
+    prompt: String,
+    #[serde(default)]
+    temperature: Option<f32>,
+    max_tokens: u32,
+    /// `text` (default) or `json`.
+    #[serde(default)]
+    output: Option<String>,
+    #[serde(default)]
+    json_schema: Option<Value>,
+    #[serde(default)]
+    stream: Option<bool>,
+    /// How many times a reply cut by the output limit is continued.
+    #[serde(default)]
+    max_continuations: Option<u32>,
+    /// The user turn sent to continue a cut reply.
+    #[serde(default)]
+    continue_prompt: Option<String>,
+    /// Human label some editors keep in `data`.
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: Option<String>,
+}
+
+pub struct TextNode {
+    provider: String,
+    model: String,
+    system: Option<Template>,
+    prompt: Template,
+    temperature: Option<f32>,
+    max_tokens: u32,
+    json: bool,
+    json_schema: Option<Value>,
+    stream: bool,
+    max_continuations: u32,
+    continue_prompt: String,
+}
+
+impl TextNode {
+    pub fn build(spec: &NodeSpec) -> Result<Self, Vec<String>> {
+        let c: Config = parse_config(spec)?;
+        let mut problems = Vec::new();
+        let system = c.system.as_deref().map(|s| template("system", s)).transpose();
+        let prompt = template("prompt", &c.prompt);
+        let json = match c.output.as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(o) => {
+                problems.push(format!("`output` must be `text` or `json`, not `{o}`"));
+                false
+            }
+        };
+        if c.max_tokens == 0 {
+            problems.push("`max_tokens` must be at least 1".into());
+        }
+        if let Some(t) = c.temperature {
+            if !(0.0..=2.0).contains(&t) {
+                problems.push("`temperature` must be between 0 and 2".into());
+            }
+        }
+        if c.provider.trim().is_empty() || c.model.trim().is_empty() {
+            problems.push("`provider` and `model` must not be empty".into());
+        }
+        match (system, prompt) {
+            (Ok(system), Ok(prompt)) if problems.is_empty() => Ok(Self {
+                provider: c.provider,
+                model: c.model,
+                system,
+                prompt,
+                temperature: c.temperature,
+                max_tokens: c.max_tokens,
+                json: json || c.json_schema.is_some(),
+                json_schema: c.json_schema,
+                stream: c.stream.unwrap_or(true),
+                max_continuations: c.max_continuations.unwrap_or(4),
+                continue_prompt: c
+                    .continue_prompt
+                    .unwrap_or_else(|| "Continue exactly where you stopped. Do not repeat anything.".into()),
+            }),
+            (s, p) => {
+                problems.extend(s.err());
+                problems.extend(p.err());
+                Err(problems)
+            }
+        }
+    }
+
+    fn request(&self, system: Option<String>, messages: Vec<ChatMessage>) -> TextRequest {
+        TextRequest {
+            provider: self.provider.clone(),
+            model: self.model.clone(),
+            system,
+            messages,
+            temperature: self.temperature,
+            max_tokens: self.max_tokens,
+            output: match (&self.json_schema, self.json) {
+                (Some(s), _) => OutputFormat::JsonSchema {
+                    name: "output".into(),
+                    schema: s.clone(),
+                },
+                (None, true) => OutputFormat::Json,
+                _ => OutputFormat::Text,
+            },
+            stream: self.stream,
+        }
+    }
+}
+
+/// Strip a Markdown code fence around a JSON reply.
+fn strip_fence(s: &str) -> &str {
+    let t = s.trim();
+    let Some(rest) = t.strip_prefix("```") else { return t };
+    let rest = rest.split_once('\n').map_or(rest, |(_, r)| r);
+    rest.trim_end().strip_suffix("```").unwrap_or(rest).trim()
+}
+
+#[async_trait]
+impl Node for TextNode {
+    async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
+        let system = self.system.as_ref().map(|t| ctx.render(t)).transpose()?;
+        let mut prompt = ctx.render(&self.prompt)?;
+        if let Some(extra) = ctx.instruction() {
+            prompt.push_str("\n\n");
+            prompt.push_str(extra);
+        }
+        let mut messages = vec![ChatMessage::user(prompt)];
+        let mut text = String::new();
+        let mut usage = Usage::default();
+        let mut continuations = 0;
+        loop {
+            let resp = ctx.generate_text(&self.request(system.clone(), messages.clone())).await?;
+            usage.add(resp.usage);
+            text.push_str(&resp.text);
+            match resp.finish {
+                FinishReason::Length if !self.json && continuations < self.max_continuations => {
+                    continuations += 1;
+                    ctx.progress(format!("reply cut at the output limit; continuing ({continuations})"));
+                    messages = vec![
+                        messages[0].clone(),
+                        ChatMessage::assistant(text.clone()),
+                        ChatMessage::user(self.continue_prompt.clone()),
+                    ];
+                }
+                FinishReason::Length => {
+                    return Err(NodeError::InvalidOutput(format!(
+                        "the reply was cut at the output limit of {} tokens {} times; shorten the answer",
+                        self.max_tokens,
+                        continuations + 1
+                    )))
+                }
+                FinishReason::ContentFilter => {
+                    return Err(NodeError::failed("the provider blocked the reply (content filter)"))
+                }
+                _ => break,
+            }
+        }
+        let metrics = json!({
+            "words": crate::text::word_count(&text),
+            "continuations": continuations,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+        });
+        let output = if self.json {
+            let v: Value = serde_json::from_str(strip_fence(&text))
+                .map_err(|e| NodeError::InvalidOutput(format!("the reply is not valid JSON ({e}); answer with JSON only")))?;
+            if let Some(schema) = &self.json_schema {
+                let problems = check_schema(&v, schema, "output");
+                if !problems.is_empty() {
+                    return Err(NodeError::InvalidOutput(problems.join("; ")));
+                }
+            }
+            v
+        } else {
+            Value::String(text)
+        };
+        Ok(NodeOutput { output, metrics })
+    }
+
+    fn variables(&self) -> Vec<VarUse> {
+        let mut v = Vec::new();
+        uses(&self.prompt, false, &mut v);
+        if let Some(s) = &self.system {
+            uses(s, false, &mut v);
+        }
+        v
+    }
+
+    fn models(&self) -> Vec<(String, String)> {
+        vec![(self.provider.clone(), self.model.clone())]
+    }
+
+    fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
+        let mut bytes = self.prompt.literal_bytes() + self.system.as_ref().map_or(0, Template::literal_bytes);
+        let mut var_tokens = 0;
+        for t in std::iter::once(&self.prompt).chain(self.system.as_ref()) {
+            for p in t.variables() {
+                var_tokens += scope.var_tokens(p);
+            }
+        }
+        // Continuations resend the reply so far: bound by the full output.
+        let calls = 1 + if self.json { 0 } else { self.max_continuations as u64 };
+        bytes += self.continue_prompt.len();
+        vec![CallEstimate {
+            provider: self.provider.clone(),
+            model: self.model.clone(),
+            input_tokens: prompt_tokens_for_bytes(bytes as u64) + 8 * 3 + var_tokens + 2 * self.max_tokens as u64 * (calls - 1),
+            output_tokens: self.max_tokens as u64,
+            calls,
+        }]
+    }
+
+    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
+        // In the units of estimate_prompt_tokens (bytes / 2): a token is at
+        // most ~4 bytes of text.
+        2 * self.max_tokens as u64 * (1 + self.max_continuations as u64)
+    }
+
+    fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {
+        if let Some(p) = provider {
+            self.provider = p.to_string();
+        }
+        if let Some(m) = model {
+            self.model = m.to_string();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strips_fences() {
+        assert_eq!(super::strip_fence("```json\n{\"a\":1}\n```"), "{\"a\":1}");
+        assert_eq!(super::strip_fence(" {\"a\":1} "), "{\"a\":1}");
+    }
+}

@@ -1,0 +1,110 @@
+//! The [`Node`] trait hosts implement for custom kinds, its context, the
+//! registry mapping kind → factory, and the built-in kinds.
+
+pub mod builtin;
+mod context;
+pub(crate) mod schema;
+pub(crate) mod error;
+mod policy;
+pub(crate) mod registry;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use context::{ItemScope, NodeContext};
+pub use error::NodeError;
+pub use policy::{NodePolicy, OutputValidator, RetryPolicy};
+pub use registry::{BuiltNode, NodeFactory, Registry};
+
+/// Where a node uses a template variable (for load-time validation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarUse {
+    pub path: Vec<String>,
+    /// Used inside a map item, where `item.*` and friends exist.
+    pub in_item: bool,
+}
+
+/// What a node produced.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct NodeOutput {
+    pub output: Value,
+    /// Node-specific numbers worth keeping (word counts, scores...).
+    #[serde(default)]
+    pub metrics: Value,
+}
+
+impl NodeOutput {
+    pub fn new(output: Value) -> Self {
+        Self {
+            output,
+            metrics: Value::Null,
+        }
+    }
+}
+
+/// Worst-case AI work of one node, for cost estimates.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CallEstimate {
+    pub provider: String,
+    pub model: String,
+    /// Upper bound of prompt tokens of one call.
+    pub input_tokens: u64,
+    /// Max output tokens of one call.
+    pub output_tokens: u64,
+    /// How many such calls (map items × passes).
+    pub calls: u64,
+}
+
+/// Helps nodes estimate: known input values and upper bounds of upstream outputs.
+pub trait EstimateScope {
+    /// Upper bound, in tokens, of what a template variable can expand to.
+    fn var_tokens(&self, path: &[String]) -> u64;
+    /// A resolved input value, if the path names a run input.
+    fn input(&self, path: &[String]) -> Option<Value>;
+}
+
+/// A unit of work in a flow. Built once per flow load from its config
+/// (parse config in the factory, so a bad config fails at load, not at run).
+///
+/// Cancellation: long awaits should race `ctx.cancelled()`; the executor
+/// also drops the node's future when the run is stopped.
+#[async_trait]
+pub trait Node: Send + Sync {
+    /// Run once. The executor handles retries, timeouts, output validators,
+    /// checkpointing and events around this call.
+    async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError>;
+
+    /// Template variables this node uses.
+    fn variables(&self) -> Vec<VarUse> {
+        Vec::new()
+    }
+
+    /// Input form fields this node declares (only `input` nodes do).
+    fn input_fields(&self) -> Vec<builtin::input::InputField> {
+        Vec::new()
+    }
+
+    /// Models this node may call (for tier checks).
+    fn models(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Export formats this node produces (for tier checks).
+    fn export_formats(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Worst-case AI calls, for estimates.
+    fn estimate(&self, _scope: &dyn EstimateScope) -> Vec<CallEstimate> {
+        Vec::new()
+    }
+
+    /// Upper bound in tokens of this node's output (estimates of downstream prompts).
+    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
+        0
+    }
+
+    /// Apply a run-wide provider/model override (e.g. `--provider`).
+    fn override_model(&mut self, _provider: Option<&str>, _model: Option<&str>) {}
+}

@@ -1,0 +1,89 @@
+//! Kind → factory. Built-in kinds register the same way host kinds do.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::policy::NodePolicy;
+use super::Node;
+use crate::flow::NodeSpec;
+
+/// Builds a node from its spec. Return every config problem found.
+pub type NodeFactory = Arc<dyn Fn(&NodeSpec, &Registry) -> Result<Box<dyn Node>, Vec<String>> + Send + Sync>;
+
+/// A node ready to run, with its execution policy.
+#[derive(Clone)]
+pub struct BuiltNode {
+    pub kind: String,
+    pub node: Arc<dyn Node>,
+    pub policy: NodePolicy,
+}
+
+/// Run-wide model override (`--provider`/`--model`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelOverride {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+}
+
+#[derive(Clone, Default)]
+pub struct Registry {
+    factories: HashMap<String, NodeFactory>,
+}
+
+impl Registry {
+    /// An empty registry (no kinds at all).
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// The built-in kinds: input, text, map, compile, template, approval, merge.
+    pub fn with_builtins() -> Self {
+        let mut r = Self::empty();
+        super::builtin::register_all(&mut r);
+        r
+    }
+
+    /// Register a kind. A later registration of the same kind replaces it.
+    pub fn register<F>(&mut self, kind: &str, factory: F)
+    where
+        F: Fn(&NodeSpec, &Registry) -> Result<Box<dyn Node>, Vec<String>> + Send + Sync + 'static,
+    {
+        self.factories.insert(kind.to_string(), Arc::new(factory));
+    }
+
+    pub fn kinds(&self) -> Vec<String> {
+        let mut k: Vec<String> = self.factories.keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    pub fn contains(&self, kind: &str) -> bool {
+        self.factories.contains_key(kind)
+    }
+
+    /// Build a node: take the policy keys out of its config, then call the factory.
+    pub fn build(&self, spec: &NodeSpec, overrides: &ModelOverride) -> Result<BuiltNode, Vec<String>> {
+        let Some(factory) = self.factories.get(&spec.kind) else {
+            return Err(vec![format!(
+                "unknown kind `{}` (known: {})",
+                spec.kind,
+                self.kinds().join(", ")
+            )]);
+        };
+        let mut spec = spec.clone();
+        let policy = NodePolicy::extract(&mut spec.config).map_err(|e| vec![e])?;
+        // UI-only keys some editors put into `data`.
+        for k in ["label", "description", "icon", "color"] {
+            spec.config.remove(k);
+        }
+        let mut node = factory(&spec, self)?;
+        if overrides.provider.is_some() || overrides.model.is_some() {
+            node.override_model(overrides.provider.as_deref(), overrides.model.as_deref());
+        }
+        Ok(BuiltNode {
+            kind: spec.kind.clone(),
+            node: Arc::from(node),
+            policy,
+        })
+    }
+}
