@@ -18,6 +18,9 @@ pub struct BuiltNode {
     pub policy: NodePolicy,
 }
 
+/// Keys of `data` that editors use for display only; never configuration.
+const UI_KEYS: &[&str] = &["label", "icon", "color", "ui", "status", "nodeType", "isExpanded", "selected"];
+
 /// Run-wide model override (`--provider`/`--model`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelOverride {
@@ -72,9 +75,9 @@ impl Registry {
         };
         let mut spec = spec.clone();
         let policy = NodePolicy::extract(&mut spec.config).map_err(|e| vec![e])?;
-        // UI-only keys some editors put into `data`.
-        for k in ["label", "description", "icon", "color"] {
-            spec.config.remove(k);
+        // UI-only keys editors put into `data`.
+        for k in UI_KEYS {
+            spec.config.remove(*k);
         }
         let mut node = factory(&spec, self)?;
         if overrides.provider.is_some() || overrides.model.is_some() {

@@ -25,7 +25,6 @@ const META: &[&str] = &[
 ];
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// Single-variable template giving the chapters (a map's output).
     chapters: String,
