@@ -1,0 +1,58 @@
+//! Reads an SSE reply into a provider's pure stream state machine.
+
+use lekhika_core::provider::{DeltaSink, ProviderError};
+
+use super::client::HttpClient;
+use super::retry::Failure;
+use super::sse::{SseDecoder, SseEvent};
+
+/// A provider's stream parser: fed whole events, never bytes.
+pub(crate) trait StreamState {
+    /// Handle one event; returns the text delta it carried, if any. An
+    /// error event (even after HTTP 200) returns the classified error.
+    fn on_event(&mut self, ev: &SseEvent) -> Result<Option<String>, ProviderError>;
+    /// The terminal event was seen; reading stops.
+    fn is_done(&self) -> bool;
+}
+
+/// Feed every read of `resp` through an [`SseDecoder`] into `state`,
+/// passing text deltas to `on_delta` in order. Once a delta has reached the
+/// caller, failures are marked final: a retry would repeat the text.
+/// Returns whether any delta was passed on.
+pub(crate) async fn drive<S: StreamState>(
+    http: &HttpClient,
+    mut resp: reqwest::Response,
+    state: &mut S,
+    on_delta: DeltaSink<'_>,
+) -> Result<bool, Failure> {
+    let mut dec = SseDecoder::new();
+    let mut emitted = false;
+    let seal = |f: Failure, emitted: bool| if emitted { f.final_() } else { f };
+    loop {
+        let chunk = match http.chunk(&mut resp).await {
+            Ok(c) => c,
+            Err(f) => return Err(seal(f, emitted)),
+        };
+        let end = chunk.is_none();
+        let events = match chunk {
+            Some(bytes) => dec.push(&bytes),
+            None => dec.finish(),
+        };
+        for ev in &events {
+            match state.on_event(ev) {
+                Ok(Some(d)) if !d.is_empty() => {
+                    on_delta(&d);
+                    emitted = true;
+                }
+                Ok(_) => {}
+                Err(e) => return Err(seal(http.scrub(e).into(), emitted)),
+            }
+            if state.is_done() {
+                return Ok(emitted);
+            }
+        }
+        if end {
+            return Ok(emitted);
+        }
+    }
+}
