@@ -17,7 +17,10 @@ pub mod text;
 pub mod util;
 pub mod wallet;
 
-pub use exec::{Engine, EngineBuilder, EngineError, Event, EventKind, EventStream, RunHandle, RunOptions, RunOutcome};
+pub use exec::{
+    Engine, EngineBuilder, EngineError, Event, EventKind, EventStream, RunHandle, RunOptions,
+    RunOutcome,
+};
 pub use flow::{Flow, FlowError, FlowProblem};
 pub use node::{Node, NodeContext, NodeError, NodeOutput, Registry};
 pub use tokio_util::sync::CancellationToken;

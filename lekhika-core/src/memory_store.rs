@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::store::{
-    Artifact, ArtifactMeta, ArtifactStore, BookRecord, ExecutionQueue, ExecutionRecord, ExecutionStatus,
-    ExecutionStore, Lease, NodeKey, NodeResult, StoreError, StoreResult,
+    Artifact, ArtifactMeta, ArtifactStore, BookRecord, ExecutionQueue, ExecutionRecord,
+    ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError, StoreResult,
 };
 use crate::util::now_ms;
 
@@ -54,7 +54,11 @@ impl Inner {
         if let Some(f) = fence {
             match self.leases.get(id) {
                 Some(l) if l.token == f.token && l.worker == f.worker => {}
-                _ => return Err(StoreError::Conflict(format!("lease on execution {id} was lost"))),
+                _ => {
+                    return Err(StoreError::Conflict(format!(
+                        "lease on execution {id} was lost"
+                    )))
+                }
             }
         }
         Ok(())
@@ -78,7 +82,12 @@ impl ExecutionStore for MemoryStore {
 
     async fn list_executions(&self, owner: &str) -> StoreResult<Vec<ExecutionRecord>> {
         let g = self.lock()?;
-        let mut v: Vec<_> = g.executions.values().filter(|r| r.owner == owner).cloned().collect();
+        let mut v: Vec<_> = g
+            .executions
+            .values()
+            .filter(|r| r.owner == owner)
+            .cloned()
+            .collect();
         v.sort_by_key(|r| r.created_at_ms);
         Ok(v)
     }
@@ -102,7 +111,12 @@ impl ExecutionStore for MemoryStore {
         Ok(())
     }
 
-    async fn begin_attempt(&self, owner: &str, id: &str, fence: Option<&Lease>) -> StoreResult<u32> {
+    async fn begin_attempt(
+        &self,
+        owner: &str,
+        id: &str,
+        fence: Option<&Lease>,
+    ) -> StoreResult<u32> {
         let mut g = self.lock()?;
         g.check_fence(id, fence)?;
         let r = g.owned(owner, id)?;
@@ -114,7 +128,12 @@ impl ExecutionStore for MemoryStore {
         Ok(r.epoch)
     }
 
-    async fn set_options(&self, owner: &str, id: &str, options: &serde_json::Value) -> StoreResult<()> {
+    async fn set_options(
+        &self,
+        owner: &str,
+        id: &str,
+        options: &serde_json::Value,
+    ) -> StoreResult<()> {
         let mut g = self.lock()?;
         g.owned(owner, id)?.options = options.clone();
         Ok(())
@@ -138,7 +157,12 @@ impl ExecutionStore for MemoryStore {
         Ok(())
     }
 
-    async fn remove_node_results(&self, owner: &str, id: &str, nodes: &[String]) -> StoreResult<()> {
+    async fn remove_node_results(
+        &self,
+        owner: &str,
+        id: &str,
+        nodes: &[String],
+    ) -> StoreResult<()> {
         let mut g = self.lock()?;
         g.owned(owner, id)?;
         if let Some(m) = g.results.get_mut(id) {
@@ -180,15 +204,27 @@ impl ExecutionStore for MemoryStore {
 
 #[async_trait]
 impl ArtifactStore for MemoryStore {
-    async fn put_artifact(&self, owner: &str, execution_id: &str, artifact: &Artifact) -> StoreResult<()> {
+    async fn put_artifact(
+        &self,
+        owner: &str,
+        execution_id: &str,
+        artifact: &Artifact,
+    ) -> StoreResult<()> {
         let mut g = self.lock()?;
         g.owned(owner, execution_id)?;
-        g.artifacts
-            .insert((execution_id.to_string(), artifact.name.clone()), artifact.clone());
+        g.artifacts.insert(
+            (execution_id.to_string(), artifact.name.clone()),
+            artifact.clone(),
+        );
         Ok(())
     }
 
-    async fn get_artifact(&self, owner: &str, execution_id: &str, name: &str) -> StoreResult<Artifact> {
+    async fn get_artifact(
+        &self,
+        owner: &str,
+        execution_id: &str,
+        name: &str,
+    ) -> StoreResult<Artifact> {
         let mut g = self.lock()?;
         g.owned(owner, execution_id)?;
         g.artifacts
@@ -197,7 +233,11 @@ impl ArtifactStore for MemoryStore {
             .ok_or_else(|| StoreError::not_found(format!("artifact {name}")))
     }
 
-    async fn list_artifacts(&self, owner: &str, execution_id: &str) -> StoreResult<Vec<ArtifactMeta>> {
+    async fn list_artifacts(
+        &self,
+        owner: &str,
+        execution_id: &str,
+    ) -> StoreResult<Vec<ArtifactMeta>> {
         let mut g = self.lock()?;
         g.owned(owner, execution_id)?;
         let mut v: Vec<ArtifactMeta> = g
@@ -243,7 +283,9 @@ impl ExecutionQueue for MemoryStore {
             .values()
             .filter(|r| match r.status {
                 ExecutionStatus::Pending => true,
-                ExecutionStatus::Running => g.leases.get(&r.id).is_none_or(|l| l.expires_at_ms < now),
+                ExecutionStatus::Running => {
+                    g.leases.get(&r.id).is_none_or(|l| l.expires_at_ms < now)
+                }
                 _ => false,
             })
             .collect();
@@ -280,7 +322,10 @@ impl ExecutionQueue for MemoryStore {
 
     async fn release(&self, lease: &Lease) -> StoreResult<()> {
         let mut g = self.lock()?;
-        if g.leases.get(&lease.execution_id).is_some_and(|l| l.token == lease.token) {
+        if g.leases
+            .get(&lease.execution_id)
+            .is_some_and(|l| l.token == lease.token)
+        {
             g.leases.remove(&lease.execution_id);
         }
         Ok(())

@@ -52,7 +52,10 @@ pub enum OutputFormat {
     Json,
     /// JSON matching this schema (providers that support schemas get it;
     /// others get JSON mode and core validates the reply).
-    JsonSchema { name: String, schema: serde_json::Value },
+    JsonSchema {
+        name: String,
+        schema: serde_json::Value,
+    },
 }
 
 /// One text generation call.
@@ -132,7 +135,12 @@ pub struct GeneratedImage {
 
 impl fmt::Debug for GeneratedImage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "GeneratedImage({}, {} bytes)", self.mime, self.bytes.len())
+        write!(
+            f,
+            "GeneratedImage({}, {} bytes)",
+            self.mime,
+            self.bytes.len()
+        )
     }
 }
 
@@ -161,7 +169,12 @@ pub struct SpeechResponse {
 
 impl fmt::Debug for SpeechResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SpeechResponse({}, {} bytes)", self.mime, self.bytes.len())
+        write!(
+            f,
+            "SpeechResponse({}, {} bytes)",
+            self.mime,
+            self.bytes.len()
+        )
     }
 }
 
@@ -226,7 +239,11 @@ pub struct ProviderError {
 }
 
 impl ProviderError {
-    pub fn new(provider: impl Into<String>, kind: ProviderErrorKind, message: impl Into<String>) -> Self {
+    pub fn new(
+        provider: impl Into<String>,
+        kind: ProviderErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             provider: provider.into(),
             kind,
@@ -272,7 +289,10 @@ pub trait ModelProvider: Send + Sync {
         ))
     }
 
-    async fn synthesize_speech(&self, req: &SpeechRequest) -> Result<SpeechResponse, ProviderError> {
+    async fn synthesize_speech(
+        &self,
+        req: &SpeechRequest,
+    ) -> Result<SpeechResponse, ProviderError> {
         Err(ProviderError::new(
             req.provider.clone(),
             ProviderErrorKind::Unsupported,

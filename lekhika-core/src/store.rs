@@ -149,7 +149,13 @@ pub struct Artifact {
 
 impl std::fmt::Debug for Artifact {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Artifact({}, {}, {} bytes)", self.name, self.mime, self.bytes.len())
+        write!(
+            f,
+            "Artifact({}, {}, {} bytes)",
+            self.name,
+            self.mime,
+            self.bytes.len()
+        )
     }
 }
 
@@ -225,9 +231,15 @@ pub trait ExecutionStore: Send + Sync {
         fence: Option<&Lease>,
     ) -> StoreResult<()>;
     /// Start a new attempt: bump `epoch`, set status running; returns the new epoch.
-    async fn begin_attempt(&self, owner: &str, id: &str, fence: Option<&Lease>) -> StoreResult<u32>;
+    async fn begin_attempt(&self, owner: &str, id: &str, fence: Option<&Lease>)
+        -> StoreResult<u32>;
     /// Replace the run options (e.g. after an approval edited an output).
-    async fn set_options(&self, owner: &str, id: &str, options: &serde_json::Value) -> StoreResult<()>;
+    async fn set_options(
+        &self,
+        owner: &str,
+        id: &str,
+        options: &serde_json::Value,
+    ) -> StoreResult<()>;
     /// Durably record a finished node or item. Must survive a process kill
     /// once it returns.
     async fn put_node_result(
@@ -239,7 +251,8 @@ pub trait ExecutionStore: Send + Sync {
         fence: Option<&Lease>,
     ) -> StoreResult<()>;
     /// Forget a node's result and all its items' results (regenerate).
-    async fn remove_node_results(&self, owner: &str, id: &str, nodes: &[String]) -> StoreResult<()>;
+    async fn remove_node_results(&self, owner: &str, id: &str, nodes: &[String])
+        -> StoreResult<()>;
     async fn node_results(&self, owner: &str, id: &str) -> StoreResult<Vec<(NodeKey, NodeResult)>>;
     /// Ask whichever process runs this execution to stop.
     async fn request_stop(&self, owner: &str, id: &str) -> StoreResult<()>;
@@ -251,9 +264,23 @@ pub trait ExecutionStore: Send + Sync {
 /// Book files and book records.
 #[async_trait]
 pub trait ArtifactStore: Send + Sync {
-    async fn put_artifact(&self, owner: &str, execution_id: &str, artifact: &Artifact) -> StoreResult<()>;
-    async fn get_artifact(&self, owner: &str, execution_id: &str, name: &str) -> StoreResult<Artifact>;
-    async fn list_artifacts(&self, owner: &str, execution_id: &str) -> StoreResult<Vec<ArtifactMeta>>;
+    async fn put_artifact(
+        &self,
+        owner: &str,
+        execution_id: &str,
+        artifact: &Artifact,
+    ) -> StoreResult<()>;
+    async fn get_artifact(
+        &self,
+        owner: &str,
+        execution_id: &str,
+        name: &str,
+    ) -> StoreResult<Artifact>;
+    async fn list_artifacts(
+        &self,
+        owner: &str,
+        execution_id: &str,
+    ) -> StoreResult<Vec<ArtifactMeta>>;
     async fn put_book(&self, book: &BookRecord) -> StoreResult<()>;
     async fn list_books(&self, owner: &str) -> StoreResult<Vec<BookRecord>>;
 }

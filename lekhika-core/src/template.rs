@@ -51,7 +51,9 @@ impl Template {
                 parts.push(Part::Lit(rest[..start].to_string()));
             }
             let after = &rest[start + 2..];
-            let end = after.find("}}").ok_or(TemplateSyntaxError(offset + start))?;
+            let end = after
+                .find("}}")
+                .ok_or(TemplateSyntaxError(offset + start))?;
             let path: Vec<String> = after[..end]
                 .trim()
                 .split('.')
@@ -65,7 +67,10 @@ impl Template {
             literal_bytes += rest.len();
             parts.push(Part::Lit(rest.to_string()));
         }
-        Ok(Self { parts, literal_bytes })
+        Ok(Self {
+            parts,
+            literal_bytes,
+        })
     }
 
     /// Variable paths this template uses.
@@ -88,7 +93,9 @@ impl Template {
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::Var(path) => {
-                    let v = scope.lookup(path).ok_or_else(|| MissingVariable(path.join(".")))?;
+                    let v = scope
+                        .lookup(path)
+                        .ok_or_else(|| MissingVariable(path.join(".")))?;
                     push_value(&mut out, &v);
                 }
             }
@@ -101,7 +108,11 @@ impl Template {
     /// template is not a single variable.
     pub fn render_value(&self, scope: &dyn Scope) -> Option<Result<Value, MissingVariable>> {
         match self.parts.as_slice() {
-            [Part::Var(path)] => Some(scope.lookup(path).ok_or_else(|| MissingVariable(path.join(".")))),
+            [Part::Var(path)] => Some(
+                scope
+                    .lookup(path)
+                    .ok_or_else(|| MissingVariable(path.join("."))),
+            ),
             _ => None,
         }
     }

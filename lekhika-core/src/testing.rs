@@ -26,14 +26,20 @@ pub struct ScriptedModel {
 
 impl ScriptedModel {
     pub fn new(
-        script: impl Fn(&TextRequest, usize) -> Result<TextResponse, ProviderError> + Send + Sync + 'static,
+        script: impl Fn(&TextRequest, usize) -> Result<TextResponse, ProviderError>
+            + Send
+            + Sync
+            + 'static,
     ) -> Arc<Self> {
         Self::with_delay(Duration::ZERO, script)
     }
 
     pub fn with_delay(
         delay: Duration,
-        script: impl Fn(&TextRequest, usize) -> Result<TextResponse, ProviderError> + Send + Sync + 'static,
+        script: impl Fn(&TextRequest, usize) -> Result<TextResponse, ProviderError>
+            + Send
+            + Sync
+            + 'static,
     ) -> Arc<Self> {
         Arc::new(Self {
             script: Box::new(script),
@@ -77,7 +83,12 @@ impl ScriptedModel {
     pub fn prompts(&self) -> Vec<String> {
         self.requests()
             .into_iter()
-            .map(|r| r.messages.first().map(|m| m.content.clone()).unwrap_or_default())
+            .map(|r| {
+                r.messages
+                    .first()
+                    .map(|m| m.content.clone())
+                    .unwrap_or_default()
+            })
             .collect()
     }
 }
@@ -91,7 +102,11 @@ impl Drop for InFlight<'_> {
 
 #[async_trait]
 impl ModelProvider for ScriptedModel {
-    async fn generate_text(&self, req: &TextRequest, on_delta: DeltaSink<'_>) -> Result<TextResponse, ProviderError> {
+    async fn generate_text(
+        &self,
+        req: &TextRequest,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, ProviderError> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut l) = self.log.lock() {
             l.push(req.clone());

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use std::collections::HashMap;
@@ -30,8 +31,14 @@ async fn react_flow_document_with_ui_fields_runs_to_a_book() {
     let id = h.execution_id().to_string();
     let (events, outcome) = run_to_end(h).await;
     assert_eq!(outcome.status, ExecutionStatus::Completed, "{outcome:?}");
-    assert!(matches!(events.first().map(|e| &e.kind), Some(EventKind::RunStarted { .. })));
-    assert!(matches!(events.last().map(|e| &e.kind), Some(EventKind::RunFinished { .. })));
+    assert!(matches!(
+        events.first().map(|e| &e.kind),
+        Some(EventKind::RunStarted { .. })
+    ));
+    assert!(matches!(
+        events.last().map(|e| &e.kind),
+        Some(EventKind::RunFinished { .. })
+    ));
     assert!(events.iter().all(|e| e.execution_id == id));
     // 1 outline + 5 chapters + 1 blurb
     assert_eq!(model.calls(), 7);
@@ -45,10 +52,15 @@ async fn react_flow_document_with_ui_fields_runs_to_a_book() {
     let chapters = book["chapters"].as_array().unwrap();
     assert_eq!(chapters.len(), 5);
     assert_eq!(chapters[2]["title"], "Part 3");
-    assert!(chapters[2]["content"].as_str().unwrap().contains("WRITE chapter 3: Part 3 of The Test"));
+    assert!(chapters[2]["content"]
+        .as_str()
+        .unwrap()
+        .contains("WRITE chapter 3: Part 3 of The Test"));
     assert!(book["word_count"].as_u64().unwrap() > 0);
     // Token deltas were streamed for text nodes.
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::TokenDelta { node, .. } if node == "write")));
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::TokenDelta { node, .. } if node == "write")));
     // Another user cannot see it.
     assert!(store.get_execution("mallory", &id).await.is_err());
 }
@@ -58,7 +70,10 @@ async fn cyclic_flow_is_rejected_naming_the_cycle() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
     let engine = engine(model, Arc::new(MemoryStore::new()));
     let mut flow = book_flow(2);
-    flow["edges"].as_array_mut().unwrap().push(json!({"id": "back", "source": "book", "target": "outline"}));
+    flow["edges"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "back", "source": "book", "target": "outline"}));
     let err = engine.load(&flow, &RunOptions::default()).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("cycle"), "{text}");
@@ -107,9 +122,20 @@ async fn unknown_template_variables_are_rejected_at_load() {
     let mut flow = book_flow(2);
     flow["nodes"][1]["data"]["prompt"] = json!("Outline {{input.titel}}");
     flow["nodes"][3]["data"]["prompt"] = json!("Blurb {{nodes.book.output}}");
-    let err = engine.load(&flow, &RunOptions::default()).unwrap_err().to_string();
-    assert!(err.contains("node `outline`: unknown variable `{{input.titel}}`: no input field `titel`"), "{err}");
-    assert!(err.contains("node `blurb`: unknown variable `{{nodes.book.output}}`: node `book` is not upstream"), "{err}");
+    let err = engine
+        .load(&flow, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("node `outline`: unknown variable `{{input.titel}}`: no input field `titel`"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "node `blurb`: unknown variable `{{nodes.book.output}}`: node `book` is not upstream"
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -121,11 +147,21 @@ async fn map_over_20_items_never_exceeds_its_limit() {
         max_concurrency: Some(1),
         ..RunOptions::default()
     };
-    let h = engine.start("u", &book_flow(4), &input(20), &opts).await.unwrap();
+    let h = engine
+        .start("u", &book_flow(4), &input(20), &opts)
+        .await
+        .unwrap();
     let (events, outcome) = run_to_end(h).await;
     assert_eq!(outcome.status, ExecutionStatus::Completed);
-    assert_eq!(model.max_in_flight(), 4, "the map must use but never exceed its limit of 4");
-    let items = finished(&events).keys().filter(|(n, i)| n == "write" && i.is_some()).count();
+    assert_eq!(
+        model.max_in_flight(),
+        4,
+        "the map must use but never exceed its limit of 4"
+    );
+    let items = finished(&events)
+        .keys()
+        .filter(|(n, i)| n == "write" && i.is_some())
+        .count();
     assert_eq!(items, 20);
 }
 
@@ -134,7 +170,10 @@ async fn stop_mid_run_then_resume_runs_everything_exactly_once() {
     let model = ScriptedModel::with_delay(Duration::from_millis(30), |r, _| book_answer(r));
     let store = Arc::new(MemoryStore::new());
     let engine = engine(model.clone(), store.clone());
-    let mut h = engine.start("u", &book_flow(2), &input(10), &RunOptions::default()).await.unwrap();
+    let mut h = engine
+        .start("u", &book_flow(2), &input(10), &RunOptions::default())
+        .await
+        .unwrap();
     let id = h.execution_id().to_string();
     let mut events = h.events().unwrap();
     let mut first = Vec::new();
@@ -154,9 +193,15 @@ async fn stop_mid_run_then_resume_runs_everything_exactly_once() {
     }
     let out = h.wait().await.unwrap();
     assert_eq!(out.status, ExecutionStatus::Stopped);
-    assert_eq!(store.get_execution("u", &id).await.unwrap().status, ExecutionStatus::Stopped);
+    assert_eq!(
+        store.get_execution("u", &id).await.unwrap().status,
+        ExecutionStatus::Stopped
+    );
     let before = finished(&first);
-    assert!(before.len() < 13, "the stop must have interrupted the run: {before:?}");
+    assert!(
+        before.len() < 13,
+        "the stop must have interrupted the run: {before:?}"
+    );
 
     let (second, out) = run_to_end(engine.resume("u", &id).await.unwrap()).await;
     assert_eq!(out.status, ExecutionStatus::Completed, "{out:?}");
@@ -168,7 +213,9 @@ async fn stop_mid_run_then_resume_runs_everything_exactly_once() {
     // brief, outline, blurb, write, book + 10 items: each finished exactly once overall.
     assert_eq!(all.len(), 15, "{all:?}");
     assert!(all.values().all(|&v| v == 1), "{all:?}");
-    assert!(!second.iter().any(|e| matches!(&e.kind, EventKind::NodeStarted { node, .. } if node == "outline")));
+    assert!(!second
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::NodeStarted { node, .. } if node == "outline")));
 }
 
 #[tokio::test]
@@ -177,17 +224,30 @@ async fn failure_at_item_7_then_resume_reruns_only_unfinished_work() {
     let f = fail.clone();
     let model = ScriptedModel::new(move |r, _| {
         if r.messages[0].content.starts_with("WRITE chapter 7:") && f.load(Ordering::SeqCst) {
-            return Err(ProviderError::new("scripted", ProviderErrorKind::BadRequest, "chapter 7 rejected"));
+            return Err(ProviderError::new(
+                "scripted",
+                ProviderErrorKind::BadRequest,
+                "chapter 7 rejected",
+            ));
         }
         book_answer(r)
     });
     let store = Arc::new(MemoryStore::new());
     let engine = engine(model.clone(), store.clone());
-    let (first, out) = run_to_end(engine.start("u", &book_flow(1), &input(20), &RunOptions::default()).await.unwrap()).await;
+    let (first, out) = run_to_end(
+        engine
+            .start("u", &book_flow(1), &input(20), &RunOptions::default())
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(out.status, ExecutionStatus::Failed);
     assert_eq!(out.node.as_deref(), Some("write"));
     assert!(out.message.unwrap().contains("chapter 7 rejected"));
-    assert!(matches!(first.last().map(|e| &e.kind), Some(EventKind::RunFailed { .. })));
+    assert!(matches!(
+        first.last().map(|e| &e.kind),
+        Some(EventKind::RunFailed { .. })
+    ));
     let calls_before = model.calls();
 
     fail.store(false, Ordering::SeqCst);
@@ -198,7 +258,9 @@ async fn failure_at_item_7_then_resume_reruns_only_unfinished_work() {
     assert_eq!(second.len(), 14, "{second:?}");
     assert!(second.iter().all(|p| p.starts_with("WRITE chapter")));
     for n in 1..=6 {
-        assert!(!second.iter().any(|p| p.starts_with(&format!("WRITE chapter {n}:"))));
+        assert!(!second
+            .iter()
+            .any(|p| p.starts_with(&format!("WRITE chapter {n}:"))));
     }
 }
 
@@ -207,7 +269,13 @@ async fn regenerate_reruns_exactly_the_node_and_its_descendants() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
     let store = Arc::new(MemoryStore::new());
     let engine = engine(model.clone(), store.clone());
-    let (_, out) = run_to_end(engine.start("u", &book_flow(2), &input(3), &RunOptions::default()).await.unwrap()).await;
+    let (_, out) = run_to_end(
+        engine
+            .start("u", &book_flow(2), &input(3), &RunOptions::default())
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(out.status, ExecutionStatus::Completed);
     let before = model.calls();
     let h = engine
@@ -219,15 +287,23 @@ async fn regenerate_reruns_exactly_the_node_and_its_descendants() {
     let started: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::NodeStarted { node, item: None, .. } => Some(node.clone()),
+            EventKind::NodeStarted {
+                node, item: None, ..
+            } => Some(node.clone()),
             _ => None,
         })
         .collect();
     assert_eq!(started, vec!["write", "book"]);
     let prompts = &model.prompts()[before..];
     assert_eq!(prompts.len(), 3);
-    assert!(prompts.iter().all(|p| p.starts_with("WRITE") && p.ends_with("Make it funnier.")));
-    let err = engine.regenerate("u", &out.execution_id, "nope", None).await.err().unwrap();
+    assert!(prompts
+        .iter()
+        .all(|p| p.starts_with("WRITE") && p.ends_with("Make it funnier.")));
+    let err = engine
+        .regenerate("u", &out.execution_id, "nope", None)
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(err, EngineError::UnknownNode(_)));
 }
 
@@ -235,8 +311,12 @@ async fn regenerate_reruns_exactly_the_node_and_its_descendants() {
 async fn retryable_errors_are_retried_with_the_providers_delay() {
     let model = ScriptedModel::new(|r, n| {
         if n < 2 {
-            return Err(ProviderError::new("scripted", ProviderErrorKind::RateLimited, "slow down")
-                .with_retry_after(Some(Duration::from_millis(30))));
+            return Err(ProviderError::new(
+                "scripted",
+                ProviderErrorKind::RateLimited,
+                "slow down",
+            )
+            .with_retry_after(Some(Duration::from_millis(30))));
         }
         book_answer(r)
     });
@@ -244,7 +324,13 @@ async fn retryable_errors_are_retried_with_the_providers_delay() {
     let mut flow = book_flow(1);
     flow["nodes"][1]["data"]["retry"] = json!({"attempts": 3, "base_ms": 1, "max_ms": 5});
     let t = std::time::Instant::now();
-    let (events, out) = run_to_end(engine.start("u", &flow, &input(1), &RunOptions::default()).await.unwrap()).await;
+    let (events, out) = run_to_end(
+        engine
+            .start("u", &flow, &input(1), &RunOptions::default())
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(out.status, ExecutionStatus::Completed);
     assert!(t.elapsed() >= Duration::from_millis(60));
     let retries: Vec<u64> = events
@@ -260,14 +346,27 @@ async fn retryable_errors_are_retried_with_the_providers_delay() {
 #[tokio::test]
 async fn non_retryable_errors_fail_at_once_naming_node_and_cause() {
     let model = ScriptedModel::new(|_, _| {
-        Err(ProviderError::new("scripted", ProviderErrorKind::QuotaExhausted, "insufficient_quota"))
+        Err(ProviderError::new(
+            "scripted",
+            ProviderErrorKind::QuotaExhausted,
+            "insufficient_quota",
+        ))
     });
     let engine = engine(model.clone(), Arc::new(MemoryStore::new()));
-    let (_, out) = run_to_end(engine.start("u", &book_flow(1), &input(1), &RunOptions::default()).await.unwrap()).await;
+    let (_, out) = run_to_end(
+        engine
+            .start("u", &book_flow(1), &input(1), &RunOptions::default())
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(out.status, ExecutionStatus::Failed);
     assert_eq!(model.calls(), 1);
     let msg = out.message.unwrap();
-    assert!(msg.contains("node `outline` failed") && msg.contains("insufficient_quota"), "{msg}");
+    assert!(
+        msg.contains("node `outline` failed") && msg.contains("insufficient_quota"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -282,11 +381,25 @@ async fn failed_validation_regenerates_with_the_problem_in_the_prompt() {
     let engine = engine(model.clone(), Arc::new(MemoryStore::new()));
     let mut flow = book_flow(1);
     flow["nodes"][2]["data"]["node"]["validate"] = json!({"min_words": 5, "attempts": 1});
-    let (_, out) = run_to_end(engine.start("u", &flow, &input(2), &RunOptions::default()).await.unwrap()).await;
+    let (_, out) = run_to_end(
+        engine
+            .start("u", &flow, &input(2), &RunOptions::default())
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(out.status, ExecutionStatus::Completed, "{out:?}");
-    let retried: Vec<String> = model.prompts().into_iter().filter(|p| p.contains("rejected")).collect();
+    let retried: Vec<String> = model
+        .prompts()
+        .into_iter()
+        .filter(|p| p.contains("rejected"))
+        .collect();
     assert_eq!(retried.len(), 2);
-    assert!(retried[0].contains("the text has 2 words; write at least 5"), "{}", retried[0]);
+    assert!(
+        retried[0].contains("the text has 2 words; write at least 5"),
+        "{}",
+        retried[0]
+    );
 }
 
 #[tokio::test]
@@ -294,7 +407,12 @@ async fn inputs_are_checked_against_the_form() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
     let engine = engine(model, Arc::new(MemoryStore::new()));
     let err = engine
-        .start("u", &book_flow(1), &json!({"chapters": "many"}), &RunOptions::default())
+        .start(
+            "u",
+            &book_flow(1),
+            &json!({"chapters": "many"}),
+            &RunOptions::default(),
+        )
         .await
         .err()
         .unwrap();

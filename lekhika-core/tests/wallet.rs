@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,8 +12,8 @@ use lekhika_core::provider::{ProviderError, ProviderErrorKind};
 use lekhika_core::store::ExecutionStatus;
 use lekhika_core::testing::ScriptedModel;
 use lekhika_core::wallet::{
-    LedgerKind, MemoryWalletStore, ModelPrice, PriceBook, ReserveOutcome, ReserveRequest, TierFeatures, TierPolicy,
-    WalletStore,
+    LedgerKind, MemoryWalletStore, ModelPrice, PriceBook, ReserveOutcome, ReserveRequest,
+    TierFeatures, TierPolicy, WalletStore,
 };
 use lekhika_core::{Engine, EngineError, RunOptions};
 use serde_json::json;
@@ -26,7 +27,11 @@ fn prices() -> PriceBook {
     }))
 }
 
-fn metered(model: Arc<ScriptedModel>, store: Arc<MemoryStore>, wallet: Arc<MemoryWalletStore>) -> Engine {
+fn metered(
+    model: Arc<ScriptedModel>,
+    store: Arc<MemoryStore>,
+    wallet: Arc<MemoryWalletStore>,
+) -> Engine {
     Engine::builder(model, store.clone())
         .artifacts(store)
         .wallet(wallet)
@@ -39,10 +44,19 @@ fn metered(model: Arc<ScriptedModel>, store: Arc<MemoryStore>, wallet: Arc<Memor
 async fn assert_consistent(w: &MemoryWalletStore, user: &str) {
     let wallet = w.wallet(user).await.unwrap().unwrap();
     let ledger = w.ledger(user, None).await.unwrap();
-    let sum = |k: LedgerKind| ledger.iter().filter(|e| e.kind == k).map(|e| e.amount).sum::<i64>();
+    let sum = |k: LedgerKind| {
+        ledger
+            .iter()
+            .filter(|e| e.kind == k)
+            .map(|e| e.amount)
+            .sum::<i64>()
+    };
     assert_eq!(sum(LedgerKind::Grant), wallet.total_earned);
     assert_eq!(sum(LedgerKind::Settle), wallet.total_spent);
-    assert_eq!(wallet.total_earned - wallet.total_spent, wallet.balance + wallet.reserved);
+    assert_eq!(
+        wallet.total_earned - wallet.total_spent,
+        wallet.balance + wallet.reserved
+    );
     assert!(wallet.balance >= 0);
     // Every key settles or releases at most once.
     let mut keys = std::collections::HashMap::new();
@@ -51,17 +65,28 @@ async fn assert_consistent(w: &MemoryWalletStore, user: &str) {
             *keys.entry(e.key.clone()).or_insert(0) += 1;
         }
     }
-    assert!(keys.values().all(|&n| n == 1), "a reservation was closed twice");
+    assert!(
+        keys.values().all(|&n| n == 1),
+        "a reservation was closed twice"
+    );
 }
 
 #[tokio::test]
 async fn exact_balances_after_a_run_with_known_usage() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
-    let (store, wallet) = (Arc::new(MemoryStore::new()), Arc::new(MemoryWalletStore::new()));
+    let (store, wallet) = (
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryWalletStore::new()),
+    );
     wallet.grant("u", 10_000, "signup", None).await.unwrap();
     let engine = metered(model, store, wallet.clone());
     let h = engine
-        .start("u", &book_flow(2), &json!({"title": "T", "chapters": 5}), &RunOptions::default())
+        .start(
+            "u",
+            &book_flow(2),
+            &json!({"title": "T", "chapters": 5}),
+            &RunOptions::default(),
+        )
         .await
         .unwrap();
     let (events, out) = run_to_end(h).await;
@@ -89,19 +114,39 @@ async fn exact_balances_after_a_run_with_known_usage() {
 #[tokio::test]
 async fn a_run_that_runs_dry_pauses_and_resumes_after_a_grant_with_only_the_rest() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
-    let (store, wallet) = (Arc::new(MemoryStore::new()), Arc::new(MemoryWalletStore::new()));
+    let (store, wallet) = (
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryWalletStore::new()),
+    );
     wallet.grant("u", 40, "g1", None).await.unwrap();
     let engine = metered(model.clone(), store, wallet.clone());
     let opts = RunOptions {
         max_concurrency: Some(1),
         ..RunOptions::default()
     };
-    let (events, out) =
-        run_to_end(engine.start("u", &book_flow(1), &json!({"title": "T", "chapters": 12}), &opts).await.unwrap()).await;
+    let (events, out) = run_to_end(
+        engine
+            .start(
+                "u",
+                &book_flow(1),
+                &json!({"title": "T", "chapters": 12}),
+                &opts,
+            )
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(out.status, ExecutionStatus::Paused, "{out:?}");
     assert_eq!(out.reason.as_deref(), Some("insufficient_tokens"));
-    assert!(out.message.as_deref().unwrap().contains("insufficient tokens"));
-    assert!(matches!(events.last().map(|e| &e.kind), Some(EventKind::RunPaused { .. })));
+    assert!(out
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("insufficient tokens"));
+    assert!(matches!(
+        events.last().map(|e| &e.kind),
+        Some(EventKind::RunPaused { .. })
+    ));
     assert_consistent(&wallet, "u").await;
     let calls_before = model.calls();
     assert!(calls_before > 2 && calls_before < 14, "{calls_before}");
@@ -115,7 +160,10 @@ async fn a_run_that_runs_dry_pauses_and_resumes_after_a_grant_with_only_the_rest
     let unique: std::collections::HashSet<_> = prompts.iter().collect();
     assert_eq!(unique.len(), 14);
     assert_eq!(out.cost, 5 + 13 * 3);
-    assert_eq!(wallet.wallet("u").await.unwrap().unwrap().total_spent, 5 + 13 * 3);
+    assert_eq!(
+        wallet.wallet("u").await.unwrap().unwrap().total_spent,
+        5 + 13 * 3
+    );
     assert_consistent(&wallet, "u").await;
 }
 
@@ -124,17 +172,33 @@ async fn no_double_charge_across_stop_crash_retries_and_regenerate() {
     let flaky = Arc::new(AtomicBool::new(true));
     let f = flaky.clone();
     let model = ScriptedModel::with_delay(Duration::from_millis(20), move |r, _| {
-        if r.messages[0].content.starts_with("WRITE chapter 2:") && f.swap(false, Ordering::SeqCst) {
-            return Err(ProviderError::new("scripted", ProviderErrorKind::Overloaded, "busy"));
+        if r.messages[0].content.starts_with("WRITE chapter 2:") && f.swap(false, Ordering::SeqCst)
+        {
+            return Err(ProviderError::new(
+                "scripted",
+                ProviderErrorKind::Overloaded,
+                "busy",
+            ));
         }
         book_answer(r)
     });
-    let (store, wallet) = (Arc::new(MemoryStore::new()), Arc::new(MemoryWalletStore::new()));
+    let (store, wallet) = (
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryWalletStore::new()),
+    );
     wallet.grant("u", 100_000, "g", None).await.unwrap();
     let engine = metered(model.clone(), store, wallet.clone());
     let mut flow = book_flow(2);
     flow["nodes"][2]["data"]["node"]["retry"] = json!({"attempts": 3, "base_ms": 1, "max_ms": 2});
-    let mut h = engine.start("u", &flow, &json!({"title": "T", "chapters": 8}), &RunOptions::default()).await.unwrap();
+    let mut h = engine
+        .start(
+            "u",
+            &flow,
+            &json!({"title": "T", "chapters": 8}),
+            &RunOptions::default(),
+        )
+        .await
+        .unwrap();
     let id = h.execution_id().to_string();
     let mut ev = h.events().unwrap();
     while let Some(e) = ev.recv().await {
@@ -171,7 +235,13 @@ async fn no_double_charge_across_stop_crash_retries_and_regenerate() {
     assert_eq!(out.cost, w.total_spent);
 
     // Regenerate charges only the new work, once.
-    let (_, out) = run_to_end(engine.regenerate("u", &id, "blurb", Some("shorter")).await.unwrap()).await;
+    let (_, out) = run_to_end(
+        engine
+            .regenerate("u", &id, "blurb", Some("shorter"))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(out.status, ExecutionStatus::Completed);
     let w = wallet.wallet("u").await.unwrap().unwrap();
     assert_eq!(w.total_spent, 5 + 3 + 8 * 3 + 3);
@@ -212,16 +282,35 @@ async fn hundreds_of_parallel_reservations_never_overdraw() {
 #[tokio::test]
 async fn the_estimate_bounds_the_real_cost() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
-    let (store, wallet) = (Arc::new(MemoryStore::new()), Arc::new(MemoryWalletStore::new()));
+    let (store, wallet) = (
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryWalletStore::new()),
+    );
     wallet.grant("u", 100_000, "g", None).await.unwrap();
     let engine = metered(model, store, wallet.clone());
     let input = json!({"title": "T", "chapters": 6});
-    let est = engine.estimate(&book_flow(2), &input, &RunOptions::default()).unwrap();
+    let est = engine
+        .estimate(&book_flow(2), &input, &RunOptions::default())
+        .unwrap();
     assert!(est.missing_prices.is_empty());
     let write = est.nodes.iter().find(|n| n.node == "write").unwrap();
-    assert!(write.calls >= 6, "map estimated from expected_items: {write:?}");
-    let (_, out) = run_to_end(engine.start("u", &book_flow(2), &input, &RunOptions::default()).await.unwrap()).await;
-    assert!(est.cost >= out.cost, "estimate {} < real {}", est.cost, out.cost);
+    assert!(
+        write.calls >= 6,
+        "map estimated from expected_items: {write:?}"
+    );
+    let (_, out) = run_to_end(
+        engine
+            .start("u", &book_flow(2), &input, &RunOptions::default())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        est.cost >= out.cost,
+        "estimate {} < real {}",
+        est.cost,
+        out.cost
+    );
     // and bounds the largest reservation any single call made
     let biggest = wallet
         .ledger("u", Some(&out.execution_id))
@@ -238,7 +327,10 @@ async fn the_estimate_bounds_the_real_cost() {
 #[tokio::test]
 async fn tier_features_are_enforced_before_anything_is_spent() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
-    let (store, wallet) = (Arc::new(MemoryStore::new()), Arc::new(MemoryWalletStore::new()));
+    let (store, wallet) = (
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryWalletStore::new()),
+    );
     wallet
         .put_tier_policy(&TierPolicy {
             level: "starter".into(),
@@ -255,12 +347,21 @@ async fn tier_features_are_enforced_before_anything_is_spent() {
     wallet.set_level("u", Some("starter")).await.unwrap();
     let engine = metered(model.clone(), store, wallet.clone());
     let err = engine
-        .start("u", &book_flow(1), &json!({"title": "T"}), &RunOptions::default())
+        .start(
+            "u",
+            &book_flow(1),
+            &json!({"title": "T"}),
+            &RunOptions::default(),
+        )
         .await
         .err()
         .unwrap();
     assert!(matches!(err, EngineError::TierDenied { .. }));
-    assert!(err.to_string().contains("model `scripted/writer` is not included"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("model `scripted/writer` is not included"),
+        "{err}"
+    );
     assert_eq!(model.calls(), 0);
     assert_eq!(wallet.wallet("u").await.unwrap().unwrap().total_spent, 0);
 }
@@ -268,7 +369,10 @@ async fn tier_features_are_enforced_before_anything_is_spent() {
 #[tokio::test]
 async fn the_per_execution_limit_pauses_the_run_and_allocation_is_granted_once_a_period() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
-    let (store, wallet) = (Arc::new(MemoryStore::new()), Arc::new(MemoryWalletStore::new()));
+    let (store, wallet) = (
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryWalletStore::new()),
+    );
     wallet
         .put_tier_policy(&TierPolicy {
             level: "pro".into(),
@@ -282,7 +386,12 @@ async fn the_per_execution_limit_pauses_the_run_and_allocation_is_granted_once_a
     let engine = metered(model, store, wallet.clone());
     let (_, out) = run_to_end(
         engine
-            .start("u", &book_flow(1), &json!({"title": "T", "chapters": 10}), &RunOptions::default())
+            .start(
+                "u",
+                &book_flow(1),
+                &json!({"title": "T", "chapters": 10}),
+                &RunOptions::default(),
+            )
             .await
             .unwrap(),
     )
@@ -291,7 +400,13 @@ async fn the_per_execution_limit_pauses_the_run_and_allocation_is_granted_once_a
     assert_eq!(out.reason.as_deref(), Some("execution_limit_exceeded"));
     assert!(out.cost <= 40);
     // The allocation arrived once, even across two runs in the same period.
-    let _ = engine.resume("u", &out.execution_id).await.unwrap().wait().await.unwrap();
+    let _ = engine
+        .resume("u", &out.execution_id)
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
     let grants: Vec<_> = wallet
         .ledger("u", None)
         .await
@@ -301,18 +416,36 @@ async fn the_per_execution_limit_pauses_the_run_and_allocation_is_granted_once_a
         .collect();
     assert_eq!(grants.len(), 1);
     assert_eq!(grants[0].amount, 5_000);
-    assert!(wallet.wallet("u").await.unwrap().unwrap().current_period.is_some());
+    assert!(wallet
+        .wallet("u")
+        .await
+        .unwrap()
+        .unwrap()
+        .current_period
+        .is_some());
     assert_consistent(&wallet, "u").await;
 }
 
 #[tokio::test]
 async fn a_user_without_a_wallet_runs_unmetered_with_usage_recorded() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
-    let (store, wallet) = (Arc::new(MemoryStore::new()), Arc::new(MemoryWalletStore::new()));
+    let (store, wallet) = (
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryWalletStore::new()),
+    );
     let engine = metered(model, store, wallet.clone());
-    let (_, out) =
-        run_to_end(engine.start("solo", &book_flow(1), &json!({"title": "T", "chapters": 2}), &RunOptions::default()).await.unwrap())
-            .await;
+    let (_, out) = run_to_end(
+        engine
+            .start(
+                "solo",
+                &book_flow(1),
+                &json!({"title": "T", "chapters": 2}),
+                &RunOptions::default(),
+            )
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(out.status, ExecutionStatus::Completed);
     assert_eq!(out.usage.output_tokens, 200 + 3 * 100);
     assert!(wallet.wallet("solo").await.unwrap().is_none());

@@ -15,7 +15,9 @@ use crate::node::builtin::input::normalize_input;
 use crate::node::registry::ModelOverride;
 use crate::node::Registry;
 use crate::provider::ModelProvider;
-use crate::store::{ArtifactStore, ExecutionQueue, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease};
+use crate::store::{
+    ArtifactStore, ExecutionQueue, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease,
+};
 use crate::util::{new_id, now_ms};
 use crate::wallet::{PriceBook, WalletStore};
 
@@ -127,7 +129,10 @@ pub struct Approval {
 }
 
 impl Engine {
-    pub fn builder(models: Arc<dyn ModelProvider>, store: Arc<dyn ExecutionStore>) -> EngineBuilder {
+    pub fn builder(
+        models: Arc<dyn ModelProvider>,
+        store: Arc<dyn ExecutionStore>,
+    ) -> EngineBuilder {
         EngineBuilder::new(models, store)
     }
 
@@ -170,7 +175,8 @@ impl Engine {
         status: ExecutionStatus,
     ) -> Result<ExecutionRecord, EngineError> {
         let flow = self.load(doc, options)?;
-        let input = normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
+        let input =
+            normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
         self.check_tier(owner, &flow).await?;
         let now = now_ms();
         let rec = ExecutionRecord {
@@ -179,7 +185,8 @@ impl Engine {
             engine_id: options.engine_id.clone(),
             flow: doc.clone(),
             input,
-            options: serde_json::to_value(options).map_err(|e| EngineError::InvalidState(e.to_string()))?,
+            options: serde_json::to_value(options)
+                .map_err(|e| EngineError::InvalidState(e.to_string()))?,
             status,
             message: None,
             reason: None,
@@ -199,7 +206,9 @@ impl Engine {
         input: &Value,
         options: &RunOptions,
     ) -> Result<RunHandle, EngineError> {
-        let rec = self.create(owner, doc, input, options, ExecutionStatus::Running).await?;
+        let rec = self
+            .create(owner, doc, input, options, ExecutionStatus::Running)
+            .await?;
         self.launch(rec, None).await
     }
 
@@ -211,7 +220,10 @@ impl Engine {
         input: &Value,
         options: &RunOptions,
     ) -> Result<String, EngineError> {
-        Ok(self.create(owner, doc, input, options, ExecutionStatus::Pending).await?.id)
+        Ok(self
+            .create(owner, doc, input, options, ExecutionStatus::Pending)
+            .await?
+            .id)
     }
 
     /// Continue an execution from its checkpoint: only unfinished work runs.
@@ -227,11 +239,19 @@ impl Engine {
 
     /// Run an execution claimed from the queue; writes are fenced by the lease.
     pub async fn run_leased(&self, lease: Lease) -> Result<RunHandle, EngineError> {
-        let rec = self.inner.store.get_execution(&lease.owner, &lease.execution_id).await?;
+        let rec = self
+            .inner
+            .store
+            .get_execution(&lease.owner, &lease.execution_id)
+            .await?;
         self.launch(rec, Some(lease)).await
     }
 
-    async fn launch(&self, rec: ExecutionRecord, fence: Option<Lease>) -> Result<RunHandle, EngineError> {
+    async fn launch(
+        &self,
+        rec: ExecutionRecord,
+        fence: Option<Lease>,
+    ) -> Result<RunHandle, EngineError> {
         let options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
         let flow = Arc::new(self.load(&rec.flow, &options)?);
         launch(
@@ -274,14 +294,20 @@ impl Engine {
         instruction: Option<&str>,
     ) -> Result<Vec<String>, EngineError> {
         let rec = self.inner.store.get_execution(owner, id).await?;
-        let mut options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
+        let mut options: RunOptions =
+            serde_json::from_value(rec.options.clone()).unwrap_or_default();
         let flow = self.load(&rec.flow, &options)?;
         let idx = *flow
             .graph
             .index
             .get(node)
             .ok_or_else(|| EngineError::UnknownNode(node.to_string()))?;
-        let ids: Vec<String> = flow.graph.descendants(idx).into_iter().map(|i| flow.graph.ids[i].clone()).collect();
+        let ids: Vec<String> = flow
+            .graph
+            .descendants(idx)
+            .into_iter()
+            .map(|i| flow.graph.ids[i].clone())
+            .collect();
         for d in &ids {
             options.instructions.remove(d);
             options.approvals.remove(d);
@@ -289,8 +315,12 @@ impl Engine {
         if let Some(i) = instruction {
             options.instructions.insert(node.to_string(), i.to_string());
         }
-        self.inner.store.remove_node_results(owner, id, &ids).await?;
-        let opts = serde_json::to_value(&options).map_err(|e| EngineError::InvalidState(e.to_string()))?;
+        self.inner
+            .store
+            .remove_node_results(owner, id, &ids)
+            .await?;
+        let opts =
+            serde_json::to_value(&options).map_err(|e| EngineError::InvalidState(e.to_string()))?;
         self.inner.store.set_options(owner, id, &opts).await?;
         Ok(ids)
     }
@@ -304,24 +334,37 @@ impl Engine {
         edited: Option<Value>,
     ) -> Result<RunHandle, EngineError> {
         let rec = self.inner.store.get_execution(owner, id).await?;
-        let mut options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
+        let mut options: RunOptions =
+            serde_json::from_value(rec.options.clone()).unwrap_or_default();
         let flow = self.load(&rec.flow, &options)?;
         match flow.node(node) {
             Some(n) if n.kind == "approval" => {}
-            Some(_) => return Err(EngineError::InvalidState(format!("node `{node}` is not an approval gate"))),
+            Some(_) => {
+                return Err(EngineError::InvalidState(format!(
+                    "node `{node}` is not an approval gate"
+                )))
+            }
             None => return Err(EngineError::UnknownNode(node.to_string())),
         }
-        options
-            .approvals
-            .insert(node.to_string(), serde_json::to_value(Approval { edited }).unwrap_or(Value::Null));
-        let opts = serde_json::to_value(&options).map_err(|e| EngineError::InvalidState(e.to_string()))?;
+        options.approvals.insert(
+            node.to_string(),
+            serde_json::to_value(Approval { edited }).unwrap_or(Value::Null),
+        );
+        let opts =
+            serde_json::to_value(&options).map_err(|e| EngineError::InvalidState(e.to_string()))?;
         self.inner.store.set_options(owner, id, &opts).await?;
         self.resume(owner, id).await
     }
 
     /// Reject the output at an approval gate: the reviewed node is
     /// regenerated with the instruction, and the gate asks again.
-    pub async fn reject(&self, owner: &str, id: &str, node: &str, instruction: &str) -> Result<RunHandle, EngineError> {
+    pub async fn reject(
+        &self,
+        owner: &str,
+        id: &str,
+        node: &str,
+        instruction: &str,
+    ) -> Result<RunHandle, EngineError> {
         let rec = self.inner.store.get_execution(owner, id).await?;
         let options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
         let flow = self.load(&rec.flow, &options)?;
@@ -338,7 +381,8 @@ impl Engine {
                 )))
             }
         };
-        self.regenerate(owner, id, &reviewed, Some(instruction)).await
+        self.regenerate(owner, id, &reviewed, Some(instruction))
+            .await
     }
 
     /// Instructions and approvals recorded for an execution.
@@ -347,16 +391,27 @@ impl Engine {
         Ok(serde_json::from_value(rec.options).unwrap_or_default())
     }
 
-    pub(crate) async fn tier_policy_for(&self, owner: &str) -> Result<Option<crate::wallet::TierPolicy>, EngineError> {
-        let Some(w) = &self.inner.wallet else { return Ok(None) };
-        let Some(wallet) = w.wallet(owner).await? else { return Ok(None) };
-        let Some(level) = wallet.level else { return Ok(None) };
+    pub(crate) async fn tier_policy_for(
+        &self,
+        owner: &str,
+    ) -> Result<Option<crate::wallet::TierPolicy>, EngineError> {
+        let Some(w) = &self.inner.wallet else {
+            return Ok(None);
+        };
+        let Some(wallet) = w.wallet(owner).await? else {
+            return Ok(None);
+        };
+        let Some(level) = wallet.level else {
+            return Ok(None);
+        };
         Ok(w.tier_policy(&level).await?)
     }
 
     /// Refuse a flow that uses models, kinds or formats the user's tier lacks.
     pub async fn check_tier(&self, owner: &str, flow: &Flow) -> Result<(), EngineError> {
-        let Some(policy) = self.tier_policy_for(owner).await? else { return Ok(()) };
+        let Some(policy) = self.tier_policy_for(owner).await? else {
+            return Ok(());
+        };
         let problems = super::tier::check(flow, &policy);
         if problems.is_empty() {
             Ok(())

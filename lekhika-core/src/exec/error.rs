@@ -12,7 +12,10 @@ pub enum EngineError {
     InvalidInput(Vec<String>),
     /// The user's tier does not allow what the flow uses. Nothing was spent.
     #[error("not allowed by tier `{level}`: {}", problems.join("; "))]
-    TierDenied { level: String, problems: Vec<String> },
+    TierDenied {
+        level: String,
+        problems: Vec<String>,
+    },
     #[error("no node `{0}` in this flow")]
     UnknownNode(String),
     /// The request does not fit the execution's state.

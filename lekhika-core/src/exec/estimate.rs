@@ -44,9 +44,9 @@ struct Scope<'a> {
 impl EstimateScope for Scope<'_> {
     fn var_tokens(&self, path: &[String]) -> u64 {
         match path.first().map(String::as_str) {
-            Some("input") => self
-                .input(path)
-                .map_or(0, |v| crate::wallet::prompt_tokens_for_bytes(v.to_string().len() as u64)),
+            Some("input") => self.input(path).map_or(0, |v| {
+                crate::wallet::prompt_tokens_for_bytes(v.to_string().len() as u64)
+            }),
             Some("nodes") => path
                 .get(1)
                 .and_then(|id| self.flow.node(id))
@@ -64,14 +64,24 @@ impl EstimateScope for Scope<'_> {
 
 impl Engine {
     /// Estimate a run of `doc` with `input` without calling any model.
-    pub fn estimate(&self, doc: &Value, input: &Value, options: &RunOptions) -> Result<Estimate, EngineError> {
+    pub fn estimate(
+        &self,
+        doc: &Value,
+        input: &Value,
+        options: &RunOptions,
+    ) -> Result<Estimate, EngineError> {
         let flow = self.load(doc, options)?;
-        let input = normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
+        let input =
+            normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
         Ok(estimate_flow(&flow, &input, self.prices()))
     }
 }
 
-pub(crate) fn estimate_flow(flow: &Flow, input: &Value, prices: &crate::wallet::PriceBook) -> Estimate {
+pub(crate) fn estimate_flow(
+    flow: &Flow,
+    input: &Value,
+    prices: &crate::wallet::PriceBook,
+) -> Estimate {
     let scope = Scope { flow, input };
     let mut est = Estimate::default();
     let mut missing: HashMap<String, ()> = HashMap::new();
@@ -81,7 +91,8 @@ pub(crate) fn estimate_flow(flow: &Flow, input: &Value, prices: &crate::wallet::
             1
         } else {
             n.policy.retry.attempts.max(1) as u64
-                * (1 + n.policy.validate.attempts.unwrap_or(2) as u64 * (!n.policy.validate.is_empty()) as u64)
+                * (1 + n.policy.validate.attempts.unwrap_or(2) as u64
+                    * (!n.policy.validate.is_empty()) as u64)
         };
         for c in n.node.estimate(&scope) {
             let calls = c.calls * attempts;

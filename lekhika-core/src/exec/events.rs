@@ -105,7 +105,10 @@ impl EventKind {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            Self::RunFinished { .. } | Self::RunFailed { .. } | Self::RunStopped | Self::RunPaused { .. }
+            Self::RunFinished { .. }
+                | Self::RunFailed { .. }
+                | Self::RunStopped
+                | Self::RunPaused { .. }
         )
     }
 }

@@ -31,7 +31,10 @@ pub(crate) struct LaunchSpec {
     pub fence: Option<Lease>,
 }
 
-pub(crate) async fn launch(inner: Arc<EngineInner>, spec: LaunchSpec) -> Result<RunHandle, EngineError> {
+pub(crate) async fn launch(
+    inner: Arc<EngineInner>,
+    spec: LaunchSpec,
+) -> Result<RunHandle, EngineError> {
     let LaunchSpec {
         record,
         options,
@@ -72,7 +75,9 @@ pub(crate) async fn launch(inner: Arc<EngineInner>, spec: LaunchSpec) -> Result<
     let outputs: Vec<OnceLock<Arc<Value>>> = (0..n).map(|_| OnceLock::new()).collect();
     let mut items: HashMap<usize, BTreeMap<u32, NodeResult>> = HashMap::new();
     for (key, result) in store.node_results(&owner, &id).await? {
-        let Some(&idx) = flow.graph.index.get(&key.node) else { continue };
+        let Some(&idx) = flow.graph.index.get(&key.node) else {
+            continue;
+        };
         match key.item {
             None => {
                 done[idx] = true;
@@ -141,13 +146,20 @@ async fn watch(inner: Arc<EngineInner>, run: Arc<RunShared>, lease_lost: Arc<Ato
     let mut last_renew = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(poll).await;
-        if let Ok(true) = run.store.stop_requested(&run.owner, &run.execution_id).await {
+        if let Ok(true) = run
+            .store
+            .stop_requested(&run.owner, &run.execution_id)
+            .await
+        {
             run.cancel.cancel();
             break;
         }
-        if let (Some(every), Some(len), Some(queue), Some(lease)) =
-            (renew_every, lease_len, inner_queue(&inner), run.fence.as_ref())
-        {
+        if let (Some(every), Some(len), Some(queue), Some(lease)) = (
+            renew_every,
+            lease_len,
+            inner_queue(&inner),
+            run.fence.as_ref(),
+        ) {
             if last_renew.elapsed() >= every {
                 last_renew = tokio::time::Instant::now();
                 if !matches!(queue.renew(lease, len).await, Ok(true)) {
@@ -165,7 +177,12 @@ fn inner_queue(inner: &EngineInner) -> Option<&Arc<dyn crate::store::ExecutionQu
     inner.queue.as_ref()
 }
 
-async fn run_task(inner: Arc<EngineInner>, run: Arc<RunShared>, done: Vec<bool>, limit: usize) -> RunOutcome {
+async fn run_task(
+    inner: Arc<EngineInner>,
+    run: Arc<RunShared>,
+    done: Vec<bool>,
+    limit: usize,
+) -> RunOutcome {
     let lease_lost = Arc::new(AtomicBool::new(false));
     let end = tokio::select! {
         end = drive(run.clone(), &done, limit) => end,
@@ -211,7 +228,8 @@ async fn finish(run: &RunShared, end: DriveEnd, lease_lost: bool) -> RunOutcome 
             EventKind::RunStopped,
         ),
         DriveEnd::Paused { node, error } => {
-            let review = matches!(error, NodeError::AwaitingApproval).then(|| review_of(run, &node));
+            let review =
+                matches!(error, NodeError::AwaitingApproval).then(|| review_of(run, &node));
             let message = match &error {
                 NodeError::AwaitingApproval => format!("node `{node}` is awaiting approval"),
                 e => format!("node `{node}`: {e}; grant tokens, then resume"),
@@ -278,7 +296,9 @@ async fn finish(run: &RunShared, end: DriveEnd, lease_lost: bool) -> RunOutcome 
 /// The output under review at an approval gate: its upstream node's output.
 fn review_of(run: &RunShared, node: &str) -> Value {
     let g = &run.flow.graph;
-    let Some(&idx) = g.index.get(node) else { return Value::Null };
+    let Some(&idx) = g.index.get(node) else {
+        return Value::Null;
+    };
     let outs: Vec<Value> = g.deps[idx]
         .iter()
         .filter_map(|&d| run.outputs[d].get().map(|v| (**v).clone()))

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::node::NodeError;
 use crate::provider::{TextRequest, Usage};
-use crate::wallet::{prompt_tokens_for_bytes, PriceBook, ReserveOutcome, ReserveRequest, WalletStore};
+use crate::wallet::{
+    prompt_tokens_for_bytes, PriceBook, ReserveOutcome, ReserveRequest, WalletStore,
+};
 
 pub(crate) struct Meter {
     /// `Some` when this user's runs are metered (they have a wallet).
@@ -27,7 +29,9 @@ pub(crate) fn prompt_tokens(req: &TextRequest) -> u64 {
 
 impl Meter {
     pub async fn reserve(&self, key: &str, node: &str, req: &TextRequest) -> Result<(), NodeError> {
-        let Some(wallet) = &self.wallet else { return Ok(()) };
+        let Some(wallet) = &self.wallet else {
+            return Ok(());
+        };
         let price = self.prices.get(&req.provider, &req.model).ok_or_else(|| {
             NodeError::failed(format!(
                 "no price for model `{}` of provider `{}` in the model catalog; metered runs need one",
@@ -50,15 +54,27 @@ impl Meter {
             ReserveOutcome::InsufficientTokens { needed, available } => {
                 Err(NodeError::InsufficientTokens { needed, available })
             }
-            ReserveOutcome::ExecutionLimitExceeded { needed, limit, used } => {
-                Err(NodeError::ExecutionLimitExceeded { needed, limit, used })
-            }
+            ReserveOutcome::ExecutionLimitExceeded {
+                needed,
+                limit,
+                used,
+            } => Err(NodeError::ExecutionLimitExceeded {
+                needed,
+                limit,
+                used,
+            }),
         }
     }
 
     /// Settle at reported usage; returns the wallet cost (also computed for
     /// unmetered runs when the model has a price, for reports).
-    pub async fn settle(&self, key: &str, provider: &str, model: &str, usage: Usage) -> Result<i64, NodeError> {
+    pub async fn settle(
+        &self,
+        key: &str,
+        provider: &str,
+        model: &str,
+        usage: Usage,
+    ) -> Result<i64, NodeError> {
         let cost = self
             .prices
             .get(provider, model)

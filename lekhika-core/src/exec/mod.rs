@@ -86,6 +86,8 @@ impl RunHandle {
     }
     /// Wait for the run to end.
     pub async fn wait(self) -> Result<RunOutcome, EngineError> {
-        self.task.await.map_err(|e| EngineError::Task(e.to_string()))
+        self.task
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))
     }
 }

@@ -16,8 +16,14 @@ pub(crate) enum DriveEnd {
     Completed,
     Stopped,
     /// A node asked to pause the run (tokens, approval).
-    Paused { node: String, error: NodeError },
-    Failed { node: String, error: NodeError },
+    Paused {
+        node: String,
+        error: NodeError,
+    },
+    Failed {
+        node: String,
+        error: NodeError,
+    },
 }
 
 /// Run every node not yet `done`, respecting dependencies and `limit`.
@@ -77,7 +83,9 @@ pub(crate) async fn drive(run: Arc<RunShared>, done: &[bool], limit: usize) -> D
                 };
                 // A failure outranks a pause; a stop outranks both.
                 match (&halt, &end) {
-                    (None, _) | (Some(DriveEnd::Paused { .. }), DriveEnd::Failed { .. }) => halt = Some(end),
+                    (None, _) | (Some(DriveEnd::Paused { .. }), DriveEnd::Failed { .. }) => {
+                        halt = Some(end)
+                    }
                     _ => {}
                 }
             }

@@ -24,7 +24,9 @@ pub(crate) fn check(flow: &Flow, policy: &TierPolicy) -> Vec<String> {
         if let Some(formats) = &f.allowed_export_formats {
             for fmt in n.node.export_formats() {
                 if !formats.contains(&fmt) {
-                    problems.push(format!("node `{id}`: export format `{fmt}` is not included"));
+                    problems.push(format!(
+                        "node `{id}`: export format `{fmt}` is not included"
+                    ));
                 }
             }
         }

@@ -33,7 +33,9 @@ impl FlowDocument {
     pub fn parse(doc: &Value, problems: &mut Vec<FlowProblem>) -> Self {
         let mut out = FlowDocument::default();
         let Some(root) = doc.as_object() else {
-            problems.push(FlowProblem::flow("the flow must be a JSON object with `nodes` and `edges`"));
+            problems.push(FlowProblem::flow(
+                "the flow must be a JSON object with `nodes` and `edges`",
+            ));
             return out;
         };
         match root.get("nodes") {

@@ -50,7 +50,10 @@ impl Graph {
             }
             if let (Some(s), Some(t)) = (s, t) {
                 if s == t {
-                    problems.push(FlowProblem::edge(&e.id, format!("connects `{}` to itself (cycle)", e.source)));
+                    problems.push(FlowProblem::edge(
+                        &e.id,
+                        format!("connects `{}` to itself (cycle)", e.source),
+                    ));
                     continue;
                 }
                 if seen_edges.insert((s, t)) {

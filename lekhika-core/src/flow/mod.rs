@@ -27,7 +27,9 @@ pub struct Flow {
 
 impl std::fmt::Debug for Flow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Flow").field("nodes", &self.graph.ids).finish()
+        f.debug_struct("Flow")
+            .field("nodes", &self.graph.ids)
+            .finish()
     }
 }
 
@@ -35,13 +37,19 @@ const ITEM_ROOTS: &[&str] = &["item", "prev_item", "next_item", "previous", "res
 
 impl Flow {
     /// Parse and validate a React Flow document; every problem is reported at once.
-    pub fn load(doc: &Value, registry: &Registry, overrides: &ModelOverride) -> Result<Flow, FlowError> {
+    pub fn load(
+        doc: &Value,
+        registry: &Registry,
+        overrides: &ModelOverride,
+    ) -> Result<Flow, FlowError> {
         let mut problems = Vec::new();
         let parsed = FlowDocument::parse(doc, &mut problems);
         let graph = Graph::build(&parsed, &mut problems);
         let mut nodes: Vec<Option<BuiltNode>> = vec![None; graph.len()];
         for spec in &parsed.nodes {
-            let Some(&idx) = graph.index.get(&spec.id) else { continue };
+            let Some(&idx) = graph.index.get(&spec.id) else {
+                continue;
+            };
             if nodes[idx].is_some() {
                 continue; // duplicate id, already reported
             }
@@ -53,7 +61,11 @@ impl Flow {
         if parsed.nodes.is_empty() && problems.is_empty() {
             problems.push(FlowProblem::flow("the flow has no nodes"));
         }
-        let input_fields: Vec<InputField> = nodes.iter().flatten().flat_map(|n| n.node.input_fields()).collect();
+        let input_fields: Vec<InputField> = nodes
+            .iter()
+            .flatten()
+            .flat_map(|n| n.node.input_fields())
+            .collect();
         let declared: HashSet<&str> = input_fields.iter().map(|f| f.name.as_str()).collect();
         for (idx, n) in nodes.iter().enumerate() {
             let Some(n) = n else { continue };

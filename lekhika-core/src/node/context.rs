@@ -193,7 +193,10 @@ impl NodeContext {
         Ok(result)
     }
 
-    pub async fn synthesize_speech(&self, req: &SpeechRequest) -> Result<SpeechResponse, NodeError> {
+    pub async fn synthesize_speech(
+        &self,
+        req: &SpeechRequest,
+    ) -> Result<SpeechResponse, NodeError> {
         tokio::select! {
             r = self.run.models.synthesize_speech(req) => r.map_err(NodeError::from),
             _ = self.run.cancel.cancelled() => Err(NodeError::Cancelled),
@@ -255,9 +258,15 @@ impl Scope for NodeContext {
                     ("item", Some("index")) if rest.len() == 1 => Some(Value::from(it.index)),
                     ("item", Some("number")) if rest.len() == 1 => Some(Value::from(it.index + 1)),
                     ("item", _) => walk(&it.item, rest).cloned(),
-                    ("prev_item", _) => Some(walk(&it.prev_item, rest).cloned().unwrap_or(Value::Null)),
-                    ("next_item", _) => Some(walk(&it.next_item, rest).cloned().unwrap_or(Value::Null)),
-                    ("previous", _) => Some(walk(&it.previous, rest).cloned().unwrap_or(Value::Null)),
+                    ("prev_item", _) => {
+                        Some(walk(&it.prev_item, rest).cloned().unwrap_or(Value::Null))
+                    }
+                    ("next_item", _) => {
+                        Some(walk(&it.next_item, rest).cloned().unwrap_or(Value::Null))
+                    }
+                    ("previous", _) => {
+                        Some(walk(&it.previous, rest).cloned().unwrap_or(Value::Null))
+                    }
                     _ => Some(walk(&it.results, rest).cloned().unwrap_or(Value::Null)),
                 }
             }

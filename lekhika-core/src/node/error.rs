@@ -61,7 +61,9 @@ impl NodeError {
     pub fn pauses_run(&self) -> bool {
         matches!(
             self,
-            Self::InsufficientTokens { .. } | Self::ExecutionLimitExceeded { .. } | Self::AwaitingApproval
+            Self::InsufficientTokens { .. }
+                | Self::ExecutionLimitExceeded { .. }
+                | Self::AwaitingApproval
         )
     }
 

@@ -3,10 +3,10 @@
 
 pub mod builtin;
 mod context;
-pub(crate) mod schema;
 pub(crate) mod error;
 mod policy;
 pub(crate) mod registry;
+pub(crate) mod schema;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

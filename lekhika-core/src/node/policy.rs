@@ -79,7 +79,11 @@ impl OutputValidator {
         }
         let text = match output {
             Value::String(s) => s.clone(),
-            Value::Object(m) => m.get("text").and_then(Value::as_str).unwrap_or_default().to_string(),
+            Value::Object(m) => m
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             _ => String::new(),
         };
         let words = crate::text::word_count(&text);
@@ -90,7 +94,9 @@ impl OutputValidator {
         }
         if let Some(max) = self.max_words {
             if words > max {
-                problems.push(format!("the text has {words} words; keep it to at most {max}"));
+                problems.push(format!(
+                    "the text has {words} words; keep it to at most {max}"
+                ));
             }
         }
         for h in &self.required_headings {
@@ -131,7 +137,9 @@ impl NodePolicy {
             }
         }
         if let Some(v) = config.remove("timeout_ms") {
-            let ms = v.as_u64().ok_or("`timeout_ms` must be a positive integer")?;
+            let ms = v
+                .as_u64()
+                .ok_or("`timeout_ms` must be a positive integer")?;
             p.timeout = Some(Duration::from_millis(ms));
         }
         if let Some(v) = config.remove("validate") {

@@ -8,7 +8,8 @@ use super::Node;
 use crate::flow::NodeSpec;
 
 /// Builds a node from its spec. Return every config problem found.
-pub type NodeFactory = Arc<dyn Fn(&NodeSpec, &Registry) -> Result<Box<dyn Node>, Vec<String>> + Send + Sync>;
+pub type NodeFactory =
+    Arc<dyn Fn(&NodeSpec, &Registry) -> Result<Box<dyn Node>, Vec<String>> + Send + Sync>;
 
 /// A node ready to run, with its execution policy.
 #[derive(Clone)]
@@ -19,7 +20,16 @@ pub struct BuiltNode {
 }
 
 /// Keys of `data` that editors use for display only; never configuration.
-const UI_KEYS: &[&str] = &["label", "icon", "color", "ui", "status", "nodeType", "isExpanded", "selected"];
+const UI_KEYS: &[&str] = &[
+    "label",
+    "icon",
+    "color",
+    "ui",
+    "status",
+    "nodeType",
+    "isExpanded",
+    "selected",
+];
 
 /// Run-wide model override (`--provider`/`--model`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,7 +75,11 @@ impl Registry {
     }
 
     /// Build a node: take the policy keys out of its config, then call the factory.
-    pub fn build(&self, spec: &NodeSpec, overrides: &ModelOverride) -> Result<BuiltNode, Vec<String>> {
+    pub fn build(
+        &self,
+        spec: &NodeSpec,
+        overrides: &ModelOverride,
+    ) -> Result<BuiltNode, Vec<String>> {
         let Some(factory) = self.factories.get(&spec.kind) else {
             return Err(vec![format!(
                 "unknown kind `{}` (known: {})",

@@ -37,7 +37,10 @@ fn check(v: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
     }
     if let Some(Value::Array(allowed)) = s.get("enum") {
         if !allowed.contains(v) {
-            out.push(format!("{path} must be one of {}", Value::Array(allowed.clone())));
+            out.push(format!(
+                "{path} must be one of {}",
+                Value::Array(allowed.clone())
+            ));
         }
     }
     if let Value::Object(m) = v {
@@ -59,12 +62,18 @@ fn check(v: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
     if let Value::Array(items) = v {
         if let Some(min) = s.get("minItems").and_then(Value::as_u64) {
             if (items.len() as u64) < min {
-                out.push(format!("{path} needs at least {min} items, has {}", items.len()));
+                out.push(format!(
+                    "{path} needs at least {min} items, has {}",
+                    items.len()
+                ));
             }
         }
         if let Some(max) = s.get("maxItems").and_then(Value::as_u64) {
             if (items.len() as u64) > max {
-                out.push(format!("{path} allows at most {max} items, has {}", items.len()));
+                out.push(format!(
+                    "{path} allows at most {max} items, has {}",
+                    items.len()
+                ));
             }
         }
         if let Some(is) = s.get("items") {

@@ -49,8 +49,10 @@ impl Inner {
     }
 
     fn push(&mut self, e: LedgerEntry) {
-        self.keys
-            .insert((e.user_id.clone(), e.key.clone(), kk(e.kind)), self.ledger.len());
+        self.keys.insert(
+            (e.user_id.clone(), e.key.clone(), kk(e.kind)),
+            self.ledger.len(),
+        );
         self.ledger.push(e);
     }
 
@@ -72,7 +74,8 @@ impl Inner {
     }
 
     fn reserved_amount(&self, user: &str, key: &str) -> i64 {
-        self.has(user, key, LedgerKind::Reserve).map_or(0, |e| e.amount)
+        self.has(user, key, LedgerKind::Reserve)
+            .map_or(0, |e| e.amount)
     }
 }
 
@@ -84,24 +87,36 @@ impl WalletStore for MemoryWalletStore {
 
     async fn set_level(&self, user_id: &str, level: Option<&str>) -> StoreResult<Wallet> {
         let mut g = self.lock()?;
-        let w = g.wallets.entry(user_id.to_string()).or_insert_with(|| Wallet {
-            user_id: user_id.to_string(),
-            ..Wallet::default()
-        });
+        let w = g
+            .wallets
+            .entry(user_id.to_string())
+            .or_insert_with(|| Wallet {
+                user_id: user_id.to_string(),
+                ..Wallet::default()
+            });
         w.level = level.map(str::to_string);
         Ok(w.clone())
     }
 
-    async fn grant(&self, user_id: &str, amount: i64, key: &str, note: Option<&str>) -> StoreResult<Wallet> {
+    async fn grant(
+        &self,
+        user_id: &str,
+        amount: i64,
+        key: &str,
+        note: Option<&str>,
+    ) -> StoreResult<Wallet> {
         if amount < 0 {
             return Err(StoreError::Forbidden("a grant cannot be negative".into()));
         }
         let mut g = self.lock()?;
         let fresh = g.has(user_id, key, LedgerKind::Grant).is_none();
-        let w = g.wallets.entry(user_id.to_string()).or_insert_with(|| Wallet {
-            user_id: user_id.to_string(),
-            ..Wallet::default()
-        });
+        let w = g
+            .wallets
+            .entry(user_id.to_string())
+            .or_insert_with(|| Wallet {
+                user_id: user_id.to_string(),
+                ..Wallet::default()
+            });
         if fresh {
             w.balance += amount;
             w.total_earned += amount;
@@ -216,7 +231,11 @@ impl WalletStore for MemoryWalletStore {
         Ok(())
     }
 
-    async fn open_reservations(&self, user_id: &str, execution_id: &str) -> StoreResult<Vec<LedgerEntry>> {
+    async fn open_reservations(
+        &self,
+        user_id: &str,
+        execution_id: &str,
+    ) -> StoreResult<Vec<LedgerEntry>> {
         let g = self.lock()?;
         Ok(g.ledger
             .iter()
@@ -231,12 +250,17 @@ impl WalletStore for MemoryWalletStore {
             .collect())
     }
 
-    async fn ledger(&self, user_id: &str, execution_id: Option<&str>) -> StoreResult<Vec<LedgerEntry>> {
+    async fn ledger(
+        &self,
+        user_id: &str,
+        execution_id: Option<&str>,
+    ) -> StoreResult<Vec<LedgerEntry>> {
         let g = self.lock()?;
         Ok(g.ledger
             .iter()
             .filter(|e| {
-                e.user_id == user_id && execution_id.is_none_or(|x| e.execution_id.as_deref() == Some(x))
+                e.user_id == user_id
+                    && execution_id.is_none_or(|x| e.execution_id.as_deref() == Some(x))
             })
             .cloned()
             .collect())

@@ -37,7 +37,13 @@ pub trait WalletStore: Send + Sync {
     /// Create the wallet if missing (balance 0) and set its tier level.
     async fn set_level(&self, user_id: &str, level: Option<&str>) -> StoreResult<Wallet>;
     /// Add tokens; creates the wallet if missing. Idempotent by `key`.
-    async fn grant(&self, user_id: &str, amount: i64, key: &str, note: Option<&str>) -> StoreResult<Wallet>;
+    async fn grant(
+        &self,
+        user_id: &str,
+        amount: i64,
+        key: &str,
+        note: Option<&str>,
+    ) -> StoreResult<Wallet>;
     /// Hold tokens before a call. Never lets the balance go below zero.
     async fn reserve(&self, req: &ReserveRequest) -> StoreResult<ReserveOutcome>;
     /// Charge `actual` against the reservation `key` and refund the rest.
@@ -46,9 +52,17 @@ pub trait WalletStore: Send + Sync {
     /// Return a reservation in full.
     async fn release(&self, user_id: &str, key: &str) -> StoreResult<()>;
     /// Reservations of an execution that were neither settled nor released.
-    async fn open_reservations(&self, user_id: &str, execution_id: &str) -> StoreResult<Vec<LedgerEntry>>;
+    async fn open_reservations(
+        &self,
+        user_id: &str,
+        execution_id: &str,
+    ) -> StoreResult<Vec<LedgerEntry>>;
     /// Ledger entries, oldest first; optionally of one execution only.
-    async fn ledger(&self, user_id: &str, execution_id: Option<&str>) -> StoreResult<Vec<LedgerEntry>>;
+    async fn ledger(
+        &self,
+        user_id: &str,
+        execution_id: Option<&str>,
+    ) -> StoreResult<Vec<LedgerEntry>>;
     async fn tier_policy(&self, level: &str) -> StoreResult<Option<TierPolicy>>;
     async fn put_tier_policy(&self, policy: &TierPolicy) -> StoreResult<()>;
     /// Grant the tier's monthly allocation for `period` (e.g. `2026-11`) once.

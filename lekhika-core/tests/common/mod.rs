@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -56,14 +57,20 @@ pub fn book_answer(req: &TextRequest) -> Result<TextResponse, ProviderError> {
             .and_then(|s| s.split(' ').next())
             .and_then(|s| s.parse().ok())
             .unwrap_or(3);
-        let chapters: Vec<Value> = (1..=n).map(|i| json!({"title": format!("Part {i}")})).collect();
+        let chapters: Vec<Value> = (1..=n)
+            .map(|i| json!({"title": format!("Part {i}")}))
+            .collect();
         return Ok(ScriptedModel::reply(
             json!({"logline": "A test book", "chapters": chapters}).to_string(),
             100,
             200,
         ));
     }
-    Ok(ScriptedModel::reply(format!("Text for {p}. It was a dark night."), 50, 100))
+    Ok(ScriptedModel::reply(
+        format!("Text for {p}. It was a dark night."),
+        50,
+        100,
+    ))
 }
 
 pub fn engine(model: Arc<ScriptedModel>, store: Arc<MemoryStore>) -> Engine {

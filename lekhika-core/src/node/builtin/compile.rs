@@ -56,7 +56,10 @@ impl CompileNode {
         let mut meta = Vec::new();
         for (k, v) in c.meta {
             if !META.contains(&k.as_str()) {
-                problems.push(format!("unknown field `{k}` (known: chapters, titles, title_key, cover, {})", META.join(", ")));
+                problems.push(format!(
+                    "unknown field `{k}` (known: chapters, titles, title_key, cover, {})",
+                    META.join(", ")
+                ));
                 continue;
             }
             match v.as_str().map(|s| template(&k, s)) {
@@ -66,7 +69,11 @@ impl CompileNode {
             }
         }
         let chapters = template("chapters", &c.chapters);
-        let titles = c.titles.as_deref().map(|t| template("titles", t)).transpose();
+        let titles = c
+            .titles
+            .as_deref()
+            .map(|t| template("titles", t))
+            .transpose();
         let cover = c.cover.as_deref().map(|t| template("cover", t)).transpose();
         match (chapters, titles, cover) {
             (Ok(chapters), Ok(titles), Ok(cover)) if problems.is_empty() => Ok(Self {
@@ -103,7 +110,12 @@ impl Node for CompileNode {
             Value::Array(a) => a,
             other => vec![other],
         };
-        let titles = match self.titles.as_ref().map(|t| ctx.render_value(t)).transpose()? {
+        let titles = match self
+            .titles
+            .as_ref()
+            .map(|t| ctx.render_value(t))
+            .transpose()?
+        {
             Some(Value::Array(a)) => a,
             Some(Value::Object(mut m)) => match m.remove("chapters") {
                 Some(Value::Array(a)) => a,
@@ -122,12 +134,21 @@ impl Node for CompileNode {
         let (mut words, mut chars) = (0u64, 0u64);
         for (i, ch) in chapters.iter().enumerate() {
             let content = text_of(ch).ok_or_else(|| {
-                NodeError::InvalidOutput(format!("chapter {} has no text (got {})", i + 1, crate::util::json_kind(ch)))
+                NodeError::InvalidOutput(format!(
+                    "chapter {} has no text (got {})",
+                    i + 1,
+                    crate::util::json_kind(ch)
+                ))
             })?;
             let title = ch
                 .get("title")
                 .and_then(Value::as_str)
-                .or_else(|| titles.get(i).and_then(|t| t.get(&self.title_key).or(Some(t))).and_then(Value::as_str))
+                .or_else(|| {
+                    titles
+                        .get(i)
+                        .and_then(|t| t.get(&self.title_key).or(Some(t)))
+                        .and_then(Value::as_str)
+                })
                 .map_or_else(|| format!("Chapter {}", i + 1), str::to_string);
             words += crate::text::word_count(&content);
             chars += content.chars().count() as u64;
@@ -151,13 +172,22 @@ impl Node for CompileNode {
     fn variables(&self) -> Vec<VarUse> {
         let mut v = Vec::new();
         uses(&self.chapters, false, &mut v);
-        for t in self.titles.iter().chain(self.cover.iter()).chain(self.meta.iter().map(|(_, t)| t)) {
+        for t in self
+            .titles
+            .iter()
+            .chain(self.cover.iter())
+            .chain(self.meta.iter().map(|(_, t)| t))
+        {
             uses(t, false, &mut v);
         }
         v
     }
 
     fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        self.chapters.variables().map(|p| scope.var_tokens(p)).sum::<u64>() + 1024
+        self.chapters
+            .variables()
+            .map(|p| scope.var_tokens(p))
+            .sum::<u64>()
+            + 1024
     }
 }

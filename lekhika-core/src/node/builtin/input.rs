@@ -34,19 +34,25 @@ fn string_type() -> String {
     "string".into()
 }
 
-const TYPES: &[&str] = &["string", "text", "number", "integer", "boolean", "select", "list"];
+const TYPES: &[&str] = &[
+    "string", "text", "number", "integer", "boolean", "select", "list",
+];
 
 impl InputField {
     /// Check (and coerce from CLI strings) one value.
     pub fn coerce(&self, v: &Value) -> Result<Value, String> {
         let bad = || format!("input `{}` must be {}, got {v}", self.name, self.field_type);
         Ok(match (self.field_type.as_str(), v) {
-            ("integer", Value::String(s)) => Value::from(s.trim().parse::<i64>().map_err(|_| bad())?),
+            ("integer", Value::String(s)) => {
+                Value::from(s.trim().parse::<i64>().map_err(|_| bad())?)
+            }
             ("integer", Value::Number(n)) if n.is_i64() || n.is_u64() => v.clone(),
             ("integer", _) => return Err(bad()),
             ("number", Value::String(s)) => {
                 let f = s.trim().parse::<f64>().map_err(|_| bad())?;
-                serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(bad)?
+                serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .ok_or_else(bad)?
             }
             ("number", Value::Number(_)) => v.clone(),
             ("number", _) => return Err(bad()),
@@ -58,14 +64,20 @@ impl InputField {
             ("boolean", Value::Bool(_)) => v.clone(),
             ("boolean", _) => return Err(bad()),
             ("list", Value::Array(_)) => v.clone(),
-            ("list", Value::String(s)) => {
-                Value::Array(s.split(',').map(|x| Value::String(x.trim().to_string())).collect())
-            }
+            ("list", Value::String(s)) => Value::Array(
+                s.split(',')
+                    .map(|x| Value::String(x.trim().to_string()))
+                    .collect(),
+            ),
             ("list", _) => return Err(bad()),
             ("select", _) => {
                 if let Some(opts) = &self.options {
                     if !opts.contains(v) {
-                        return Err(format!("input `{}` must be one of {}", self.name, Value::Array(opts.clone())));
+                        return Err(format!(
+                            "input `{}` must be one of {}",
+                            self.name,
+                            Value::Array(opts.clone())
+                        ));
                     }
                 }
                 v.clone()
@@ -93,7 +105,10 @@ impl InputNode {
         let mut problems = Vec::new();
         for f in &c.fields {
             if !TYPES.contains(&f.field_type.as_str()) {
-                problems.push(format!("field `{}` has unknown type `{}`", f.name, f.field_type));
+                problems.push(format!(
+                    "field `{}` has unknown type `{}`",
+                    f.name, f.field_type
+                ));
             }
         }
         if problems.is_empty() {
@@ -139,7 +154,10 @@ impl Node for InputNode {
     async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
         let mut out = Map::new();
         for f in &self.fields {
-            out.insert(f.name.clone(), ctx.input().get(&f.name).cloned().unwrap_or(Value::Null));
+            out.insert(
+                f.name.clone(),
+                ctx.input().get(&f.name).cloned().unwrap_or(Value::Null),
+            );
         }
         Ok(NodeOutput::new(Value::Object(out)))
     }

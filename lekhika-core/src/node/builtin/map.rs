@@ -14,7 +14,8 @@ use super::{parse_config, template, uses};
 use crate::exec::attempt::run_item;
 use crate::flow::NodeSpec;
 use crate::node::{
-    BuiltNode, CallEstimate, EstimateScope, ItemScope, Node, NodeContext, NodeError, NodeOutput, Registry, VarUse,
+    BuiltNode, CallEstimate, EstimateScope, ItemScope, Node, NodeContext, NodeError, NodeOutput,
+    Registry, VarUse,
 };
 use crate::template::Template;
 
@@ -48,7 +49,10 @@ impl MapNode {
         let c: Config = parse_config(spec)?;
         let items = template("items", &c.items).map_err(|e| vec![e])?;
         if items.render_value(&NoScope).is_none() {
-            return Err(vec!["`items` must be a single variable such as `{{nodes.outline.output.chapters}}`".into()]);
+            return Err(vec![
+                "`items` must be a single variable such as `{{nodes.outline.output.chapters}}`"
+                    .into(),
+            ]);
         }
         let mut inner = c.node;
         let kind = match inner.remove("kind") {
@@ -62,7 +66,11 @@ impl MapNode {
         };
         let template = registry
             .build(&inner_spec, &Default::default())
-            .map_err(|ps| ps.into_iter().map(|p| format!("node: {p}")).collect::<Vec<_>>())?;
+            .map_err(|ps| {
+                ps.into_iter()
+                    .map(|p| format!("node: {p}"))
+                    .collect::<Vec<_>>()
+            })?;
         if c.concurrency == Some(0) {
             return Err(vec!["`concurrency` must be at least 1".into()]);
         }
@@ -82,7 +90,10 @@ impl MapNode {
                 .ok()
                 .and_then(|t| t.variables().next().map(<[String]>::to_vec))
                 .and_then(|p| scope.input(&p))
-                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())))
+                .and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                })
                 .unwrap_or(1),
             _ => 1,
         }
@@ -100,9 +111,14 @@ fn list_of(v: Value) -> Result<Vec<Value>, NodeError> {
     match v {
         Value::Array(a) => Ok(a),
         Value::Number(n) => Ok((0..n.as_u64().unwrap_or(0)).map(Value::from).collect()),
-        Value::Object(mut m) => match ["items", "chapters", "sections"].iter().find_map(|k| m.remove(*k)) {
+        Value::Object(mut m) => match ["items", "chapters", "sections"]
+            .iter()
+            .find_map(|k| m.remove(*k))
+        {
             Some(Value::Array(a)) => Ok(a),
-            _ => Err(NodeError::InvalidOutput("map `items` is an object without a list".into())),
+            _ => Err(NodeError::InvalidOutput(
+                "map `items` is an object without a list".into(),
+            )),
         },
         other => Err(NodeError::InvalidOutput(format!(
             "map `items` must be a list, got {}",
@@ -117,7 +133,9 @@ impl Node for MapNode {
         let list = Arc::new(list_of(ctx.render_value(&self.items)?)?);
         let n = list.len();
         let mut done = ctx.run.take_item_results(ctx.node_idx);
-        let mut results: Vec<Option<Value>> = (0..n).map(|i| done.remove(&(i as u32)).map(|r| r.output)).collect();
+        let mut results: Vec<Option<Value>> = (0..n)
+            .map(|i| done.remove(&(i as u32)).map(|r| r.output))
+            .collect();
         let resumed = results.iter().filter(|r| r.is_some()).count();
         if resumed > 0 {
             ctx.progress(format!("{resumed} of {n} items already done"));
@@ -131,7 +149,11 @@ impl Node for MapNode {
             ItemScope {
                 index: i as u32,
                 item: list[i].clone(),
-                prev_item: i.checked_sub(1).and_then(|p| list.get(p)).cloned().unwrap_or(Value::Null),
+                prev_item: i
+                    .checked_sub(1)
+                    .and_then(|p| list.get(p))
+                    .cloned()
+                    .unwrap_or(Value::Null),
                 next_item: list.get(i + 1).cloned().unwrap_or(Value::Null),
                 previous: earlier.last().cloned().unwrap_or(Value::Null),
                 results: Value::Array(earlier),
@@ -144,7 +166,14 @@ impl Node for MapNode {
                     continue;
                 }
                 let scope = scope_for(i, &results);
-                let r = run_item(&ctx.run, ctx.node_idx, &self.template, scope, instruction.clone()).await?;
+                let r = run_item(
+                    &ctx.run,
+                    ctx.node_idx,
+                    &self.template,
+                    scope,
+                    instruction.clone(),
+                )
+                .await?;
                 results[i] = Some(r.output);
             }
         } else {
@@ -155,12 +184,18 @@ impl Node for MapNode {
             loop {
                 while first_err.is_none() && set.len() < self.concurrency {
                     let Some(i) = pending.next() else { break };
-                    let (run, tpl, idx, instr) =
-                        (ctx.run.clone(), self.template.clone(), ctx.node_idx, instruction.clone());
+                    let (run, tpl, idx, instr) = (
+                        ctx.run.clone(),
+                        self.template.clone(),
+                        ctx.node_idx,
+                        instruction.clone(),
+                    );
                     let scope = scope_for(i, &[]);
                     set.spawn(async move { (i, run_item(&run, idx, &tpl, scope, instr).await) });
                 }
-                let Some(joined) = set.join_next().await else { break };
+                let Some(joined) = set.join_next().await else {
+                    break;
+                };
                 match joined {
                     Ok((i, Ok(r))) => results[i] = Some(r.output),
                     Ok((_, Err(e))) => {
@@ -169,14 +204,19 @@ impl Node for MapNode {
                             first_err = Some(e);
                         }
                     }
-                    Err(join) => first_err = Some(NodeError::failed(format!("map item task failed: {join}"))),
+                    Err(join) => {
+                        first_err = Some(NodeError::failed(format!("map item task failed: {join}")))
+                    }
                 }
             }
             if let Some(e) = first_err {
                 return Err(e);
             }
         }
-        let out: Vec<Value> = results.into_iter().map(|r| r.unwrap_or(Value::Null)).collect();
+        let out: Vec<Value> = results
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Null))
+            .collect();
         Ok(NodeOutput {
             metrics: serde_json::json!({ "items": n, "resumed_items": resumed }),
             output: Value::Array(out),
@@ -186,7 +226,13 @@ impl Node for MapNode {
     fn variables(&self) -> Vec<VarUse> {
         let mut v = Vec::new();
         uses(&self.items, false, &mut v);
-        v.extend(self.template.node.variables().into_iter().map(|u| VarUse { in_item: true, ..u }));
+        v.extend(
+            self.template
+                .node
+                .variables()
+                .into_iter()
+                .map(|u| VarUse { in_item: true, ..u }),
+        );
         v
     }
 
@@ -201,7 +247,8 @@ impl Node for MapNode {
     fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
         let n = self.expected(scope);
         let attempts = self.template.policy.retry.attempts.max(1) as u64
-            * (1 + self.template.policy.validate.attempts.unwrap_or(2) as u64 * (!self.template.policy.validate.is_empty()) as u64);
+            * (1 + self.template.policy.validate.attempts.unwrap_or(2) as u64
+                * (!self.template.policy.validate.is_empty()) as u64);
         self.template
             .node
             .estimate(scope)

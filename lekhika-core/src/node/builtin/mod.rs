@@ -15,17 +15,30 @@ use crate::flow::NodeSpec;
 use crate::template::Template;
 
 pub(crate) fn register_all(r: &mut Registry) {
-    r.register("input", |s, _| input::InputNode::build(s).map(|n| Box::new(n) as _));
-    r.register("text", |s, _| text::TextNode::build(s).map(|n| Box::new(n) as _));
-    r.register("map", |s, r| map::MapNode::build(s, r).map(|n| Box::new(n) as _));
-    r.register("compile", |s, _| compile::CompileNode::build(s).map(|n| Box::new(n) as _));
-    r.register("template", |s, _| template::TemplateNode::build(s).map(|n| Box::new(n) as _));
-    r.register("approval", |s, _| approval::ApprovalNode::build(s).map(|n| Box::new(n) as _));
+    r.register("input", |s, _| {
+        input::InputNode::build(s).map(|n| Box::new(n) as _)
+    });
+    r.register("text", |s, _| {
+        text::TextNode::build(s).map(|n| Box::new(n) as _)
+    });
+    r.register("map", |s, r| {
+        map::MapNode::build(s, r).map(|n| Box::new(n) as _)
+    });
+    r.register("compile", |s, _| {
+        compile::CompileNode::build(s).map(|n| Box::new(n) as _)
+    });
+    r.register("template", |s, _| {
+        template::TemplateNode::build(s).map(|n| Box::new(n) as _)
+    });
+    r.register("approval", |s, _| {
+        approval::ApprovalNode::build(s).map(|n| Box::new(n) as _)
+    });
 }
 
 /// Deserialize a node's config into its typed form; errors name the field.
 pub(crate) fn parse_config<T: DeserializeOwned>(spec: &NodeSpec) -> Result<T, Vec<String>> {
-    serde_json::from_value(Value::Object(spec.config.clone())).map_err(|e| vec![format!("config: {e}")])
+    serde_json::from_value(Value::Object(spec.config.clone()))
+        .map_err(|e| vec![format!("config: {e}")])
 }
 
 /// Parse a template config field.

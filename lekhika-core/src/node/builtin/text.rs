@@ -62,7 +62,11 @@ impl TextNode {
     pub fn build(spec: &NodeSpec) -> Result<Self, Vec<String>> {
         let c: Config = parse_config(spec)?;
         let mut problems = Vec::new();
-        let system = c.system.as_deref().map(|s| template("system", s)).transpose();
+        let system = c
+            .system
+            .as_deref()
+            .map(|s| template("system", s))
+            .transpose();
         let prompt = template("prompt", &c.prompt);
         let json = match c.output.as_deref() {
             None | Some("text") => false,
@@ -95,9 +99,9 @@ impl TextNode {
                 json_schema: c.json_schema,
                 stream: c.stream.unwrap_or(true),
                 max_continuations: c.max_continuations.unwrap_or(4),
-                continue_prompt: c
-                    .continue_prompt
-                    .unwrap_or_else(|| "Continue exactly where you stopped. Do not repeat anything.".into()),
+                continue_prompt: c.continue_prompt.unwrap_or_else(|| {
+                    "Continue exactly where you stopped. Do not repeat anything.".into()
+                }),
             }),
             (s, p) => {
                 problems.extend(s.err());
@@ -131,7 +135,9 @@ impl TextNode {
 /// Strip a Markdown code fence around a JSON reply.
 fn strip_fence(s: &str) -> &str {
     let t = s.trim();
-    let Some(rest) = t.strip_prefix("```") else { return t };
+    let Some(rest) = t.strip_prefix("```") else {
+        return t;
+    };
     let rest = rest.split_once('\n').map_or(rest, |(_, r)| r);
     rest.trim_end().strip_suffix("```").unwrap_or(rest).trim()
 }
@@ -150,7 +156,9 @@ impl Node for TextNode {
         let mut usage = Usage::default();
         let mut continuations = 0;
         loop {
-            let resp = ctx.generate_text(&self.request(system.clone(), messages.clone())).await?;
+            let resp = ctx
+                .generate_text(&self.request(system.clone(), messages.clone()))
+                .await?;
             usage.add(resp.usage);
             text.push_str(&resp.text);
             match resp.finish {
@@ -183,8 +191,11 @@ impl Node for TextNode {
             "output_tokens": usage.output_tokens,
         });
         let output = if self.json {
-            let v: Value = serde_json::from_str(strip_fence(&text))
-                .map_err(|e| NodeError::InvalidOutput(format!("the reply is not valid JSON ({e}); answer with JSON only")))?;
+            let v: Value = serde_json::from_str(strip_fence(&text)).map_err(|e| {
+                NodeError::InvalidOutput(format!(
+                    "the reply is not valid JSON ({e}); answer with JSON only"
+                ))
+            })?;
             if let Some(schema) = &self.json_schema {
                 let problems = check_schema(&v, schema, "output");
                 if !problems.is_empty() {
@@ -212,7 +223,8 @@ impl Node for TextNode {
     }
 
     fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
-        let mut bytes = self.prompt.literal_bytes() + self.system.as_ref().map_or(0, Template::literal_bytes);
+        let mut bytes =
+            self.prompt.literal_bytes() + self.system.as_ref().map_or(0, Template::literal_bytes);
         let mut var_tokens = 0;
         for t in std::iter::once(&self.prompt).chain(self.system.as_ref()) {
             for p in t.variables() {
@@ -220,12 +232,19 @@ impl Node for TextNode {
             }
         }
         // Continuations resend the reply so far: bound by the full output.
-        let calls = 1 + if self.json { 0 } else { self.max_continuations as u64 };
+        let calls = 1 + if self.json {
+            0
+        } else {
+            self.max_continuations as u64
+        };
         bytes += self.continue_prompt.len();
         vec![CallEstimate {
             provider: self.provider.clone(),
             model: self.model.clone(),
-            input_tokens: prompt_tokens_for_bytes(bytes as u64) + 8 * 3 + var_tokens + 2 * self.max_tokens as u64 * (calls - 1),
+            input_tokens: prompt_tokens_for_bytes(bytes as u64)
+                + 8 * 3
+                + var_tokens
+                + 2 * self.max_tokens as u64 * (calls - 1),
             output_tokens: self.max_tokens as u64,
             calls,
         }]
