@@ -90,3 +90,19 @@ pub(crate) fn bad_body(provider: &str, what: &str, e: &serde_json::Error, body: 
         ),
     )
 }
+
+/// MIME type of an output format name (`png`, `jpeg`, `mp3`, ...).
+pub(crate) fn mime_of_format(format: &str) -> String {
+    match format.to_ascii_lowercase().as_str() {
+        "jpg" | "jpeg" => "image/jpeg".into(),
+        "webp" => "image/webp".into(),
+        "png" => "image/png".into(),
+        "mp3" => "audio/mpeg".into(),
+        "wav" => "audio/wav".into(),
+        "opus" => "audio/opus".into(),
+        "aac" => "audio/aac".into(),
+        "flac" => "audio/flac".into(),
+        "pcm" => "audio/pcm".into(),
+        other => format!("application/{other}"),
+    }
+}

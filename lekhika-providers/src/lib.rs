@@ -12,10 +12,16 @@
 //! Error handling: every failure is a [`ProviderError`](lekhika_core::provider::ProviderError)
 //! whose kind says whether a retry helps; API keys never appear in errors or `Debug` output.
 
+pub mod catalog;
 mod common;
 pub mod config;
+mod env;
 pub mod http;
+mod router;
 mod secret;
+#[cfg(feature = "testkit")]
+#[doc(hidden)]
+pub mod testkit;
 
 #[cfg(feature = "openai")]
 mod openai;
@@ -23,4 +29,20 @@ mod openai;
 pub use config::{ConfigError, MaxTokensField, OpenAiCompat, ProviderConfig, ProviderKind, ProviderRow};
 #[cfg(feature = "openai")]
 pub use openai::OpenAiClient;
+pub use catalog::{Catalog, CatalogError, ModelCategory, ModelInfo};
+pub use http::{RateLimits, RetryPolicy, Timeouts};
+pub use router::{client_for, not_configured, FallbackTarget, ProviderSet};
 pub use secret::ApiKey;
+#[cfg(feature = "anthropic")]
+mod anthropic;
+#[cfg(feature = "gemini")]
+mod gemini;
+#[cfg(feature = "stability")]
+mod stability;
+
+#[cfg(feature = "anthropic")]
+pub use anthropic::AnthropicClient;
+#[cfg(feature = "gemini")]
+pub use gemini::GeminiClient;
+#[cfg(feature = "stability")]
+pub use stability::StabilityClient;

@@ -56,3 +56,26 @@ pub(crate) async fn drive<S: StreamState>(
         }
     }
 }
+
+/// Run `op` under `policy`, sleeping between attempts as [`super::RetryState`] says.
+/// For calls without streamed output (images, speech).
+pub(crate) async fn with_retries<T, F, Fut>(
+    policy: super::RetryPolicy,
+    http: &HttpClient,
+    mut op: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Failure>>,
+{
+    let mut retry = policy.start();
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(f) => match retry.next_delay(&f) {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return Err(http.scrub(f.error)),
+            },
+        }
+    }
+}

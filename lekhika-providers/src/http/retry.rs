@@ -91,6 +91,15 @@ impl Failure {
         self.should_retry = Some(false);
         self
     }
+
+    /// [`final_`](Self::final_) when `cond` holds.
+    pub fn final_if(self, cond: bool) -> Self {
+        if cond {
+            self.final_()
+        } else {
+            self
+        }
+    }
 }
 
 /// Kinds that no header can make retryable.

@@ -25,21 +25,6 @@ pub(crate) fn image_body(req: &ImageRequest) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-pub(crate) fn mime_of_format(format: &str) -> String {
-    match format.to_ascii_lowercase().as_str() {
-        "jpg" | "jpeg" => "image/jpeg".into(),
-        "webp" => "image/webp".into(),
-        "png" => "image/png".into(),
-        "mp3" => "audio/mpeg".into(),
-        "wav" => "audio/wav".into(),
-        "opus" => "audio/opus".into(),
-        "aac" => "audio/aac".into(),
-        "flac" => "audio/flac".into(),
-        "pcm" => "audio/pcm".into(),
-        other => format!("application/{other}"),
-    }
-}
-
 pub(crate) fn parse_images(provider: &str, req: &ImageRequest, body: &[u8]) -> Result<ImageResponse, ProviderError> {
     let r: wire::ImageResponse =
         serde_json::from_slice(body).map_err(|e| common::bad_body(provider, "image reply", &e, body))?;
@@ -55,7 +40,7 @@ pub(crate) fn parse_images(provider: &str, req: &ImageRequest, body: &[u8]) -> R
                     .decode(b64.trim())
                     .map_err(|e| ProviderError::new(provider, ProviderErrorKind::Server, format!("bad base64 image: {e}")))?;
                 images.push(GeneratedImage {
-                    mime: mime_of_format(&format),
+                    mime: common::mime_of_format(&format),
                     bytes,
                 });
             }
@@ -93,6 +78,6 @@ pub(crate) fn speech_response(req: &SpeechRequest, content_type: Option<&str>, b
     let mime = content_type
         .filter(|c| c.starts_with("audio/"))
         .map(|c| c.split(';').next().unwrap_or(c).trim().to_string())
-        .unwrap_or_else(|| mime_of_format(req.format.as_deref().unwrap_or("mp3")));
+        .unwrap_or_else(|| common::mime_of_format(req.format.as_deref().unwrap_or("mp3")));
     SpeechResponse { mime, bytes }
 }

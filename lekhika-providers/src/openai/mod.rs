@@ -18,7 +18,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use crate::common;
 use crate::config::{ConfigError, OpenAiCompat, ProviderConfig};
 use crate::http::client::{is_event_stream, HttpClient};
-use crate::http::drive::drive;
+use crate::http::drive::{drive, with_retries};
 use crate::http::{Failure, RetryPolicy};
 
 /// A client of one OpenAI-style endpoint.
@@ -75,14 +75,9 @@ impl OpenAiClient {
         if req.stream && is_event_stream(&resp) {
             let mut state = stream::ChatStream::new(name);
             let emitted = drive(&self.http, resp, &mut state, on_delta).await?;
-            return state.finish(req).map_err(|e| {
-                let f = Failure::from(self.http.scrub(e));
-                if emitted {
-                    f.final_()
-                } else {
-                    f
-                }
-            });
+            return state
+                .finish(req)
+                .map_err(|e| Failure::from(self.http.scrub(e)).final_if(emitted));
         }
         // A whole JSON reply (non-streamed, or a server that ignored `stream`).
         let bytes = self.http.body(resp).await?;
@@ -122,51 +117,31 @@ impl ModelProvider for OpenAiClient {
     }
 
     async fn generate_image(&self, req: &ImageRequest) -> Result<ImageResponse, ProviderError> {
-        let mut retry = self.retry.start();
-        loop {
-            let res = async {
-                let resp = self
-                    .http
-                    .send(self.post("/images/generations", media::image_body(req)), 0, false)
-                    .await?;
-                let bytes = self.http.body(resp).await?;
-                media::parse_images(&self.http.provider, req, &bytes).map_err(Failure::from)
-            }
-            .await;
-            match res {
-                Ok(r) => return Ok(r),
-                Err(f) => match retry.next_delay(&f) {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => return Err(self.http.scrub(f.error)),
-                },
-            }
-        }
+        with_retries(self.retry, &self.http, || async {
+            let resp = self
+                .http
+                .send(self.post("/images/generations", media::image_body(req)), 0, false)
+                .await?;
+            let bytes = self.http.body(resp).await?;
+            media::parse_images(&self.http.provider, req, &bytes).map_err(Failure::from)
+        })
+        .await
     }
 
     async fn synthesize_speech(&self, req: &SpeechRequest) -> Result<SpeechResponse, ProviderError> {
-        let mut retry = self.retry.start();
-        loop {
-            let res = async {
-                let resp = self
-                    .http
-                    .send(self.post("/audio/speech", media::speech_body(req)), 0, false)
-                    .await?;
-                let ct = resp
-                    .headers()
-                    .get(CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let bytes = self.http.body(resp).await?;
-                Ok::<_, Failure>(media::speech_response(req, ct.as_deref(), bytes))
-            }
-            .await;
-            match res {
-                Ok(r) => return Ok(r),
-                Err(f) => match retry.next_delay(&f) {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => return Err(self.http.scrub(f.error)),
-                },
-            }
-        }
+        with_retries(self.retry, &self.http, || async {
+            let resp = self
+                .http
+                .send(self.post("/audio/speech", media::speech_body(req)), 0, false)
+                .await?;
+            let ct = resp
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let bytes = self.http.body(resp).await?;
+            Ok(media::speech_response(req, ct.as_deref(), bytes))
+        })
+        .await
     }
 }
