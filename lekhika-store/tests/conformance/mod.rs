@@ -18,6 +18,7 @@ pub use lekhika_store::Stores;
 
 /// Generate one `#[tokio::test]` per conformance check for a factory.
 /// `extra` checks (ones core's in-memory store fails) are listed separately.
+#[allow(unused_macros)]
 macro_rules! conformance_suite {
     ($make:path) => {
         conformance_suite!(@tests $make;
@@ -39,6 +40,7 @@ macro_rules! conformance_suite {
         )*
     };
 }
+#[allow(unused_imports)]
 pub(crate) use conformance_suite;
 
 static SEQ: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);

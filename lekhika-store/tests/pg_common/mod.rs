@@ -64,10 +64,13 @@ pub async fn fresh_db() -> Option<TestDb> {
             .unwrap()
         {
             let name: String = row.get(0);
+            if name.starts_with(&format!("lkt_{}_", std::process::id())) {
+                continue; // this process's own databases
+            }
             let _ = root.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
         }
     }
-    let name = format!("lkt_{}", lekhika_core::util::new_id().replace('-', "").get(..16).unwrap());
+    let name = format!("lkt_{}_{}", std::process::id(), lekhika_core::util::new_id().replace('-', "").get(..16).unwrap());
     root.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
     let db = TestDb {
         admin_url: with_db(&admin, &name),
