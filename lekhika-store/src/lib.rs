@@ -17,11 +17,11 @@
 
 mod error;
 mod open;
-mod wallet_sql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod wallet_sql;
 
 pub use error::OpenError;
 pub use open::{open, Stores};

@@ -54,12 +54,16 @@ pub async fn open(url_or_path: &str) -> Result<Stores, OpenError> {
 
 #[cfg(feature = "postgres")]
 async fn open_pg(url: &str) -> Result<Stores, OpenError> {
-    Ok(Stores::from_store(Arc::new(crate::PgStore::connect(url).await?)))
+    Ok(Stores::from_store(Arc::new(
+        crate::PgStore::connect(url).await?,
+    )))
 }
 
 #[cfg(not(feature = "postgres"))]
 async fn open_pg(_url: &str) -> Result<Stores, OpenError> {
-    Err(OpenError::BackendDisabled { backend: "postgres" })
+    Err(OpenError::BackendDisabled {
+        backend: "postgres",
+    })
 }
 
 #[cfg(feature = "sqlite")]

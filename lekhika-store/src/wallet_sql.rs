@@ -18,7 +18,11 @@ pub(crate) fn parse_kind(s: &str) -> StoreResult<LedgerKind> {
         "reserve" => LedgerKind::Reserve,
         "settle" => LedgerKind::Settle,
         "release" => LedgerKind::Release,
-        other => return Err(StoreError::backend(format!("unknown ledger kind `{other}` in store"))),
+        other => {
+            return Err(StoreError::backend(format!(
+                "unknown ledger kind `{other}` in store"
+            )))
+        }
     })
 }
 

@@ -1,4 +1,5 @@
 //! The conformance suite against core's in-memory stores (the reference semantics).
+#![allow(clippy::unwrap_used)]
 
 mod conformance;
 

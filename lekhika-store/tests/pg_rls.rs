@@ -1,6 +1,7 @@
 //! Row-level security proven by raw SQL as the application role, plus the
 //! explicit admin API and encrypted provider keys.
 #![cfg(feature = "postgres")]
+#![allow(clippy::unwrap_used)]
 
 mod conformance;
 mod pg_common;
@@ -29,26 +30,57 @@ const KEY: [u8; 32] = [7u8; 32];
 async fn populate(store: &PgStore, admin: &tokio_postgres::Client) {
     for u in ["A", "B"] {
         let rec = conformance::record(u, &format!("exec-{u}"));
-        lekhika_core::store::ExecutionStore::create_execution(store, &rec).await.unwrap();
-        lekhika_core::store::ExecutionStore::put_node_result(store, u, &rec.id, &NodeKey::node("n"), &conformance::result(u, 1), None)
+        lekhika_core::store::ExecutionStore::create_execution(store, &rec)
             .await
             .unwrap();
-        let art = Artifact { name: "book.md".into(), mime: "text/markdown".into(), bytes: u.as_bytes().to_vec() };
-        lekhika_core::store::ArtifactStore::put_artifact(store, u, &rec.id, &art).await.unwrap();
+        lekhika_core::store::ExecutionStore::put_node_result(
+            store,
+            u,
+            &rec.id,
+            &NodeKey::node("n"),
+            &conformance::result(u, 1),
+            None,
+        )
+        .await
+        .unwrap();
+        let art = Artifact {
+            name: "book.md".into(),
+            mime: "text/markdown".into(),
+            bytes: u.as_bytes().to_vec(),
+        };
+        lekhika_core::store::ArtifactStore::put_artifact(store, u, &rec.id, &art)
+            .await
+            .unwrap();
         let book = conformance::executions::book(u, &rec.id, u, 1);
-        lekhika_core::store::ArtifactStore::put_book(store, &book).await.unwrap();
-        lekhika_core::wallet::WalletStore::grant(store, u, 50, "welcome", None).await.unwrap();
-        store.put_provider_key(u, "openai", &format!("sk-secret-of-{u}-0123456789"), true).await.unwrap();
-        admin
-            .execute("INSERT INTO users (id, email, level) VALUES ($1, $1 || '@example.com', 'pro')", &[&u])
+        lekhika_core::store::ArtifactStore::put_book(store, &book)
+            .await
+            .unwrap();
+        lekhika_core::wallet::WalletStore::grant(store, u, 50, "welcome", None)
+            .await
+            .unwrap();
+        store
+            .put_provider_key(u, "openai", &format!("sk-secret-of-{u}-0123456789"), true)
             .await
             .unwrap();
         admin
-            .execute("INSERT INTO ai_engines (id, name, user_id) VALUES ('eng-' || $1, 'mine', $1)", &[&u])
+            .execute(
+                "INSERT INTO users (id, email, level) VALUES ($1, $1 || '@example.com', 'pro')",
+                &[&u],
+            )
             .await
             .unwrap();
         admin
-            .execute("INSERT INTO ai_flows (id, name, user_id) VALUES ('flow-' || $1, 'mine', $1)", &[&u])
+            .execute(
+                "INSERT INTO ai_engines (id, name, user_id) VALUES ('eng-' || $1, 'mine', $1)",
+                &[&u],
+            )
+            .await
+            .unwrap();
+        admin
+            .execute(
+                "INSERT INTO ai_flows (id, name, user_id) VALUES ('flow-' || $1, 'mine', $1)",
+                &[&u],
+            )
             .await
             .unwrap();
     }
@@ -67,18 +99,34 @@ async fn count(tx: &tokio_postgres::Transaction<'_>, sql: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_sql_as_app_role_cannot_touch_other_tenants() {
-    let Some(db) = pg_common::fresh_db().await else { return };
+    let Some(db) = pg_common::fresh_db().await else {
+        return;
+    };
     let admin = pg_common::admin_client(&db.admin_url).await;
-    let store = PgStore::connect_with(&db.app_url, PgOptions { pool_size: 2, secret_key: Some(KEY) }).await.unwrap();
+    let store = PgStore::connect_with(
+        &db.app_url,
+        PgOptions {
+            pool_size: 2,
+            secret_key: Some(KEY),
+        },
+    )
+    .await
+    .unwrap();
     populate(&store, &admin).await;
 
     let mut app = pg_common::admin_client(&db.app_url).await;
     // The application role is neither superuser nor bypasses RLS nor owns any table.
     let role = app
-        .query_one("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user", &[])
+        .query_one(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
         .await
         .unwrap();
-    assert_eq!((role.get::<_, bool>(0), role.get::<_, bool>(1)), (false, false));
+    assert_eq!(
+        (role.get::<_, bool>(0), role.get::<_, bool>(1)),
+        (false, false)
+    );
     for (table, _) in OWNED {
         let r = app
             .query_one(
@@ -88,20 +136,44 @@ async fn raw_sql_as_app_role_cannot_touch_other_tenants() {
             )
             .await
             .unwrap();
-        assert!(r.get::<_, bool>(0) && r.get::<_, bool>(1) && r.get::<_, bool>(2), "{table}: RLS on+forced, not owned");
+        assert!(
+            r.get::<_, bool>(0) && r.get::<_, bool>(1) && r.get::<_, bool>(2),
+            "{table}: RLS on+forced, not owned"
+        );
     }
 
     // Acting as A.
     let mut tx = app.transaction().await.unwrap();
-    tx.execute("SELECT set_config('lekhika.user_id', 'A', true)", &[]).await.unwrap();
+    tx.execute("SELECT set_config('lekhika.user_id', 'A', true)", &[])
+        .await
+        .unwrap();
     for (table, col) in OWNED {
-        let own = count(&tx, &format!("SELECT count(*) FROM {table} WHERE {col} = 'A'")).await;
+        let own = count(
+            &tx,
+            &format!("SELECT count(*) FROM {table} WHERE {col} = 'A'"),
+        )
+        .await;
         assert!(own >= 1, "{table}: A sees A's rows");
-        let other = count(&tx, &format!("SELECT count(*) FROM {table} WHERE {col} = 'B'")).await;
+        let other = count(
+            &tx,
+            &format!("SELECT count(*) FROM {table} WHERE {col} = 'B'"),
+        )
+        .await;
         assert_eq!(other, 0, "{table}: A sees none of B's rows");
-        let all_other = count(&tx, &format!("SELECT count(*) FROM {table} WHERE {col} IS DISTINCT FROM 'A'")).await;
-        let masters = if table.starts_with("ai_") && *table != "ai_providers" { 1 } else { 0 };
-        assert_eq!(all_other, masters, "{table}: only A's rows (and master templates) are visible");
+        let all_other = count(
+            &tx,
+            &format!("SELECT count(*) FROM {table} WHERE {col} IS DISTINCT FROM 'A'"),
+        )
+        .await;
+        let masters = if table.starts_with("ai_") && *table != "ai_providers" {
+            1
+        } else {
+            0
+        };
+        assert_eq!(
+            all_other, masters,
+            "{table}: only A's rows (and master templates) are visible"
+        );
         for sql in [
             format!("UPDATE {table} SET {col} = {col} WHERE {col} = 'B'"),
             format!("DELETE FROM {table} WHERE {col} = 'B'"),
@@ -117,18 +189,41 @@ async fn raw_sql_as_app_role_cannot_touch_other_tenants() {
         // A cannot write a row in B's name.
         let sp = tx.transaction().await.unwrap();
         let forged = sp
-            .execute(&format!("UPDATE {table} SET {col} = 'B' WHERE {col} = 'A'"), &[])
+            .execute(
+                &format!("UPDATE {table} SET {col} = 'B' WHERE {col} = 'A'"),
+                &[],
+            )
             .await;
         assert!(forged.is_err(), "{table}: A re-assigned a row to B");
         sp.rollback().await.unwrap();
     }
     // Master templates: readable, not writable.
-    assert_eq!(count(&tx, "SELECT count(*) FROM ai_engines WHERE id = 'eng-master'").await, 1);
-    assert_eq!(tx.execute("UPDATE ai_engines SET name = 'x' WHERE is_master", &[]).await.unwrap(), 0);
-    assert_eq!(tx.execute("DELETE FROM ai_flows WHERE is_master", &[]).await.unwrap(), 0);
+    assert_eq!(
+        count(
+            &tx,
+            "SELECT count(*) FROM ai_engines WHERE id = 'eng-master'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        tx.execute("UPDATE ai_engines SET name = 'x' WHERE is_master", &[])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        tx.execute("DELETE FROM ai_flows WHERE is_master", &[])
+            .await
+            .unwrap(),
+        0
+    );
     let sp = tx.transaction().await.unwrap();
     assert!(sp
-        .execute("INSERT INTO ai_engines (id, name, user_id, is_master) VALUES ('fake', 'x', 'A', true)", &[])
+        .execute(
+            "INSERT INTO ai_engines (id, name, user_id, is_master) VALUES ('fake', 'x', 'A', true)",
+            &[]
+        )
         .await
         .is_err());
     sp.rollback().await.unwrap();
@@ -137,8 +232,16 @@ async fn raw_sql_as_app_role_cannot_touch_other_tenants() {
     // No acting user: nothing user-owned is visible.
     let mut tx = app.transaction().await.unwrap();
     for (table, _) in OWNED {
-        let masters = if table.starts_with("ai_") && *table != "ai_providers" { 1 } else { 0 };
-        assert_eq!(count(&tx, &format!("SELECT count(*) FROM {table}")).await, masters, "{table} without a user");
+        let masters = if table.starts_with("ai_") && *table != "ai_providers" {
+            1
+        } else {
+            0
+        };
+        assert_eq!(
+            count(&tx, &format!("SELECT count(*) FROM {table}")).await,
+            masters,
+            "{table} without a user"
+        );
         let sp = tx.transaction().await.unwrap();
         match sp.execute(&format!("DELETE FROM {table}"), &[]).await {
             Ok(n) => assert_eq!(n, 0, "{table}: deleted rows without a user"),
@@ -147,25 +250,57 @@ async fn raw_sql_as_app_role_cannot_touch_other_tenants() {
         sp.rollback().await.unwrap();
     }
     // Faking the queue role is impossible; the claim function is the only way across tenants.
-    assert!(tx.batch_execute("SET LOCAL ROLE lekhika_queue").await.is_err());
+    assert!(tx
+        .batch_execute("SET LOCAL ROLE lekhika_queue")
+        .await
+        .is_err());
     tx.rollback().await.unwrap();
-    let claimed = app.query("SELECT execution_id, owner_id FROM lekhika_claim('w', 1000)", &[]).await.unwrap();
-    assert_eq!(claimed.len(), 1, "claim crosses tenants through the SECURITY DEFINER function");
+    let claimed = app
+        .query(
+            "SELECT execution_id, owner_id FROM lekhika_claim('w', 1000)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "claim crosses tenants through the SECURITY DEFINER function"
+    );
 
     // Everything is still there.
-    let admin_count: i64 = admin.query_one("SELECT count(*) FROM ledger_entries", &[]).await.unwrap().get(0);
+    let admin_count: i64 = admin
+        .query_one("SELECT count(*) FROM ledger_entries", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(admin_count, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_access_is_explicit_and_provider_keys_are_encrypted() {
-    let Some(db) = pg_common::fresh_db().await else { return };
+    let Some(db) = pg_common::fresh_db().await else {
+        return;
+    };
     let admin = pg_common::admin_client(&db.admin_url).await;
-    let store = PgStore::connect_with(&db.app_url, PgOptions { pool_size: 2, secret_key: Some(KEY) }).await.unwrap();
+    let store = PgStore::connect_with(
+        &db.app_url,
+        PgOptions {
+            pool_size: 2,
+            secret_key: Some(KEY),
+        },
+    )
+    .await
+    .unwrap();
     populate(&store, &admin).await;
 
-    let mine = lekhika_core::store::ExecutionStore::list_executions(&store, "A").await.unwrap();
-    assert_eq!(mine.iter().map(|r| r.owner.as_str()).collect::<Vec<_>>(), vec!["A"]);
+    let mine = lekhika_core::store::ExecutionStore::list_executions(&store, "A")
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.iter().map(|r| r.owner.as_str()).collect::<Vec<_>>(),
+        vec!["A"]
+    );
     let all = store.as_admin().list_all_executions().await.unwrap();
     let mut owners: Vec<&str> = all.iter().map(|r| r.owner.as_str()).collect();
     owners.sort();
@@ -177,11 +312,23 @@ async fn admin_access_is_explicit_and_provider_keys_are_encrypted() {
     let listed = store.list_providers("A").await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].key_hint, "…6789");
-    assert!(!format!("{listed:?}").contains("secret"), "list never shows the key");
-    assert_eq!(store.provider_api_key("A", "openai").await.unwrap(), "sk-secret-of-A-0123456789");
-    assert!(matches!(store.provider_api_key("B", "anthropic").await, Err(StoreError::NotFound { .. })));
+    assert!(
+        !format!("{listed:?}").contains("secret"),
+        "list never shows the key"
+    );
+    assert_eq!(
+        store.provider_api_key("A", "openai").await.unwrap(),
+        "sk-secret-of-A-0123456789"
+    );
+    assert!(matches!(
+        store.provider_api_key("B", "anthropic").await,
+        Err(StoreError::NotFound { .. })
+    ));
     let raw: Vec<u8> = admin
-        .query_one("SELECT api_key_ciphertext FROM ai_providers WHERE user_id = 'A'", &[])
+        .query_one(
+            "SELECT api_key_ciphertext FROM ai_providers WHERE user_id = 'A'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -197,5 +344,8 @@ async fn admin_access_is_explicit_and_provider_keys_are_encrypted() {
     assert!(store.provider_api_key("B", "openai").await.is_err());
     // Without the host's key, nothing decrypts.
     let keyless = PgStore::connect(&db.app_url).await.unwrap();
-    assert!(matches!(keyless.provider_api_key("A", "openai").await, Err(StoreError::Forbidden(_))));
+    assert!(matches!(
+        keyless.provider_api_key("A", "openai").await,
+        Err(StoreError::Forbidden(_))
+    ));
 }

@@ -1,5 +1,6 @@
 //! The conformance suite against SQLite: a WAL file on disk and `sqlite::memory:`.
 #![cfg(feature = "sqlite")]
+#![allow(clippy::unwrap_used)]
 
 mod conformance;
 
@@ -15,7 +16,9 @@ pub fn temp_db(tag: &str) -> std::path::PathBuf {
 }
 
 async fn sqlite_file() -> Option<Stores> {
-    Some(Stores::from_store(Arc::new(SqliteStore::open(temp_db("conf")).unwrap())))
+    Some(Stores::from_store(Arc::new(
+        SqliteStore::open(temp_db("conf")).unwrap(),
+    )))
 }
 
 async fn sqlite_memory() -> Option<Stores> {

@@ -4,6 +4,7 @@
 //! The child processes are this test binary itself, re-run with an env var
 //! naming the role (`child_*` tests do nothing without it).
 #![cfg(feature = "sqlite")]
+#![allow(clippy::unwrap_used)]
 
 mod conformance;
 
@@ -27,7 +28,8 @@ fn temp_db(tag: &str) -> std::path::PathBuf {
 
 /// The text after `marker` (libtest may print `test name ... ` before it on the same line).
 fn after(line: &str, marker: &str) -> Option<String> {
-    line.find(marker).map(|i| line[i + marker.len()..].to_string())
+    line.find(marker)
+        .map(|i| line[i + marker.len()..].to_string())
 }
 
 fn spawn_child(test: &str, db: &std::path::Path) -> std::process::Child {
@@ -44,7 +46,9 @@ fn spawn_child(test: &str, db: &std::path::Path) -> std::process::Child {
 /// `PUT i` only after the put returned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_checkpoint_writer() {
-    let Ok(path) = std::env::var(DB_ENV) else { return };
+    let Ok(path) = std::env::var(DB_ENV) else {
+        return;
+    };
     let store = SqliteStore::open(&path).unwrap();
     for i in 0u32.. {
         let key = format!("{EXEC}:1:chapters:{i}");
@@ -59,7 +63,10 @@ async fn child_checkpoint_writer() {
         assert_eq!(store.reserve(&req).await.unwrap(), ReserveOutcome::Reserved);
         store.settle("alice", &key, 2).await.unwrap();
         let r = conformance::result(&format!("chapter {i}"), 2);
-        store.put_node_result("alice", EXEC, &NodeKey::item("chapters", i), &r, None).await.unwrap();
+        store
+            .put_node_result("alice", EXEC, &NodeKey::item("chapters", i), &r, None)
+            .await
+            .unwrap();
         println!("PUT {i}");
     }
 }
@@ -73,14 +80,20 @@ fn sigkill_mid_run_keeps_every_returned_put() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = SqliteStore::open(&db).unwrap();
-        store.create_execution(&conformance::record("alice", EXEC)).await.unwrap();
-        store.grant("alice", 1_000_000, "welcome", None).await.unwrap();
+        store
+            .create_execution(&conformance::record("alice", EXEC))
+            .await
+            .unwrap();
+        store
+            .grant("alice", 1_000_000, "welcome", None)
+            .await
+            .unwrap();
     });
 
     let mut child = spawn_child("child_checkpoint_writer", &db);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut acked: Option<u32> = None;
-    while let Some(line) = lines.next() {
+    for line in lines.by_ref() {
         if let Some(i) = after(&line.unwrap(), "PUT ") {
             acked = Some(i.parse().unwrap());
             if acked >= Some(300) {
@@ -89,7 +102,7 @@ fn sigkill_mid_run_keeps_every_returned_put() {
         }
     }
     child.kill().unwrap(); // SIGKILL on Unix
-    // Whatever the child printed before it died was a returned put.
+                           // Whatever the child printed before it died was a returned put.
     for line in lines {
         if let Some(i) = after(&line.unwrap(), "PUT ") {
             acked = Some(i.parse().unwrap());
@@ -99,7 +112,9 @@ fn sigkill_mid_run_keeps_every_returned_put() {
     let acked = acked.expect("child wrote nothing");
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
     drop(conn);
 
@@ -108,20 +123,35 @@ fn sigkill_mid_run_keeps_every_returned_put() {
         let results = store.node_results("alice", EXEC).await.unwrap();
         let have: HashSet<u32> = results.iter().filter_map(|(k, _)| k.item).collect();
         for i in 0..=acked {
-            assert!(have.contains(&i), "returned put {i} lost (acked up to {acked})");
+            assert!(
+                have.contains(&i),
+                "returned put {i} lost (acked up to {acked})"
+            );
         }
-        assert!(have.len() as u32 <= acked + 2, "at most the in-flight put is extra");
+        assert!(
+            have.len() as u32 <= acked + 2,
+            "at most the in-flight put is extra"
+        );
         // The ledger stays consistent across the kill.
         let w = store.wallet("alice").await.unwrap().unwrap();
         let ledger = store.ledger("alice", None).await.unwrap();
-        let sum = |k: LedgerKind| ledger.iter().filter(|e| e.kind == k).map(|e| e.amount).sum::<i64>();
+        let sum = |k: LedgerKind| {
+            ledger
+                .iter()
+                .filter(|e| e.kind == k)
+                .map(|e| e.amount)
+                .sum::<i64>()
+        };
         let open = store.open_reservations("alice", EXEC).await.unwrap();
         assert!(open.len() <= 1, "only the in-flight call may hold tokens");
         assert_eq!(w.total_earned, sum(LedgerKind::Grant));
         assert_eq!(w.total_spent, sum(LedgerKind::Settle));
         assert_eq!(w.reserved, open.iter().map(|e| e.amount).sum::<i64>());
         assert_eq!(w.balance + w.reserved, w.total_earned - w.total_spent);
-        let settled = ledger.iter().filter(|e| e.kind == LedgerKind::Settle).count() as u32;
+        let settled = ledger
+            .iter()
+            .filter(|e| e.kind == LedgerKind::Settle)
+            .count() as u32;
         assert!(settled > acked, "every checkpointed node was settled first");
     });
 }
@@ -129,7 +159,9 @@ fn sigkill_mid_run_keeps_every_returned_put() {
 /// Child: claim from the shared file until idle; print each claim.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_queue_worker() {
-    let Ok(path) = std::env::var(DB_ENV) else { return };
+    let Ok(path) = std::env::var(DB_ENV) else {
+        return;
+    };
     let store = SqliteStore::open(&path).unwrap();
     let me = format!("worker-{}", std::process::id());
     while let Some(lease) = store.claim(&me, Duration::from_secs(60)).await.unwrap() {
@@ -153,7 +185,9 @@ fn two_processes_share_one_queue() {
             ids.insert(r.id);
         }
     });
-    let children: Vec<_> = (0..3).map(|_| spawn_child("child_queue_worker", &db)).collect();
+    let children: Vec<_> = (0..3)
+        .map(|_| spawn_child("child_queue_worker", &db))
+        .collect();
     let (mut claimed, mut tokens, mut per_child) = (Vec::new(), HashSet::new(), Vec::new());
     for mut c in children {
         let out = BufReader::new(c.stdout.take().unwrap());
@@ -170,6 +204,10 @@ fn two_processes_share_one_queue() {
         assert!(c.wait().unwrap().success());
         per_child.push(n);
     }
-    assert_eq!(claimed.len(), 200, "each execution claimed exactly once: {per_child:?}");
+    assert_eq!(
+        claimed.len(),
+        200,
+        "each execution claimed exactly once: {per_child:?}"
+    );
     assert_eq!(claimed.into_iter().collect::<HashSet<_>>(), ids);
 }

@@ -24,9 +24,11 @@ impl<'a> PgAdmin<'a> {
     async fn rows(&self, sql: &str) -> StoreResult<Vec<tokio_postgres::Row>> {
         let mut c = self.store.client().await?;
         let tx = c.transaction().await.map_err(pg_err)?;
-        tx.batch_execute("SET TRANSACTION READ ONLY; SELECT set_config('lekhika.admin', 'on', true)")
-            .await
-            .map_err(pg_err)?;
+        tx.batch_execute(
+            "SET TRANSACTION READ ONLY; SELECT set_config('lekhika.admin', 'on', true)",
+        )
+        .await
+        .map_err(pg_err)?;
         let rows = tx.query(sql, &[]).await.map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)?;
         Ok(rows)
@@ -34,7 +36,9 @@ impl<'a> PgAdmin<'a> {
 
     /// Every tenant's executions, oldest first.
     pub async fn list_all_executions(&self) -> StoreResult<Vec<ExecutionRecord>> {
-        let rows = self.rows(&format!("{SELECT_EXECUTION} ORDER BY created_at_ms, id")).await?;
+        let rows = self
+            .rows(&format!("{SELECT_EXECUTION} ORDER BY created_at_ms, id"))
+            .await?;
         rows.iter().map(execution_from_row).collect()
     }
 

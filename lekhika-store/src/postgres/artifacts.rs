@@ -1,7 +1,9 @@
 //! `ArtifactStore` on PostgreSQL.
 
 use async_trait::async_trait;
-use lekhika_core::store::{Artifact, ArtifactMeta, ArtifactStore, BookRecord, StoreError, StoreResult};
+use lekhika_core::store::{
+    Artifact, ArtifactMeta, ArtifactStore, BookRecord, StoreError, StoreResult,
+};
 
 use super::executions::{guard, RowLock};
 use super::{begin, pg_err, PgStore};
@@ -12,7 +14,12 @@ fn count(v: u64) -> StoreResult<i64> {
 
 #[async_trait]
 impl ArtifactStore for PgStore {
-    async fn put_artifact(&self, owner: &str, execution_id: &str, artifact: &Artifact) -> StoreResult<()> {
+    async fn put_artifact(
+        &self,
+        owner: &str,
+        execution_id: &str,
+        artifact: &Artifact,
+    ) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         guard(&tx, execution_id, None, RowLock::Share).await?;
@@ -26,7 +33,12 @@ impl ArtifactStore for PgStore {
         tx.commit().await.map_err(pg_err)
     }
 
-    async fn get_artifact(&self, owner: &str, execution_id: &str, name: &str) -> StoreResult<Artifact> {
+    async fn get_artifact(
+        &self,
+        owner: &str,
+        execution_id: &str,
+        name: &str,
+    ) -> StoreResult<Artifact> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         guard(&tx, execution_id, None, RowLock::None).await?;
@@ -46,7 +58,11 @@ impl ArtifactStore for PgStore {
         })
     }
 
-    async fn list_artifacts(&self, owner: &str, execution_id: &str) -> StoreResult<Vec<ArtifactMeta>> {
+    async fn list_artifacts(
+        &self,
+        owner: &str,
+        execution_id: &str,
+    ) -> StoreResult<Vec<ArtifactMeta>> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         guard(&tx, execution_id, None, RowLock::None).await?;

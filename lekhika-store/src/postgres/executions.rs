@@ -3,14 +3,16 @@
 
 use async_trait::async_trait;
 use lekhika_core::store::{
-    ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError, StoreResult,
+    ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError,
+    StoreResult,
 };
 use lekhika_core::util::now_ms;
 use tokio_postgres::{Row, Transaction};
 
 use super::{begin, json_err, pg_err, PgStore};
 
-pub(super) const SELECT_EXECUTION: &str = "SELECT id, user_id, engine_id, flow, user_input, options, status, \
+pub(super) const SELECT_EXECUTION: &str =
+    "SELECT id, user_id, engine_id, flow, user_input, options, status, \
      message, reason, epoch, created_at_ms, updated_at_ms FROM engine_executions";
 
 pub(super) fn execution_from_row(r: &Row) -> StoreResult<ExecutionRecord> {
@@ -22,8 +24,9 @@ pub(super) fn execution_from_row(r: &Row) -> StoreResult<ExecutionRecord> {
         flow: r.get(3),
         input: r.get(4),
         options: r.get(5),
-        status: ExecutionStatus::parse(&status)
-            .ok_or_else(|| StoreError::backend(format!("unknown execution status `{status}` in store")))?,
+        status: ExecutionStatus::parse(&status).ok_or_else(|| {
+            StoreError::backend(format!("unknown execution status `{status}` in store"))
+        })?,
         message: r.get(7),
         reason: r.get(8),
         epoch: u32::try_from(r.get::<_, i32>(9)).unwrap_or(0),
@@ -49,19 +52,31 @@ pub(super) enum RowLock {
 
 /// Check the fence (first, like core's in-memory store), then that the
 /// acting user sees the execution.
-pub(super) async fn guard(tx: &Transaction<'_>, id: &str, fence: Option<&Lease>, lock: RowLock) -> StoreResult<()> {
+pub(super) async fn guard(
+    tx: &Transaction<'_>,
+    id: &str,
+    fence: Option<&Lease>,
+    lock: RowLock,
+) -> StoreResult<()> {
     let sql = match lock {
         RowLock::None => "SELECT lease_worker, lease_token FROM engine_executions WHERE id = $1",
-        RowLock::Share => "SELECT lease_worker, lease_token FROM engine_executions WHERE id = $1 FOR SHARE",
-        RowLock::Update => "SELECT lease_worker, lease_token FROM engine_executions WHERE id = $1 FOR UPDATE",
+        RowLock::Share => {
+            "SELECT lease_worker, lease_token FROM engine_executions WHERE id = $1 FOR SHARE"
+        }
+        RowLock::Update => {
+            "SELECT lease_worker, lease_token FROM engine_executions WHERE id = $1 FOR UPDATE"
+        }
     };
     let row = tx.query_opt(sql, &[&id]).await.map_err(pg_err)?;
     if let Some(f) = fence {
         let holds = row.as_ref().is_some_and(|r| {
-            r.get::<_, Option<&str>>(0) == Some(f.worker.as_str()) && r.get::<_, Option<i64>>(1) == Some(f.token as i64)
+            r.get::<_, Option<&str>>(0) == Some(f.worker.as_str())
+                && r.get::<_, Option<i64>>(1) == Some(f.token as i64)
         });
         if !holds {
-            return Err(StoreError::Conflict(format!("lease on execution {id} was lost")));
+            return Err(StoreError::Conflict(format!(
+                "lease on execution {id} was lost"
+            )));
         }
     }
     row.map(|_| ()).ok_or_else(|| not_found(id))
@@ -72,7 +87,8 @@ impl ExecutionStore for PgStore {
     async fn create_execution(&self, rec: &ExecutionRecord) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, &rec.owner).await?;
-        let epoch = i32::try_from(rec.epoch).map_err(|_| StoreError::Forbidden("epoch out of range".into()))?;
+        let epoch = i32::try_from(rec.epoch)
+            .map_err(|_| StoreError::Forbidden("epoch out of range".into()))?;
         let n = tx
             .execute(
                 "INSERT INTO engine_executions (id, user_id, engine_id, flow, user_input, options, status, message, \
@@ -118,7 +134,10 @@ impl ExecutionStore for PgStore {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         let rows = tx
-            .query(&format!("{SELECT_EXECUTION} ORDER BY created_at_ms, id"), &[])
+            .query(
+                &format!("{SELECT_EXECUTION} ORDER BY created_at_ms, id"),
+                &[],
+            )
             .await
             .map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)?;
@@ -146,7 +165,12 @@ impl ExecutionStore for PgStore {
         tx.commit().await.map_err(pg_err)
     }
 
-    async fn begin_attempt(&self, owner: &str, id: &str, fence: Option<&Lease>) -> StoreResult<u32> {
+    async fn begin_attempt(
+        &self,
+        owner: &str,
+        id: &str,
+        fence: Option<&Lease>,
+    ) -> StoreResult<u32> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         guard(&tx, id, fence, RowLock::Update).await?;
@@ -162,9 +186,19 @@ impl ExecutionStore for PgStore {
         Ok(u32::try_from(row.get::<_, i32>(0)).unwrap_or(0))
     }
 
-    async fn set_options(&self, owner: &str, id: &str, options: &serde_json::Value) -> StoreResult<()> {
-        self.update_row(owner, id, "UPDATE engine_executions SET options = $2 WHERE id = $1", options)
-            .await
+    async fn set_options(
+        &self,
+        owner: &str,
+        id: &str,
+        options: &serde_json::Value,
+    ) -> StoreResult<()> {
+        self.update_row(
+            owner,
+            id,
+            "UPDATE engine_executions SET options = $2 WHERE id = $1",
+            options,
+        )
+        .await
     }
 
     async fn put_node_result(
@@ -190,7 +224,12 @@ impl ExecutionStore for PgStore {
         tx.commit().await.map_err(pg_err)
     }
 
-    async fn remove_node_results(&self, owner: &str, id: &str, nodes: &[String]) -> StoreResult<()> {
+    async fn remove_node_results(
+        &self,
+        owner: &str,
+        id: &str,
+        nodes: &[String],
+    ) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         guard(&tx, id, None, RowLock::Share).await?;
@@ -228,15 +267,23 @@ impl ExecutionStore for PgStore {
     }
 
     async fn request_stop(&self, owner: &str, id: &str) -> StoreResult<()> {
-        self.update_row(owner, id, "UPDATE engine_executions SET stop_requested = $2 WHERE id = $1", &true)
-            .await
+        self.update_row(
+            owner,
+            id,
+            "UPDATE engine_executions SET stop_requested = $2 WHERE id = $1",
+            &true,
+        )
+        .await
     }
 
     async fn stop_requested(&self, owner: &str, id: &str) -> StoreResult<bool> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         let row = tx
-            .query_opt("SELECT stop_requested FROM engine_executions WHERE id = $1", &[&id])
+            .query_opt(
+                "SELECT stop_requested FROM engine_executions WHERE id = $1",
+                &[&id],
+            )
             .await
             .map_err(pg_err)?
             .ok_or_else(|| not_found(id))?;
@@ -245,8 +292,13 @@ impl ExecutionStore for PgStore {
     }
 
     async fn clear_stop(&self, owner: &str, id: &str) -> StoreResult<()> {
-        self.update_row(owner, id, "UPDATE engine_executions SET stop_requested = $2 WHERE id = $1", &false)
-            .await
+        self.update_row(
+            owner,
+            id,
+            "UPDATE engine_executions SET stop_requested = $2 WHERE id = $1",
+            &false,
+        )
+        .await
     }
 }
 

@@ -5,8 +5,14 @@ use crate::OpenError;
 
 /// (version, SQL) in order. Never edit an applied file: add a new one.
 const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_schema", include_str!("../../migrations/postgres/0001_schema.sql")),
-    ("0002_security", include_str!("../../migrations/postgres/0002_security.sql")),
+    (
+        "0001_schema",
+        include_str!("../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        "0002_security",
+        include_str!("../../migrations/postgres/0002_security.sql"),
+    ),
 ];
 
 /// Roles are cluster-wide; several databases (or migrators) may race to
@@ -27,15 +33,22 @@ END $$;
 "#;
 
 pub(super) async fn run(admin_url: &str) -> Result<Vec<String>, OpenError> {
-    let config: tokio_postgres::Config = admin_url.parse().map_err(|e| OpenError::InvalidUrl(format!("{e}")))?;
+    let config: tokio_postgres::Config = admin_url
+        .parse()
+        .map_err(|e| OpenError::InvalidUrl(format!("{e}")))?;
     let mut client = super::pool::connect(&config)
         .await
         .map_err(|e| OpenError::Connect(e.to_string()))?;
     let fail = |what: &str, e: tokio_postgres::Error| {
-        let detail = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+        let detail = e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_string());
         OpenError::Migration(format!("{what}: {detail}"))
     };
-    client.batch_execute(ROLES).await.map_err(|e| fail("creating roles", e))?;
+    client
+        .batch_execute(ROLES)
+        .await
+        .map_err(|e| fail("creating roles", e))?;
     let tx = client.transaction().await.map_err(|e| fail("begin", e))?;
     // One migrator at a time per database.
     tx.batch_execute(
@@ -58,9 +71,12 @@ pub(super) async fn run(admin_url: &str) -> Result<Vec<String>, OpenError> {
             continue;
         }
         tx.batch_execute(sql).await.map_err(|e| fail(version, e))?;
-        tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])
-            .await
-            .map_err(|e| fail(version, e))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[version],
+        )
+        .await
+        .map_err(|e| fail(version, e))?;
         applied.push((*version).to_string());
     }
     tx.commit().await.map_err(|e| fail("commit", e))?;

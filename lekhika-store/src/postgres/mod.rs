@@ -84,7 +84,9 @@ impl PgStore {
     }
 
     pub async fn connect_with(app_url: &str, opts: PgOptions) -> Result<Self, OpenError> {
-        let config: Config = app_url.parse().map_err(|e| OpenError::InvalidUrl(format!("{e}")))?;
+        let config: Config = app_url
+            .parse()
+            .map_err(|e| OpenError::InvalidUrl(format!("{e}")))?;
         let pool = Pool::open(config, opts.pool_size)
             .await
             .map_err(|e| OpenError::Connect(e.to_string()))?;
@@ -134,7 +136,9 @@ pub(crate) fn pg_err(e: tokio_postgres::Error) -> StoreError {
             retryable: true,
         };
     };
-    let detail = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+    let detail = e
+        .as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string());
     if *code == SqlState::UNIQUE_VIOLATION {
         StoreError::Conflict(detail)
     } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {

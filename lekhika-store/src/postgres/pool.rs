@@ -56,10 +56,12 @@ impl Pool {
             },
         };
         if guard.is_closed() {
-            *guard = connect(&self.config).await.map_err(|e| StoreError::Backend {
-                message: format!("postgres reconnect failed: {e}"),
-                retryable: true,
-            })?;
+            *guard = connect(&self.config)
+                .await
+                .map_err(|e| StoreError::Backend {
+                    message: format!("postgres reconnect failed: {e}"),
+                    retryable: true,
+                })?;
         }
         Ok(guard)
     }

@@ -40,18 +40,31 @@ fn aad(owner: &str, name: &str) -> Vec<u8> {
 
 impl PgStore {
     fn cipher(&self) -> StoreResult<Aes256Gcm> {
-        let key = self
-            .secret_key
-            .ok_or_else(|| StoreError::Forbidden("no secret key configured for provider API keys".into()))?;
-        Aes256Gcm::new_from_slice(&key).map_err(|_| StoreError::backend("invalid AES-256 key length"))
+        let key = self.secret_key.ok_or_else(|| {
+            StoreError::Forbidden("no secret key configured for provider API keys".into())
+        })?;
+        Aes256Gcm::new_from_slice(&key)
+            .map_err(|_| StoreError::backend("invalid AES-256 key length"))
     }
 
     /// Store (or replace) `owner`'s API key for provider `name`, encrypted.
-    pub async fn put_provider_key(&self, owner: &str, name: &str, api_key: &str, is_active: bool) -> StoreResult<()> {
+    pub async fn put_provider_key(
+        &self,
+        owner: &str,
+        name: &str,
+        api_key: &str,
+        is_active: bool,
+    ) -> StoreResult<()> {
         let cipher = self.cipher()?;
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let sealed = cipher
-            .encrypt(&nonce, Payload { msg: api_key.as_bytes(), aad: &aad(owner, name) })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: api_key.as_bytes(),
+                    aad: &aad(owner, name),
+                },
+            )
             .map_err(|_| StoreError::backend("encrypting the API key failed"))?;
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&sealed);
@@ -74,7 +87,10 @@ impl PgStore {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         let rows = tx
-            .query("SELECT name, is_active, api_key_hint FROM ai_providers ORDER BY name", &[])
+            .query(
+                "SELECT name, is_active, api_key_hint FROM ai_providers ORDER BY name",
+                &[],
+            )
             .await
             .map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)?;
@@ -94,19 +110,32 @@ impl PgStore {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         let row = tx
-            .query_opt("SELECT api_key_ciphertext FROM ai_providers WHERE name = $1", &[&name])
+            .query_opt(
+                "SELECT api_key_ciphertext FROM ai_providers WHERE name = $1",
+                &[&name],
+            )
             .await
             .map_err(pg_err)?
             .ok_or_else(|| StoreError::not_found(format!("provider key {name}")))?;
         tx.commit().await.map_err(pg_err)?;
         let blob: Vec<u8> = row.get(0);
         if blob.len() <= NONCE_LEN {
-            return Err(StoreError::backend("stored API key ciphertext is truncated"));
+            return Err(StoreError::backend(
+                "stored API key ciphertext is truncated",
+            ));
         }
         let (nonce, sealed) = blob.split_at(NONCE_LEN);
         let plain = cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad(owner, name) })
-            .map_err(|_| StoreError::backend("API key does not decrypt: wrong secret key or tampered row"))?;
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: &aad(owner, name),
+                },
+            )
+            .map_err(|_| {
+                StoreError::backend("API key does not decrypt: wrong secret key or tampered row")
+            })?;
         String::from_utf8(plain).map_err(|_| StoreError::backend("decrypted API key is not UTF-8"))
     }
 }

@@ -48,7 +48,11 @@ impl ExecutionQueue for PgStore {
                     "UPDATE engine_executions SET lease_expires_at_ms = {DB_NOW_MS} + $3 \
                      WHERE id = $1 AND lease_token = $2"
                 ),
-                &[&lease.execution_id, &(lease.token as i64), &millis(duration)],
+                &[
+                    &lease.execution_id,
+                    &(lease.token as i64),
+                    &millis(duration),
+                ],
             )
             .await
             .map_err(pg_err)?;

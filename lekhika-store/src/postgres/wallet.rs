@@ -15,7 +15,8 @@ use tokio_postgres::{Row, Transaction};
 use super::{begin, json_err, pg_err, PgStore};
 use crate::wallet_sql::{kind_str, parse_kind};
 
-const SELECT_WALLET: &str = "SELECT user_id, balance, reserved, total_earned, total_spent, level, current_period \
+const SELECT_WALLET: &str =
+    "SELECT user_id, balance, reserved, total_earned, total_spent, level, current_period \
      FROM user_token_wallets WHERE user_id = $1";
 const SELECT_LEDGER: &str =
     "SELECT user_id, key, kind, amount, execution_id, node_id, note, created_at_ms FROM ledger_entries";
@@ -68,10 +69,17 @@ async fn ensure_wallet(tx: &Transaction<'_>, user: &str) -> StoreResult<Wallet> 
     )
     .await
     .map_err(pg_err)?;
-    lock_wallet(tx, user).await?.ok_or_else(|| missing_wallet(user))
+    lock_wallet(tx, user)
+        .await?
+        .ok_or_else(|| missing_wallet(user))
 }
 
-async fn entry(tx: &Transaction<'_>, user: &str, key: &str, kind: LedgerKind) -> StoreResult<Option<LedgerEntry>> {
+async fn entry(
+    tx: &Transaction<'_>,
+    user: &str,
+    key: &str,
+    kind: LedgerKind,
+) -> StoreResult<Option<LedgerEntry>> {
     let row = tx
         .query_opt(
             &format!("{SELECT_LEDGER} WHERE user_id = $1 AND key = $2 AND kind = $3"),
@@ -134,7 +142,10 @@ impl WalletStore for PgStore {
     async fn wallet(&self, user_id: &str) -> StoreResult<Option<Wallet>> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, user_id).await?;
-        let row = tx.query_opt(SELECT_WALLET, &[&user_id]).await.map_err(pg_err)?;
+        let row = tx
+            .query_opt(SELECT_WALLET, &[&user_id])
+            .await
+            .map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)?;
         Ok(row.as_ref().map(wallet_row))
     }
@@ -149,7 +160,13 @@ impl WalletStore for PgStore {
         Ok(w)
     }
 
-    async fn grant(&self, user_id: &str, amount: i64, key: &str, note: Option<&str>) -> StoreResult<Wallet> {
+    async fn grant(
+        &self,
+        user_id: &str,
+        amount: i64,
+        key: &str,
+        note: Option<&str>,
+    ) -> StoreResult<Wallet> {
         if amount < 0 {
             return Err(StoreError::Forbidden("a grant cannot be negative".into()));
         }
@@ -186,7 +203,10 @@ impl WalletStore for PgStore {
         let mut c = self.client().await?;
         let tx = begin(&mut c, &req.user_id).await?;
         let wallet = lock_wallet(&tx, &req.user_id).await?;
-        if entry(&tx, &req.user_id, &req.key, LedgerKind::Reserve).await?.is_some() {
+        if entry(&tx, &req.user_id, &req.key, LedgerKind::Reserve)
+            .await?
+            .is_some()
+        {
             return Ok(ReserveOutcome::Reserved);
         }
         let Some(mut w) = wallet else {
@@ -290,7 +310,11 @@ impl WalletStore for PgStore {
         tx.commit().await.map_err(pg_err)
     }
 
-    async fn open_reservations(&self, user_id: &str, execution_id: &str) -> StoreResult<Vec<LedgerEntry>> {
+    async fn open_reservations(
+        &self,
+        user_id: &str,
+        execution_id: &str,
+    ) -> StoreResult<Vec<LedgerEntry>> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, user_id).await?;
         let rows = tx
@@ -308,7 +332,11 @@ impl WalletStore for PgStore {
         rows.iter().map(ledger_row).collect()
     }
 
-    async fn ledger(&self, user_id: &str, execution_id: Option<&str>) -> StoreResult<Vec<LedgerEntry>> {
+    async fn ledger(
+        &self,
+        user_id: &str,
+        execution_id: Option<&str>,
+    ) -> StoreResult<Vec<LedgerEntry>> {
         let mut c = self.client().await?;
         let tx = begin(&mut c, user_id).await?;
         let rows = tx

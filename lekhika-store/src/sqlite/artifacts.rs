@@ -1,7 +1,9 @@
 //! `ArtifactStore` on SQLite: book files as blobs, book records.
 
 use async_trait::async_trait;
-use lekhika_core::store::{Artifact, ArtifactMeta, ArtifactStore, BookRecord, StoreError, StoreResult};
+use lekhika_core::store::{
+    Artifact, ArtifactMeta, ArtifactStore, BookRecord, StoreError, StoreResult,
+};
 use rusqlite::{params, OptionalExtension};
 
 use super::executions::{guard, write};
@@ -9,8 +11,17 @@ use super::{db_err, json_err, SqliteStore};
 
 #[async_trait]
 impl ArtifactStore for SqliteStore {
-    async fn put_artifact(&self, owner: &str, execution_id: &str, artifact: &Artifact) -> StoreResult<()> {
-        let (owner, id, a) = (owner.to_string(), execution_id.to_string(), artifact.clone());
+    async fn put_artifact(
+        &self,
+        owner: &str,
+        execution_id: &str,
+        artifact: &Artifact,
+    ) -> StoreResult<()> {
+        let (owner, id, a) = (
+            owner.to_string(),
+            execution_id.to_string(),
+            artifact.clone(),
+        );
         self.call(move |c| {
             write(c, |tx| {
                 guard(tx, &owner, &id, None)?;
@@ -27,13 +38,24 @@ impl ArtifactStore for SqliteStore {
         .await
     }
 
-    async fn get_artifact(&self, owner: &str, execution_id: &str, name: &str) -> StoreResult<Artifact> {
-        let (owner, id, name) = (owner.to_string(), execution_id.to_string(), name.to_string());
+    async fn get_artifact(
+        &self,
+        owner: &str,
+        execution_id: &str,
+        name: &str,
+    ) -> StoreResult<Artifact> {
+        let (owner, id, name) = (
+            owner.to_string(),
+            execution_id.to_string(),
+            name.to_string(),
+        );
         self.call(move |c| {
             let tx = c.transaction().map_err(db_err)?;
             guard(&tx, &owner, &id, None)?;
             let found = tx
-                .prepare_cached("SELECT mime, bytes FROM artifacts WHERE execution_id = ?1 AND name = ?2")
+                .prepare_cached(
+                    "SELECT mime, bytes FROM artifacts WHERE execution_id = ?1 AND name = ?2",
+                )
                 .map_err(db_err)?
                 .query_row([&id, &name], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
@@ -46,7 +68,11 @@ impl ArtifactStore for SqliteStore {
         .await
     }
 
-    async fn list_artifacts(&self, owner: &str, execution_id: &str) -> StoreResult<Vec<ArtifactMeta>> {
+    async fn list_artifacts(
+        &self,
+        owner: &str,
+        execution_id: &str,
+    ) -> StoreResult<Vec<ArtifactMeta>> {
         let (owner, id) = (owner.to_string(), execution_id.to_string());
         self.call(move |c| {
             let tx = c.transaction().map_err(db_err)?;

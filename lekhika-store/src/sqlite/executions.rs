@@ -3,14 +3,16 @@
 
 use async_trait::async_trait;
 use lekhika_core::store::{
-    ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError, StoreResult,
+    ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError,
+    StoreResult,
 };
 use lekhika_core::util::now_ms;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::{db_err, json_err, Fence, SqliteStore};
 
-const SELECT_EXECUTION: &str = "SELECT id, owner, engine_id, flow, input, options, status, message, reason, \
+const SELECT_EXECUTION: &str =
+    "SELECT id, owner, engine_id, flow, input, options, status, message, reason, \
      epoch, created_at_ms, updated_at_ms FROM executions";
 
 fn execution_from_row(r: &Row<'_>) -> rusqlite::Result<(ExecutionRecord, [String; 3])> {
@@ -45,7 +47,12 @@ fn not_found(id: &str) -> StoreError {
 }
 
 /// Check the fence (first, like core's in-memory store) and then ownership.
-pub(super) fn guard(conn: &Connection, owner: &str, id: &str, fence: Option<&Fence>) -> StoreResult<()> {
+pub(super) fn guard(
+    conn: &Connection,
+    owner: &str,
+    id: &str,
+    fence: Option<&Fence>,
+) -> StoreResult<()> {
     let row: Option<(String, Option<String>, Option<i64>)> = conn
         .prepare_cached("SELECT owner, lease_worker, lease_token FROM executions WHERE id = ?1")
         .map_err(db_err)?
@@ -55,7 +62,9 @@ pub(super) fn guard(conn: &Connection, owner: &str, id: &str, fence: Option<&Fen
     if let Some(f) = fence {
         let holds = matches!(&row, Some((_, Some(w), Some(t))) if *w == f.worker && *t == f.token);
         if !holds {
-            return Err(StoreError::Conflict(format!("lease on execution {id} was lost")));
+            return Err(StoreError::Conflict(format!(
+                "lease on execution {id} was lost"
+            )));
         }
     }
     match row {
@@ -177,7 +186,12 @@ impl ExecutionStore for SqliteStore {
         .await
     }
 
-    async fn begin_attempt(&self, owner: &str, id: &str, fence: Option<&Lease>) -> StoreResult<u32> {
+    async fn begin_attempt(
+        &self,
+        owner: &str,
+        id: &str,
+        fence: Option<&Lease>,
+    ) -> StoreResult<u32> {
         let (owner, id, fence) = (owner.to_string(), id.to_string(), Fence::of(fence));
         self.call(move |c| {
             write(c, |tx| {
@@ -194,7 +208,12 @@ impl ExecutionStore for SqliteStore {
         .await
     }
 
-    async fn set_options(&self, owner: &str, id: &str, options: &serde_json::Value) -> StoreResult<()> {
+    async fn set_options(
+        &self,
+        owner: &str,
+        id: &str,
+        options: &serde_json::Value,
+    ) -> StoreResult<()> {
         let (owner, id) = (owner.to_string(), id.to_string());
         let options = serde_json::to_string(options).map_err(json_err)?;
         self.call(move |c| {
@@ -239,13 +258,20 @@ impl ExecutionStore for SqliteStore {
         .await
     }
 
-    async fn remove_node_results(&self, owner: &str, id: &str, nodes: &[String]) -> StoreResult<()> {
+    async fn remove_node_results(
+        &self,
+        owner: &str,
+        id: &str,
+        nodes: &[String],
+    ) -> StoreResult<()> {
         let (owner, id, nodes) = (owner.to_string(), id.to_string(), nodes.to_vec());
         self.call(move |c| {
             write(c, |tx| {
                 guard(tx, &owner, &id, None)?;
                 let mut stmt = tx
-                    .prepare_cached("DELETE FROM node_results WHERE execution_id = ?1 AND node = ?2")
+                    .prepare_cached(
+                        "DELETE FROM node_results WHERE execution_id = ?1 AND node = ?2",
+                    )
                     .map_err(db_err)?;
                 for node in &nodes {
                     stmt.execute([&id, node]).map_err(db_err)?;
@@ -311,7 +337,9 @@ impl SqliteStore {
         let (owner, id) = (owner.to_string(), id.to_string());
         self.call(move |c| {
             let n = c
-                .prepare_cached("UPDATE executions SET stop_requested = ?1 WHERE id = ?2 AND owner = ?3")
+                .prepare_cached(
+                    "UPDATE executions SET stop_requested = ?1 WHERE id = ?2 AND owner = ?3",
+                )
                 .map_err(db_err)?
                 .execute(params![on, id, owner])
                 .map_err(db_err)?;

@@ -71,7 +71,8 @@ impl SqliteStore {
 
     /// Open the file at `path` with explicit options.
     pub fn open_with(path: impl AsRef<Path>, opts: &SqliteOptions) -> Result<Self, OpenError> {
-        let conn = Connection::open(path.as_ref()).map_err(|e| OpenError::Connect(e.to_string()))?;
+        let conn =
+            Connection::open(path.as_ref()).map_err(|e| OpenError::Connect(e.to_string()))?;
         Self::init(conn, opts, true)
     }
 
@@ -94,9 +95,15 @@ impl SqliteStore {
                 )));
             }
         }
-        let sync = if opts.power_loss_durable { "FULL" } else { "NORMAL" };
-        conn.execute_batch(&format!("PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"))
-            .map_err(connect)?;
+        let sync = if opts.power_loss_durable {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+        ))
+        .map_err(connect)?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn).map_err(|e| OpenError::Migration(e.to_string()))?;
         Ok(Self {

@@ -64,9 +64,16 @@ fn load_wallet(c: &Connection, user: &str) -> StoreResult<Option<Wallet>> {
         .map_err(db_err)
 }
 
-fn entry(c: &Connection, user: &str, key: &str, kind: LedgerKind) -> StoreResult<Option<LedgerEntry>> {
+fn entry(
+    c: &Connection,
+    user: &str,
+    key: &str,
+    kind: LedgerKind,
+) -> StoreResult<Option<LedgerEntry>> {
     let row = c
-        .prepare_cached(&format!("{SELECT_LEDGER} WHERE user_id = ?1 AND key = ?2 AND kind = ?3"))
+        .prepare_cached(&format!(
+            "{SELECT_LEDGER} WHERE user_id = ?1 AND key = ?2 AND kind = ?3"
+        ))
         .map_err(db_err)?
         .query_row([user, key, kind_str(kind)], ledger_row)
         .optional()
@@ -137,11 +144,21 @@ impl WalletStore for SqliteStore {
         .await
     }
 
-    async fn grant(&self, user_id: &str, amount: i64, key: &str, note: Option<&str>) -> StoreResult<Wallet> {
+    async fn grant(
+        &self,
+        user_id: &str,
+        amount: i64,
+        key: &str,
+        note: Option<&str>,
+    ) -> StoreResult<Wallet> {
         if amount < 0 {
             return Err(StoreError::Forbidden("a grant cannot be negative".into()));
         }
-        let (user, key, note) = (user_id.to_string(), key.to_string(), note.map(str::to_string));
+        let (user, key, note) = (
+            user_id.to_string(),
+            key.to_string(),
+            note.map(str::to_string),
+        );
         self.call(move |c| {
             write(c, |tx| {
                 ensure_wallet(tx, &user)?;
@@ -292,7 +309,11 @@ impl WalletStore for SqliteStore {
         .await
     }
 
-    async fn open_reservations(&self, user_id: &str, execution_id: &str) -> StoreResult<Vec<LedgerEntry>> {
+    async fn open_reservations(
+        &self,
+        user_id: &str,
+        execution_id: &str,
+    ) -> StoreResult<Vec<LedgerEntry>> {
         let (user, exec) = (user_id.to_string(), execution_id.to_string());
         self.call(move |c| {
             let mut stmt = c
@@ -312,7 +333,11 @@ impl WalletStore for SqliteStore {
         .await
     }
 
-    async fn ledger(&self, user_id: &str, execution_id: Option<&str>) -> StoreResult<Vec<LedgerEntry>> {
+    async fn ledger(
+        &self,
+        user_id: &str,
+        execution_id: Option<&str>,
+    ) -> StoreResult<Vec<LedgerEntry>> {
         let (user, exec) = (user_id.to_string(), execution_id.map(str::to_string));
         self.call(move |c| {
             let mut stmt = c

@@ -1,6 +1,8 @@
 //! Executions, checkpoints, stop flags, artifacts and books for one owner.
 
-use lekhika_core::store::{Artifact, ArtifactMeta, BookRecord, ExecutionStatus, NodeKey, StoreError};
+use lekhika_core::store::{
+    Artifact, ArtifactMeta, BookRecord, ExecutionStatus, NodeKey, StoreError,
+};
 use serde_json::json;
 
 use super::{record, result, uid, Stores};
@@ -11,16 +13,33 @@ pub async fn crud(s: &Stores) {
     let second = record(&owner, &uid("exec"));
     s.executions.create_execution(&first).await.unwrap();
     s.executions.create_execution(&second).await.unwrap();
-    assert_eq!(s.executions.get_execution(&owner, &first.id).await.unwrap(), first);
+    assert_eq!(
+        s.executions.get_execution(&owner, &first.id).await.unwrap(),
+        first
+    );
     let dup = s.executions.create_execution(&first).await.unwrap_err();
     assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
-    let missing = s.executions.get_execution(&owner, "no-such-id").await.unwrap_err();
-    assert!(matches!(missing, StoreError::NotFound { .. }), "{missing:?}");
+    let missing = s
+        .executions
+        .get_execution(&owner, "no-such-id")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, StoreError::NotFound { .. }),
+        "{missing:?}"
+    );
     let listed = s.executions.list_executions(&owner).await.unwrap();
     assert_eq!(listed, vec![first.clone(), second.clone()]);
 
     s.executions
-        .set_status(&owner, &first.id, ExecutionStatus::Paused, Some("out of tokens"), Some("insufficient_tokens"), None)
+        .set_status(
+            &owner,
+            &first.id,
+            ExecutionStatus::Paused,
+            Some("out of tokens"),
+            Some("insufficient_tokens"),
+            None,
+        )
         .await
         .unwrap();
     let got = s.executions.get_execution(&owner, &first.id).await.unwrap();
@@ -30,9 +49,23 @@ pub async fn crud(s: &Stores) {
     assert!(got.updated_at_ms >= first.updated_at_ms);
 
     let opts = json!({"provider": "anthropic", "formats": ["epub", "pdf"]});
-    s.executions.set_options(&owner, &first.id, &opts).await.unwrap();
-    assert_eq!(s.executions.get_execution(&owner, &first.id).await.unwrap().options, opts);
-    let err = s.executions.set_options(&owner, "no-such-id", &opts).await.unwrap_err();
+    s.executions
+        .set_options(&owner, &first.id, &opts)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.executions
+            .get_execution(&owner, &first.id)
+            .await
+            .unwrap()
+            .options,
+        opts
+    );
+    let err = s
+        .executions
+        .set_options(&owner, "no-such-id", &opts)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
@@ -41,21 +74,55 @@ pub async fn begin_attempt_epochs(s: &Stores) {
     let rec = record(&owner, &uid("exec"));
     s.executions.create_execution(&rec).await.unwrap();
     s.executions
-        .set_status(&owner, &rec.id, ExecutionStatus::Failed, Some("boom"), Some("provider_error"), None)
+        .set_status(
+            &owner,
+            &rec.id,
+            ExecutionStatus::Failed,
+            Some("boom"),
+            Some("provider_error"),
+            None,
+        )
         .await
         .unwrap();
-    assert_eq!(s.executions.begin_attempt(&owner, &rec.id, None).await.unwrap(), 1);
+    assert_eq!(
+        s.executions
+            .begin_attempt(&owner, &rec.id, None)
+            .await
+            .unwrap(),
+        1
+    );
     let got = s.executions.get_execution(&owner, &rec.id).await.unwrap();
-    assert_eq!((got.status, got.epoch, got.message, got.reason), (ExecutionStatus::Running, 1, None, None));
-    assert_eq!(s.executions.begin_attempt(&owner, &rec.id, None).await.unwrap(), 2);
-    assert_eq!(s.executions.get_execution(&owner, &rec.id).await.unwrap().epoch, 2);
+    assert_eq!(
+        (got.status, got.epoch, got.message, got.reason),
+        (ExecutionStatus::Running, 1, None, None)
+    );
+    assert_eq!(
+        s.executions
+            .begin_attempt(&owner, &rec.id, None)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.executions
+            .get_execution(&owner, &rec.id)
+            .await
+            .unwrap()
+            .epoch,
+        2
+    );
 }
 
 pub async fn checkpoints(s: &Stores) {
     let owner = uid("alice");
     let rec = record(&owner, &uid("exec"));
     s.executions.create_execution(&rec).await.unwrap();
-    assert!(s.executions.node_results(&owner, &rec.id).await.unwrap().is_empty());
+    assert!(s
+        .executions
+        .node_results(&owner, &rec.id)
+        .await
+        .unwrap()
+        .is_empty());
     let puts = [
         (NodeKey::node("outline"), result("the outline", 5)),
         (NodeKey::item("chapters", 1), result("chapter two", 7)),
@@ -64,7 +131,10 @@ pub async fn checkpoints(s: &Stores) {
         (NodeKey::item("chapters", 10), result("chapter eleven", 6)),
     ];
     for (k, r) in &puts {
-        s.executions.put_node_result(&owner, &rec.id, k, r, None).await.unwrap();
+        s.executions
+            .put_node_result(&owner, &rec.id, k, r, None)
+            .await
+            .unwrap();
     }
     // Overwrite is an upsert, not a second row.
     let newer = result("the outline, revised", 9);
@@ -106,7 +176,11 @@ pub async fn stop_flags(s: &Stores) {
     assert!(s.executions.stop_requested(&owner, &rec.id).await.unwrap());
     s.executions.clear_stop(&owner, &rec.id).await.unwrap();
     assert!(!s.executions.stop_requested(&owner, &rec.id).await.unwrap());
-    let err = s.executions.request_stop(&owner, "no-such-id").await.unwrap_err();
+    let err = s
+        .executions
+        .request_stop(&owner, "no-such-id")
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
@@ -128,22 +202,66 @@ pub async fn artifacts_and_books(s: &Stores) {
     let owner = uid("alice");
     let rec = record(&owner, &uid("exec"));
     s.executions.create_execution(&rec).await.unwrap();
-    let pdf = Artifact { name: "book.pdf".into(), mime: "application/pdf".into(), bytes: b"%PDF-1.7 \x00\xff".to_vec() };
-    let epub = Artifact { name: "book.epub".into(), mime: "application/epub+zip".into(), bytes: vec![0x50, 0x4b, 3, 4] };
-    s.artifacts.put_artifact(&owner, &rec.id, &pdf).await.unwrap();
-    s.artifacts.put_artifact(&owner, &rec.id, &epub).await.unwrap();
-    assert_eq!(s.artifacts.get_artifact(&owner, &rec.id, "book.pdf").await.unwrap(), pdf);
-    let bigger = Artifact { bytes: vec![7u8; 70_000], ..pdf.clone() };
-    s.artifacts.put_artifact(&owner, &rec.id, &bigger).await.unwrap();
+    let pdf = Artifact {
+        name: "book.pdf".into(),
+        mime: "application/pdf".into(),
+        bytes: b"%PDF-1.7 \x00\xff".to_vec(),
+    };
+    let epub = Artifact {
+        name: "book.epub".into(),
+        mime: "application/epub+zip".into(),
+        bytes: vec![0x50, 0x4b, 3, 4],
+    };
+    s.artifacts
+        .put_artifact(&owner, &rec.id, &pdf)
+        .await
+        .unwrap();
+    s.artifacts
+        .put_artifact(&owner, &rec.id, &epub)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.artifacts
+            .get_artifact(&owner, &rec.id, "book.pdf")
+            .await
+            .unwrap(),
+        pdf
+    );
+    let bigger = Artifact {
+        bytes: vec![7u8; 70_000],
+        ..pdf.clone()
+    };
+    s.artifacts
+        .put_artifact(&owner, &rec.id, &bigger)
+        .await
+        .unwrap();
     assert_eq!(
         s.artifacts.list_artifacts(&owner, &rec.id).await.unwrap(),
         vec![
-            ArtifactMeta { name: "book.epub".into(), mime: "application/epub+zip".into(), size: 4 },
-            ArtifactMeta { name: "book.pdf".into(), mime: "application/pdf".into(), size: 70_000 },
+            ArtifactMeta {
+                name: "book.epub".into(),
+                mime: "application/epub+zip".into(),
+                size: 4
+            },
+            ArtifactMeta {
+                name: "book.pdf".into(),
+                mime: "application/pdf".into(),
+                size: 70_000
+            },
         ]
     );
-    assert_eq!(s.artifacts.get_artifact(&owner, &rec.id, "book.pdf").await.unwrap(), bigger);
-    let err = s.artifacts.get_artifact(&owner, &rec.id, "cover.png").await.unwrap_err();
+    assert_eq!(
+        s.artifacts
+            .get_artifact(&owner, &rec.id, "book.pdf")
+            .await
+            .unwrap(),
+        bigger
+    );
+    let err = s
+        .artifacts
+        .get_artifact(&owner, &rec.id, "cover.png")
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 
     let b1 = book(&owner, &rec.id, "First", 1_000);
@@ -158,4 +276,3 @@ pub async fn artifacts_and_books(s: &Stores) {
     let err = s.artifacts.put_book(&orphan).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
-

@@ -10,8 +10,8 @@ pub mod isolation;
 pub mod queue;
 pub mod wallet;
 
-use lekhika_core::store::{ExecutionRecord, ExecutionStatus, NodeResult};
 use lekhika_core::provider::Usage;
+use lekhika_core::store::{ExecutionRecord, ExecutionStatus, NodeResult};
 use serde_json::json;
 
 pub use lekhika_store::Stores;
@@ -68,7 +68,10 @@ pub fn record(owner: &str, id: &str) -> ExecutionRecord {
 pub fn result(text: &str, cost: u64) -> NodeResult {
     NodeResult {
         output: json!({"text": text}),
-        usage: Usage { input_tokens: 123, output_tokens: 456 },
+        usage: Usage {
+            input_tokens: 123,
+            output_tokens: 456,
+        },
         cost,
         attempts: 1,
         provider: Some("mock".into()),

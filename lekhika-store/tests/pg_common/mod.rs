@@ -16,8 +16,12 @@ pub struct TestDb {
 /// The URLs from the environment. Missing: a loud skip, or a failure when
 /// `LEKHIKA_REQUIRE_PG=1`.
 pub fn urls() -> Option<(String, String)> {
-    let admin = std::env::var("LEKHIKA_TEST_PG_ADMIN_URL").ok().filter(|s| !s.is_empty());
-    let app = std::env::var("LEKHIKA_TEST_PG_APP_URL").ok().filter(|s| !s.is_empty());
+    let admin = std::env::var("LEKHIKA_TEST_PG_ADMIN_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let app = std::env::var("LEKHIKA_TEST_PG_APP_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
     match (admin, app) {
         (Some(admin), Some(app)) => Some((admin, app)),
         _ => {
@@ -32,7 +36,9 @@ pub fn urls() -> Option<(String, String)> {
 
 /// Replace the database name at the end of a `postgres://…/db` URL.
 pub fn with_db(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
     match query {
         Some(q) => format!("{base}/{db}?{q}"),
@@ -59,7 +65,10 @@ pub async fn fresh_db() -> Option<TestDb> {
     if !stale.is_empty() {
         // Databases of earlier runs; ones still in use refuse to drop, which is fine.
         for row in root
-            .query("SELECT datname FROM pg_database WHERE datname LIKE 'lkt\\_%'", &[])
+            .query(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'lkt\\_%'",
+                &[],
+            )
             .await
             .unwrap()
         {
@@ -67,11 +76,22 @@ pub async fn fresh_db() -> Option<TestDb> {
             if name.starts_with(&format!("lkt_{}_", std::process::id())) {
                 continue; // this process's own databases
             }
-            let _ = root.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
+            let _ = root
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .await;
         }
     }
-    let name = format!("lkt_{}_{}", std::process::id(), lekhika_core::util::new_id().replace('-', "").get(..16).unwrap());
-    root.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+    let name = format!(
+        "lkt_{}_{}",
+        std::process::id(),
+        lekhika_core::util::new_id()
+            .replace('-', "")
+            .get(..16)
+            .unwrap()
+    );
+    root.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
     let db = TestDb {
         admin_url: with_db(&admin, &name),
         app_url: with_db(&app, &name),
