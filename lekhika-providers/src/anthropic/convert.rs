@@ -112,6 +112,7 @@ pub(crate) fn error_from_value(provider: &str, v: &Value, status: Option<u16>) -
         .unwrap_or_else(|| v.to_string());
     let lower = message.to_ascii_lowercase();
     let kind = match typ {
+        _ if matches!(status, Some(401 | 403)) => ProviderErrorKind::Auth,
         "authentication_error" | "permission_error" => ProviderErrorKind::Auth,
         "billing_error" => ProviderErrorKind::QuotaExhausted,
         "rate_limit_error" => ProviderErrorKind::RateLimited,
