@@ -104,9 +104,9 @@ impl Catalog {
     /// Active models of `provider` in `category`.
     pub fn of(&self, provider: &str, category: ModelCategory) -> impl Iterator<Item = &ModelInfo> {
         let provider = provider.to_string();
-        self.models
-            .iter()
-            .filter(move |m| m.is_active && m.category == category && m.provider.eq_ignore_ascii_case(&provider))
+        self.models.iter().filter(move |m| {
+            m.is_active && m.category == category && m.provider.eq_ignore_ascii_case(&provider)
+        })
     }
 
     /// The provider's default model of `category` (the `is_default` row, else the first active one).

@@ -63,12 +63,17 @@ pub(crate) fn finish_text(
     refusal: Option<String>,
 ) -> Result<TextResponse, ProviderError> {
     let blocked = text.trim().is_empty()
-        && (finish == FinishReason::ContentFilter || refusal.as_deref().is_some_and(|r| !r.is_empty()));
+        && (finish == FinishReason::ContentFilter
+            || refusal.as_deref().is_some_and(|r| !r.is_empty()));
     if blocked {
         let why = refusal
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| format!("the model stopped with {finish:?} and produced no text"));
-        return Err(ProviderError::new(provider, ProviderErrorKind::ContentBlocked, why));
+        return Err(ProviderError::new(
+            provider,
+            ProviderErrorKind::ContentBlocked,
+            why,
+        ));
     }
     Ok(TextResponse {
         text,
@@ -79,7 +84,12 @@ pub(crate) fn finish_text(
 }
 
 /// A JSON body that failed to parse: the server did not speak the protocol.
-pub(crate) fn bad_body(provider: &str, what: &str, e: &serde_json::Error, body: &[u8]) -> ProviderError {
+pub(crate) fn bad_body(
+    provider: &str,
+    what: &str,
+    e: &serde_json::Error,
+    body: &[u8],
+) -> ProviderError {
     let text = String::from_utf8_lossy(body);
     ProviderError::new(
         provider,

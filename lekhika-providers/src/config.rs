@@ -205,7 +205,9 @@ impl ProviderRow {
     /// The typed configuration of this row. Google rows become `gemini`-kind
     /// clients that still answer to the row's name.
     pub fn to_config(&self) -> ProviderConfig {
-        let kind = self.kind.unwrap_or_else(|| ProviderKind::from_name(&self.name));
+        let kind = self
+            .kind
+            .unwrap_or_else(|| ProviderKind::from_name(&self.name));
         let mut cfg = ProviderConfig::new(
             self.name.trim().to_ascii_lowercase(),
             kind,
@@ -226,7 +228,9 @@ impl ProviderRow {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// The crate was built without the cargo feature for this kind; rebuild with it.
-    #[error("provider `{name}` needs lekhika-providers' `{feature}` feature, which this build lacks")]
+    #[error(
+        "provider `{name}` needs lekhika-providers' `{feature}` feature, which this build lacks"
+    )]
     FeatureDisabled { name: String, feature: &'static str },
     /// The TLS/HTTP stack could not start; not retryable.
     #[error("provider `{name}`: {message}")]

@@ -7,7 +7,13 @@ use crate::config::{ProviderConfig, ProviderKind};
 /// The env var prefix of a provider name (`ollama` -> `OLLAMA`).
 pub(crate) fn prefix(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -22,13 +28,17 @@ pub(crate) fn hint_for(name: &str) -> String {
         ProviderKind::OpenAi if name.eq_ignore_ascii_case("ollama") => {
             "set OLLAMA_BASE_URL (e.g. http://localhost:11434/v1)".to_string()
         }
-        ProviderKind::OpenAi => format!("set {p}_BASE_URL to its OpenAI-compatible endpoint (and {p}_API_KEY if it needs one)"),
+        ProviderKind::OpenAi => format!(
+            "set {p}_BASE_URL to its OpenAI-compatible endpoint (and {p}_API_KEY if it needs one)"
+        ),
         _ => format!("set {p}_API_KEY (optionally {p}_BASE_URL)"),
     }
 }
 
 /// Configurations found in `vars`, in name order.
-pub(crate) fn configs_from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Vec<ProviderConfig> {
+pub(crate) fn configs_from_vars(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Vec<ProviderConfig> {
     let vars: BTreeMap<String, String> = vars
         .into_iter()
         .filter(|(_, v)| !v.trim().is_empty())
@@ -67,17 +77,24 @@ pub(crate) fn configs_from_vars(vars: impl IntoIterator<Item = (String, String)>
             continue;
         }
         let key = get(&format!("{p}_API_KEY")).unwrap_or_default();
-        out.push(ProviderConfig::new(p.to_ascii_lowercase(), ProviderKind::OpenAi, key).with_base_url(base.clone()));
+        out.push(
+            ProviderConfig::new(p.to_ascii_lowercase(), ProviderKind::OpenAi, key)
+                .with_base_url(base.clone()),
+        );
     }
     out
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]

@@ -12,6 +12,12 @@
 //! Error handling: every failure is a [`ProviderError`](lekhika_core::provider::ProviderError)
 //! whose kind says whether a retry helps; API keys never appear in errors or `Debug` output.
 
+// Builds with some providers turned off leave shared helpers unused.
+#![cfg_attr(
+    not(all(feature = "openai", feature = "anthropic", feature = "gemini", feature = "stability")),
+    allow(dead_code, unused_imports)
+)]
+
 pub mod catalog;
 mod common;
 pub mod config;
@@ -26,11 +32,13 @@ pub mod testkit;
 #[cfg(feature = "openai")]
 mod openai;
 
-pub use config::{ConfigError, MaxTokensField, OpenAiCompat, ProviderConfig, ProviderKind, ProviderRow};
+pub use catalog::{Catalog, CatalogError, ModelCategory, ModelInfo};
+pub use config::{
+    ConfigError, MaxTokensField, OpenAiCompat, ProviderConfig, ProviderKind, ProviderRow,
+};
+pub use http::{RateLimits, RetryPolicy, Timeouts};
 #[cfg(feature = "openai")]
 pub use openai::OpenAiClient;
-pub use catalog::{Catalog, CatalogError, ModelCategory, ModelInfo};
-pub use http::{RateLimits, RetryPolicy, Timeouts};
 pub use router::{client_for, not_configured, FallbackTarget, ProviderSet};
 pub use secret::ApiKey;
 #[cfg(feature = "anthropic")]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lekhika_core::provider::{
-    DeltaSink, ImageRequest, ImageResponse, ModelProvider, ProviderError, ProviderErrorKind, SpeechRequest,
-    SpeechResponse, TextRequest, TextResponse,
+    DeltaSink, ImageRequest, ImageResponse, ModelProvider, ProviderError, ProviderErrorKind,
+    SpeechRequest, SpeechResponse, TextRequest, TextResponse,
 };
 
 use crate::config::{ConfigError, ProviderConfig, ProviderKind, ProviderRow};
@@ -84,7 +84,9 @@ impl ProviderSet {
     /// `GOOGLE_API_KEY`)/`GEMINI_BASE_URL`, `STABILITY_API_KEY`/`STABILITY_BASE_URL`;
     /// any other `FOO_BASE_URL` adds an OpenAI-compatible provider `foo`
     /// (key from `FOO_API_KEY`, optional), e.g. `OLLAMA_BASE_URL`.
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut set = Self::new();
         for cfg in env::configs_from_vars(vars) {
             set.add(cfg)?;
@@ -98,7 +100,9 @@ impl ProviderSet {
     pub fn from_rows(rows: &[ProviderRow], user_id: Option<&str>) -> Result<Self, ConfigError> {
         let mut set = Self::new();
         let global = rows.iter().filter(|r| r.user_id.is_none());
-        let own = rows.iter().filter(|r| r.user_id.is_some() && r.user_id.as_deref() == user_id);
+        let own = rows
+            .iter()
+            .filter(|r| r.user_id.is_some() && r.user_id.as_deref() == user_id);
         for row in global.chain(own).filter(|r| r.is_active) {
             set.add(row.to_config())?;
         }
@@ -120,7 +124,8 @@ impl ProviderSet {
 
     /// Add any implementation under `name` (tests, host-specific clients).
     pub fn insert(&mut self, name: impl Into<String>, client: Arc<dyn ModelProvider>) -> &mut Self {
-        self.clients.insert(name.into().to_ascii_lowercase(), client);
+        self.clients
+            .insert(name.into().to_ascii_lowercase(), client);
         self
     }
 
@@ -189,7 +194,11 @@ fn falls_back(e: &ProviderError) -> bool {
 
 #[async_trait]
 impl ModelProvider for ProviderSet {
-    async fn generate_text(&self, req: &TextRequest, on_delta: DeltaSink<'_>) -> Result<TextResponse, ProviderError> {
+    async fn generate_text(
+        &self,
+        req: &TextRequest,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, ProviderError> {
         let mut emitted = false;
         let first = {
             let mut sink = |d: &str| {
@@ -254,7 +263,10 @@ impl ModelProvider for ProviderSet {
         Err(err)
     }
 
-    async fn synthesize_speech(&self, req: &SpeechRequest) -> Result<SpeechResponse, ProviderError> {
+    async fn synthesize_speech(
+        &self,
+        req: &SpeechRequest,
+    ) -> Result<SpeechResponse, ProviderError> {
         self.get(&req.provider)?.synthesize_speech(req).await
     }
 }

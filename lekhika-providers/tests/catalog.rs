@@ -1,5 +1,7 @@
 //! The model catalog: shipped data, host data and the wallet's price book.
 
+#![allow(clippy::unwrap_used)]
+
 use lekhika_providers::{Catalog, ModelCategory};
 
 #[test]
@@ -8,10 +10,16 @@ fn default_catalog_has_one_default_text_model_per_text_provider_and_prices() {
     assert!(c.models().len() >= 10);
     assert_eq!(Catalog::from_json(Catalog::default_json()).unwrap(), c);
     for p in ["openai", "anthropic", "gemini"] {
-        let defaults: Vec<_> = c.of(p, ModelCategory::Text).filter(|m| m.is_default).collect();
+        let defaults: Vec<_> = c
+            .of(p, ModelCategory::Text)
+            .filter(|m| m.is_default)
+            .collect();
         assert_eq!(defaults.len(), 1, "{p}");
         let m = c.default_text_model(p).unwrap();
-        assert!(m.input_per_1k > 0.0 && m.output_per_1k >= m.input_per_1k, "{p}");
+        assert!(
+            m.input_per_1k > 0.0 && m.output_per_1k >= m.input_per_1k,
+            "{p}"
+        );
         assert!(m.context_window.unwrap() > m.max_output.unwrap());
     }
     assert!(c.default_model("stability", ModelCategory::Image).is_some());
@@ -20,7 +28,10 @@ fn default_catalog_has_one_default_text_model_per_text_provider_and_prices() {
     let m = c.default_text_model("anthropic").unwrap();
     let price = book.get("anthropic", &m.model_id).unwrap();
     assert_eq!(price.input_per_1k, m.input_per_1k);
-    assert_eq!(price.cost(1000, 1000), (m.input_per_1k + m.output_per_1k).ceil() as i64);
+    assert_eq!(
+        price.cost(1000, 1000),
+        (m.input_per_1k + m.output_per_1k).ceil() as i64
+    );
 }
 
 #[test]
@@ -34,6 +45,12 @@ fn host_rows_load_and_override() {
     c.merge(Catalog::from_json(rows).unwrap());
     assert_eq!(c.models().len(), n + 1);
     assert_eq!(c.default_text_model("ollama").unwrap().model_id, "llama3.2");
-    assert_eq!(c.price_book().get("openai", "gpt-5-mini").unwrap().output_per_1k, 2.0);
+    assert_eq!(
+        c.price_book()
+            .get("openai", "gpt-5-mini")
+            .unwrap()
+            .output_per_1k,
+        2.0
+    );
     assert!(Catalog::from_json(r#"{"models": [{"provider": "x"}]}"#).is_err());
 }

@@ -1,6 +1,8 @@
 //! A small book flow runs end to end through lekhika-core's executor on each
 //! text provider (streaming, over loopback servers), with usage reaching the wallet.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,11 +46,20 @@ fn book_flow() -> Value {
 fn answer(r: &RecordedRequest) -> Reply {
     let prompt = r.prompt_text();
     if prompt.contains("OUTLINE") {
-        let chapters: Vec<Value> = (1..=3).map(|i| json!({"title": format!("Part {i}")})).collect();
+        let chapters: Vec<Value> = (1..=3)
+            .map(|i| json!({"title": format!("Part {i}")}))
+            .collect();
         Reply::text(json!({"logline": "A test", "chapters": chapters}).to_string()).usage(100, 200)
     } else {
-        let line = prompt.lines().find(|l| l.contains("WRITE")).unwrap_or("").to_string();
-        Reply::text(format!("Chapter text for «{line}». The monsoon came early.")).usage(50, 100)
+        let line = prompt
+            .lines()
+            .find(|l| l.contains("WRITE"))
+            .unwrap_or("")
+            .to_string();
+        Reply::text(format!(
+            "Chapter text for «{line}». The monsoon came early."
+        ))
+        .usage(50, 100)
     }
 }
 
@@ -56,7 +67,11 @@ async fn run_on(protocol: Protocol, provider: &str, model: &str) {
     let server = ScriptedServer::start(protocol, answer);
     let set = ProviderSet::new().with(server.config(provider)).unwrap();
     let catalog = Catalog::default_catalog();
-    let price = catalog.price_book().get(provider, model).cloned().expect("model priced in the catalog");
+    let price = catalog
+        .price_book()
+        .get(provider, model)
+        .cloned()
+        .expect("model priced in the catalog");
     let store = Arc::new(MemoryStore::new());
     let wallet = Arc::new(MemoryWalletStore::new());
     wallet.grant("u", 1_000_000, "test", None).await.unwrap();
@@ -72,7 +87,12 @@ async fn run_on(protocol: Protocol, provider: &str, model: &str) {
         ..RunOptions::default()
     };
     let mut h = engine
-        .start("u", &book_flow(), &json!({"title": "The Test", "chapters": 3}), &options)
+        .start(
+            "u",
+            &book_flow(),
+            &json!({"title": "The Test", "chapters": 3}),
+            &options,
+        )
         .await
         .unwrap();
     let mut events = h.events().unwrap();
@@ -86,7 +106,11 @@ async fn run_on(protocol: Protocol, provider: &str, model: &str) {
         }
     }
     let out = h.wait().await.unwrap();
-    assert_eq!(out.status, ExecutionStatus::Completed, "{provider}: {out:?}");
+    assert_eq!(
+        out.status,
+        ExecutionStatus::Completed,
+        "{provider}: {out:?}"
+    );
     assert!(deltas > 0, "{provider}: streamed deltas reached the events");
 
     let results = store.node_results("u", &out.execution_id).await.unwrap();
@@ -97,7 +121,10 @@ async fn run_on(protocol: Protocol, provider: &str, model: &str) {
         .unwrap();
     let chapters = book["chapters"].as_array().unwrap();
     assert_eq!(chapters.len(), 3, "{provider}");
-    assert!(chapters[1]["content"].as_str().unwrap().contains("WRITE chapter 2: Part 2 of The Test"));
+    assert!(chapters[1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("WRITE chapter 2: Part 2 of The Test"));
 
     // 1 outline + 3 chapters, all streamed to the provider, priced from the catalog.
     let reqs = server.requests();

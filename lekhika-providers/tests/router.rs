@@ -1,5 +1,7 @@
 //! ProviderSet routing, configuration, fallback and shared rate limits.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -10,7 +12,10 @@ use lekhika_providers::testkit::{Reply, ScriptedServer};
 use lekhika_providers::{FallbackTarget, ProviderRow, ProviderSet, RateLimits, RetryPolicy};
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 #[tokio::test]
@@ -40,9 +45,27 @@ async fn env_vars_route_to_openai_compatible_and_native_servers() {
         ("ANTHROPIC_BASE_URL", &anthropic.url()),
     ]))
     .unwrap();
-    assert_eq!(call(&set, &req("ollama", "llama3", "x")).await.0.unwrap().text, "from ollama");
-    assert_eq!(call(&set, &req("Anthropic", "c", "x")).await.0.unwrap().text, "from claude");
-    assert_eq!(ollama.requests()[0].header("authorization"), None, "no key, no header");
+    assert_eq!(
+        call(&set, &req("ollama", "llama3", "x"))
+            .await
+            .0
+            .unwrap()
+            .text,
+        "from ollama"
+    );
+    assert_eq!(
+        call(&set, &req("Anthropic", "c", "x"))
+            .await
+            .0
+            .unwrap()
+            .text,
+        "from claude"
+    );
+    assert_eq!(
+        ollama.requests()[0].header("authorization"),
+        None,
+        "no key, no header"
+    );
     assert_eq!(anthropic.requests()[0].header("x-api-key"), Some("ak-1"));
 }
 
@@ -61,37 +84,80 @@ async fn host_rows_with_user_override_and_inactive_rows() {
     .unwrap();
     let for_u1 = ProviderSet::from_rows(&rows, Some("u1")).unwrap();
     assert_eq!(for_u1.names(), ["google", "openai"]);
-    assert_eq!(call(&for_u1, &req("openai", "m", "x")).await.0.unwrap().text, "user key");
-    assert_eq!(call(&for_u1, &req("google", "gemini-2.5-flash", "x")).await.0.unwrap().text, "gemini");
+    assert_eq!(
+        call(&for_u1, &req("openai", "m", "x"))
+            .await
+            .0
+            .unwrap()
+            .text,
+        "user key"
+    );
+    assert_eq!(
+        call(&for_u1, &req("google", "gemini-2.5-flash", "x"))
+            .await
+            .0
+            .unwrap()
+            .text,
+        "gemini"
+    );
     let host = ProviderSet::from_rows(&rows, None).unwrap();
-    assert_eq!(call(&host, &req("openai", "m", "x")).await.0.unwrap().text, "host key");
-    assert_eq!(global.requests()[0].header("authorization"), Some("Bearer sk-host"));
-    let e = call(&host, &req("anthropic", "c", "x")).await.0.unwrap_err();
+    assert_eq!(
+        call(&host, &req("openai", "m", "x")).await.0.unwrap().text,
+        "host key"
+    );
+    assert_eq!(
+        global.requests()[0].header("authorization"),
+        Some("Bearer sk-host")
+    );
+    let e = call(&host, &req("anthropic", "c", "x"))
+        .await
+        .0
+        .unwrap_err();
     assert_eq!(e.kind, ProviderErrorKind::NotConfigured);
-    assert!(!format!("{rows:?}").contains("sk-user"), "rows never print keys");
+    assert!(
+        !format!("{rows:?}").contains("sk-user"),
+        "rows never print keys"
+    );
 }
 
 #[tokio::test]
 async fn overloaded_primary_falls_back_after_its_retries() {
     let primary = ScriptedServer::openai(|_| {
-        Reply::error(503, r#"{"error":{"message":"Service overloaded","type":"server_error","param":null,"code":null}}"#)
+        Reply::error(
+            503,
+            r#"{"error":{"message":"Service overloaded","type":"server_error","param":null,"code":null}}"#,
+        )
     });
-    let backup = ScriptedServer::anthropic(|b| Reply::text(format!("backup answered with {}", b["model"])));
+    let backup =
+        ScriptedServer::anthropic(|b| Reply::text(format!("backup answered with {}", b["model"])));
     let set = ProviderSet::new()
         .with(primary.config("openai"))
         .unwrap()
         .with(backup.config("anthropic"))
         .unwrap()
-        .with_fallback("openai", FallbackTarget::new("anthropic", Some("claude-haiku-4-5")));
+        .with_fallback(
+            "openai",
+            FallbackTarget::new("anthropic", Some("claude-haiku-4-5")),
+        );
     let (res, deltas) = call(&set, &streaming(req("openai", "gpt-5-mini", "x"))).await;
-    assert_eq!(res.unwrap().text, "backup answered with \"claude-haiku-4-5\"");
+    assert_eq!(
+        res.unwrap().text,
+        "backup answered with \"claude-haiku-4-5\""
+    );
     assert_eq!(deltas.concat(), "backup answered with \"claude-haiku-4-5\"");
-    assert_eq!(primary.request_count(), 3, "primary used all its attempts first");
+    assert_eq!(
+        primary.request_count(),
+        3,
+        "primary used all its attempts first"
+    );
     assert_eq!(backup.request_count(), 1);
 
     // Quota exhaustion is not a reason to spend another provider's money.
     let quota = ScriptedServer::openai(|_| {
-        Reply::error(429, r#"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#)
+        Reply::error(
+            429,
+            r#"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#,
+        )
     });
     let set = ProviderSet::new()
         .with(quota.config("openai"))
@@ -119,7 +185,9 @@ async fn configured_rate_limit_is_shared_by_every_set_in_the_process() {
     let mut jobs = Vec::new();
     for i in 0..10 {
         let set = if i % 2 == 0 { a.clone() } else { b.clone() };
-        jobs.push(tokio::spawn(async move { call(&set, &req("openai", "m", "x")).await.0.map(|r| r.text) }));
+        jobs.push(tokio::spawn(async move {
+            call(&set, &req("openai", "m", "x")).await.0.map(|r| r.text)
+        }));
     }
     for j in jobs {
         assert_eq!(j.await.unwrap().unwrap(), "ok");
@@ -144,7 +212,11 @@ async fn rate_limit_headers_tighten_the_shared_limiter() {
     call(&set, &req("openai", "m", "x")).await.0.unwrap();
     let t = Instant::now();
     call(&set, &req("openai", "m", "x")).await.0.unwrap();
-    assert!(t.elapsed() >= Duration::from_millis(600), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        t.elapsed()
+    );
 
     let anthropic = ScriptedServer::anthropic(|_| {
         let reset = httpdate_rfc3339(std::time::SystemTime::now() + Duration::from_millis(1500));
@@ -152,11 +224,17 @@ async fn rate_limit_headers_tighten_the_shared_limiter() {
             .header("anthropic-ratelimit-requests-remaining", "0")
             .header("anthropic-ratelimit-requests-reset", &reset)
     });
-    let set = ProviderSet::new().with(anthropic.config("anthropic")).unwrap();
+    let set = ProviderSet::new()
+        .with(anthropic.config("anthropic"))
+        .unwrap();
     call(&set, &req("anthropic", "c", "x")).await.0.unwrap();
     let t = Instant::now();
     call(&set, &req("anthropic", "c", "x")).await.0.unwrap();
-    assert!(t.elapsed() >= Duration::from_millis(400), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 /// An RFC 3339 UTC timestamp (seconds precision, rounded up).
@@ -174,7 +252,12 @@ fn httpdate_rfc3339(t: std::time::SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[tokio::test]

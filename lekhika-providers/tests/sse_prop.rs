@@ -1,5 +1,7 @@
 //! The SSE decoder never panics and splitting never changes what it decodes.
 
+#![allow(clippy::unwrap_used)]
+
 use lekhika_providers::http::{SseDecoder, SseEvent};
 use proptest::prelude::*;
 

@@ -59,8 +59,13 @@ pub(crate) fn usage_into(u: WireUsage, into: &mut Usage) {
     }
 }
 
-pub(crate) fn parse_messages(provider: &str, req: &TextRequest, body: &[u8]) -> Result<TextResponse, ProviderError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| common::bad_body(provider, "message", &e, body))?;
+pub(crate) fn parse_messages(
+    provider: &str,
+    req: &TextRequest,
+    body: &[u8],
+) -> Result<TextResponse, ProviderError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| common::bad_body(provider, "message", &e, body))?;
     if v.get("type").and_then(Value::as_str) == Some("error") {
         return Err(error_from_value(provider, &v, None));
     }
@@ -120,9 +125,12 @@ pub(crate) fn error_from_value(provider: &str, v: &Value, status: Option<u16>) -
         "api_error" => ProviderErrorKind::Server,
         "timeout_error" => ProviderErrorKind::Timeout,
         "request_too_large" => ProviderErrorKind::ContextTooLong,
-        "invalid_request_error" if lower.contains("credit balance") => ProviderErrorKind::QuotaExhausted,
+        "invalid_request_error" if lower.contains("credit balance") => {
+            ProviderErrorKind::QuotaExhausted
+        }
         "invalid_request_error"
-            if lower.contains("prompt is too long") || lower.contains("context") && lower.contains("token") =>
+            if lower.contains("prompt is too long")
+                || lower.contains("context") && lower.contains("token") =>
         {
             ProviderErrorKind::ContextTooLong
         }
@@ -139,8 +147,10 @@ pub(crate) fn hints(h: &HeaderMap) -> LimitHint {
     let now = std::time::SystemTime::now();
     let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
     LimitHint {
-        remaining_requests: get("anthropic-ratelimit-requests-remaining").and_then(|v| v.trim().parse().ok()),
-        reset_requests: get("anthropic-ratelimit-requests-reset").and_then(|v| parse_rfc3339_from_now(v, now)),
+        remaining_requests: get("anthropic-ratelimit-requests-remaining")
+            .and_then(|v| v.trim().parse().ok()),
+        reset_requests: get("anthropic-ratelimit-requests-reset")
+            .and_then(|v| parse_rfc3339_from_now(v, now)),
         remaining_tokens: get("anthropic-ratelimit-tokens-remaining")
             .or_else(|| get("anthropic-ratelimit-input-tokens-remaining"))
             .and_then(|v| v.trim().parse().ok()),

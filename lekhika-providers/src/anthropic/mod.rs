@@ -39,7 +39,12 @@ impl AnthropicClient {
         })
     }
 
-    async fn attempt(&self, req: &TextRequest, est: u64, on_delta: DeltaSink<'_>) -> Result<TextResponse, Failure> {
+    async fn attempt(
+        &self,
+        req: &TextRequest,
+        est: u64,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, Failure> {
         let mut rb = self
             .http
             .inner
@@ -60,7 +65,8 @@ impl AnthropicClient {
                 .map_err(|e| Failure::from(self.http.scrub(e)).final_if(emitted));
         }
         let bytes = self.http.body(resp).await?;
-        let r = convert::parse_messages(name, req, &bytes).map_err(|e| Failure::from(self.http.scrub(e)))?;
+        let r = convert::parse_messages(name, req, &bytes)
+            .map_err(|e| Failure::from(self.http.scrub(e)))?;
         if req.stream && !r.text.is_empty() {
             on_delta(&r.text);
         }
@@ -70,7 +76,11 @@ impl AnthropicClient {
 
 #[async_trait]
 impl ModelProvider for AnthropicClient {
-    async fn generate_text(&self, req: &TextRequest, on_delta: DeltaSink<'_>) -> Result<TextResponse, ProviderError> {
+    async fn generate_text(
+        &self,
+        req: &TextRequest,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, ProviderError> {
         let est = common::estimated_tokens(req);
         let mut retry = self.retry.start();
         loop {

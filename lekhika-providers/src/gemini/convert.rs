@@ -2,15 +2,15 @@
 
 use base64::Engine;
 use lekhika_core::provider::{
-    FinishReason, GeneratedImage, ImageRequest, ImageResponse, OutputFormat, ProviderError, ProviderErrorKind, Role,
-    TextRequest, TextResponse, Usage,
+    FinishReason, GeneratedImage, ImageRequest, ImageResponse, OutputFormat, ProviderError,
+    ProviderErrorKind, Role, TextRequest, TextResponse, Usage,
 };
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::wire::{
-    Content, GenerateRequest, GenerateResponse, GenerationConfig, OwnedPart, PredictResponse, SystemInstruction,
-    TextPart, UsageMetadata,
+    Content, GenerateRequest, GenerateResponse, GenerationConfig, OwnedPart, PredictResponse,
+    SystemInstruction, TextPart, UsageMetadata,
 };
 use crate::common;
 use crate::http::client::kind_for_status;
@@ -21,7 +21,11 @@ use crate::http::LimitHint;
 /// but `[A-Za-z0-9._-]` is refused so user text never shapes the URL.
 pub(crate) fn model_segment(provider: &str, model: &str) -> Result<String, ProviderError> {
     let m = model.trim().trim_start_matches("models/");
-    if m.is_empty() || !m.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+    if m.is_empty()
+        || !m
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
         return Err(ProviderError::new(
             provider,
             ProviderErrorKind::BadRequest,
@@ -68,7 +72,12 @@ pub(crate) fn map_finish(reason: Option<&str>) -> FinishReason {
         None | Some("STOP") | Some("FINISH_REASON_UNSPECIFIED") => FinishReason::Stop,
         Some("MAX_TOKENS") => FinishReason::Length,
         Some(
-            "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY"
+            "SAFETY"
+            | "RECITATION"
+            | "BLOCKLIST"
+            | "PROHIBITED_CONTENT"
+            | "SPII"
+            | "IMAGE_SAFETY"
             | "IMAGE_PROHIBITED_CONTENT",
         ) => FinishReason::ContentFilter,
         Some(other) => FinishReason::Other(other.to_string()),
@@ -99,13 +108,19 @@ pub(crate) fn piece(provider: &str, r: GenerateResponse) -> Result<Piece, Provid
     }
     let candidates = r.candidates.unwrap_or_default();
     if candidates.is_empty() {
-        if let Some(fb) = r.prompt_feedback.as_ref().and_then(|f| f.block_reason.clone().map(|b| (b, f))) {
+        if let Some(fb) = r
+            .prompt_feedback
+            .as_ref()
+            .and_then(|f| f.block_reason.clone().map(|b| (b, f)))
+        {
             let (reason, f) = fb;
             let detail = f.block_reason_message.clone().unwrap_or_default();
             return Err(ProviderError::new(
                 provider,
                 ProviderErrorKind::ContentBlocked,
-                format!("prompt blocked: {reason} {detail}").trim().to_string(),
+                format!("prompt blocked: {reason} {detail}")
+                    .trim()
+                    .to_string(),
             ));
         }
     }
@@ -142,16 +157,30 @@ pub(crate) fn finish(
         return Err(ProviderError::new(
             provider,
             ProviderErrorKind::ContentBlocked,
-            format!("output blocked: finishReason {}", finish.unwrap_or_default()),
+            format!(
+                "output blocked: finishReason {}",
+                finish.unwrap_or_default()
+            ),
         ));
     }
     let usage = usage.unwrap_or_else(|| common::estimate_usage(req, &text));
-    common::finish_text(provider, text, reason, usage, model.unwrap_or_else(|| req.model.clone()), None)
+    common::finish_text(
+        provider,
+        text,
+        reason,
+        usage,
+        model.unwrap_or_else(|| req.model.clone()),
+        None,
+    )
 }
 
-pub(crate) fn parse_generate(provider: &str, req: &TextRequest, body: &[u8]) -> Result<TextResponse, ProviderError> {
-    let r: GenerateResponse =
-        serde_json::from_slice(body).map_err(|e| common::bad_body(provider, "generateContent reply", &e, body))?;
+pub(crate) fn parse_generate(
+    provider: &str,
+    req: &TextRequest,
+    body: &[u8],
+) -> Result<TextResponse, ProviderError> {
+    let r: GenerateResponse = serde_json::from_slice(body)
+        .map_err(|e| common::bad_body(provider, "generateContent reply", &e, body))?;
     let p = piece(provider, r)?;
     finish(provider, req, p.text, p.finish, p.usage, p.model)
 }
@@ -180,26 +209,47 @@ pub(crate) fn error_from_value(provider: &str, v: &Value, status: Option<u16>) -
     let err = v.get("error").unwrap_or(v);
     let code = err
         .get("code")
-        .and_then(|c| c.as_u64().or_else(|| c.as_str().and_then(|s| s.parse().ok())))
+        .and_then(|c| {
+            c.as_u64()
+                .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+        })
         .and_then(|c| u16::try_from(c).ok());
     let status = status.or(code);
     let st = err.get("status").and_then(Value::as_str).unwrap_or("");
-    let message = err.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+    let message = err
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let lower = message.to_ascii_lowercase();
-    let details = err.get("details").and_then(Value::as_array).cloned().unwrap_or_default();
+    let details = err
+        .get("details")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let retry_delay = details.iter().find_map(|d| {
         let t = d.get("@type").and_then(Value::as_str)?;
         t.ends_with("RetryInfo")
-            .then(|| d.get("retryDelay").and_then(Value::as_str).and_then(parse_go_duration))
+            .then(|| {
+                d.get("retryDelay")
+                    .and_then(Value::as_str)
+                    .and_then(parse_go_duration)
+            })
             .flatten()
     });
     let per_day = details.iter().any(|d| d.to_string().contains("PerDay"));
     let kind = match st {
         "UNAUTHENTICATED" | "PERMISSION_DENIED" => ProviderErrorKind::Auth,
-        _ if lower.contains("api key not valid") || lower.contains("api_key_invalid") => ProviderErrorKind::Auth,
-        "RESOURCE_EXHAUSTED" if per_day || lower.contains("billing") => ProviderErrorKind::QuotaExhausted,
+        _ if lower.contains("api key not valid") || lower.contains("api_key_invalid") => {
+            ProviderErrorKind::Auth
+        }
+        "RESOURCE_EXHAUSTED" if per_day || lower.contains("billing") => {
+            ProviderErrorKind::QuotaExhausted
+        }
         "RESOURCE_EXHAUSTED" => ProviderErrorKind::RateLimited,
-        "INVALID_ARGUMENT" if lower.contains("token") && (lower.contains("exceed") || lower.contains("limit")) => {
+        "INVALID_ARGUMENT"
+            if lower.contains("token") && (lower.contains("exceed") || lower.contains("limit")) =>
+        {
             ProviderErrorKind::ContextTooLong
         }
         "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "NOT_FOUND" => ProviderErrorKind::BadRequest,
@@ -208,7 +258,8 @@ pub(crate) fn error_from_value(provider: &str, v: &Value, status: Option<u16>) -
         "DEADLINE_EXCEEDED" => ProviderErrorKind::Timeout,
         _ => status.map_or(ProviderErrorKind::Server, kind_for_status),
     };
-    let mut e = ProviderError::new(provider, kind, format!("{st}: {message}")).with_retry_after(retry_delay);
+    let mut e = ProviderError::new(provider, kind, format!("{st}: {message}"))
+        .with_retry_after(retry_delay);
     e.status = status;
     e
 }
@@ -230,12 +281,13 @@ pub(crate) fn predict_body(req: &ImageRequest) -> Vec<u8> {
     if let Some(neg) = &req.negative_prompt {
         params["negativePrompt"] = json!(neg);
     }
-    serde_json::to_vec(&json!({ "instances": [{ "prompt": req.prompt }], "parameters": params })).unwrap_or_default()
+    serde_json::to_vec(&json!({ "instances": [{ "prompt": req.prompt }], "parameters": params }))
+        .unwrap_or_default()
 }
 
 pub(crate) fn parse_predict(provider: &str, body: &[u8]) -> Result<ImageResponse, ProviderError> {
-    let r: PredictResponse =
-        serde_json::from_slice(body).map_err(|e| common::bad_body(provider, "predict reply", &e, body))?;
+    let r: PredictResponse = serde_json::from_slice(body)
+        .map_err(|e| common::bad_body(provider, "predict reply", &e, body))?;
     let mut images = Vec::new();
     let mut filtered = None;
     for p in r.predictions {
@@ -244,7 +296,13 @@ pub(crate) fn parse_predict(provider: &str, body: &[u8]) -> Result<ImageResponse
                 mime: p.mime_type.unwrap_or_else(|| "image/png".into()),
                 bytes: base64::engine::general_purpose::STANDARD
                     .decode(b64.trim())
-                    .map_err(|e| ProviderError::new(provider, ProviderErrorKind::Server, format!("bad base64: {e}")))?,
+                    .map_err(|e| {
+                        ProviderError::new(
+                            provider,
+                            ProviderErrorKind::Server,
+                            format!("bad base64: {e}"),
+                        )
+                    })?,
             }),
             None => filtered = p.rai_filtered_reason.or(filtered),
         }

@@ -55,7 +55,12 @@ impl GeminiClient {
         rb
     }
 
-    async fn attempt(&self, req: &TextRequest, est: u64, on_delta: DeltaSink<'_>) -> Result<TextResponse, Failure> {
+    async fn attempt(
+        &self,
+        req: &TextRequest,
+        est: u64,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, Failure> {
         let name = &self.http.provider;
         let model = convert::model_segment(name, &req.model)?;
         let url = if req.stream {
@@ -75,7 +80,8 @@ impl GeminiClient {
                 .map_err(|e| Failure::from(self.http.scrub(e)).final_if(emitted));
         }
         let bytes = self.http.body(resp).await?;
-        let r = convert::parse_generate(name, req, &bytes).map_err(|e| Failure::from(self.http.scrub(e)))?;
+        let r = convert::parse_generate(name, req, &bytes)
+            .map_err(|e| Failure::from(self.http.scrub(e)))?;
         if req.stream && !r.text.is_empty() {
             on_delta(&r.text);
         }
@@ -85,7 +91,11 @@ impl GeminiClient {
 
 #[async_trait]
 impl ModelProvider for GeminiClient {
-    async fn generate_text(&self, req: &TextRequest, on_delta: DeltaSink<'_>) -> Result<TextResponse, ProviderError> {
+    async fn generate_text(
+        &self,
+        req: &TextRequest,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, ProviderError> {
         let est = common::estimated_tokens(req);
         let mut retry = self.retry.start();
         loop {

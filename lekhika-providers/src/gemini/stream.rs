@@ -39,7 +39,14 @@ impl GenerateStream {
                 ),
             ));
         }
-        finish(&self.provider, req, self.text, self.finish, self.usage, self.model)
+        finish(
+            &self.provider,
+            req,
+            self.text,
+            self.finish,
+            self.usage,
+            self.model,
+        )
     }
 }
 
@@ -52,7 +59,14 @@ impl StreamState for GenerateStream {
         let r: GenerateResponse = match serde_json::from_str(data) {
             Ok(r) => r,
             Err(_) if ev.event.as_deref().is_some_and(|e| e != "error") => return Ok(None),
-            Err(e) => return Err(common::bad_body(&self.provider, "stream chunk", &e, data.as_bytes())),
+            Err(e) => {
+                return Err(common::bad_body(
+                    &self.provider,
+                    "stream chunk",
+                    &e,
+                    data.as_bytes(),
+                ))
+            }
         };
         let p = piece(&self.provider, r)?;
         if p.usage.is_some() {

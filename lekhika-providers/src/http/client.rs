@@ -60,8 +60,16 @@ impl HttpClient {
             .map_err(|e| format!("could not build the HTTP client: {}", e.without_url()))
     }
 
-    pub(crate) fn error(&self, kind: ProviderErrorKind, message: impl Into<String>) -> ProviderError {
-        ProviderError::new(self.provider.clone(), kind, self.key.redact(&message.into()))
+    pub(crate) fn error(
+        &self,
+        kind: ProviderErrorKind,
+        message: impl Into<String>,
+    ) -> ProviderError {
+        ProviderError::new(
+            self.provider.clone(),
+            kind,
+            self.key.redact(&message.into()),
+        )
     }
 
     /// Remove the key from an error built elsewhere.
@@ -137,7 +145,10 @@ impl HttpClient {
     }
 
     /// The next read of a streamed body; `None` at end.
-    pub(crate) async fn chunk(&self, resp: &mut reqwest::Response) -> Result<Option<Vec<u8>>, Failure> {
+    pub(crate) async fn chunk(
+        &self,
+        resp: &mut reqwest::Response,
+    ) -> Result<Option<Vec<u8>>, Failure> {
         resp.chunk()
             .await
             .map(|c| c.map(|b| b.to_vec()))
@@ -188,15 +199,22 @@ impl HttpClient {
         classify: Classify,
         hints: HintReader,
     ) -> Result<Self, crate::config::ConfigError> {
-        let inner = Self::build_reqwest(cfg.timeouts).map_err(|message| crate::config::ConfigError::Http {
-            name: cfg.name.clone(),
-            message,
+        let inner = Self::build_reqwest(cfg.timeouts).map_err(|message| {
+            crate::config::ConfigError::Http {
+                name: cfg.name.clone(),
+                message,
+            }
         })?;
         Ok(Self {
             inner,
             provider: cfg.name.clone(),
             key: cfg.api_key.clone(),
-            limiter: RateLimiter::shared(&cfg.name, &cfg.base_url, cfg.api_key.expose(), cfg.rate_limits),
+            limiter: RateLimiter::shared(
+                &cfg.name,
+                &cfg.base_url,
+                cfg.api_key.expose(),
+                cfg.rate_limits,
+            ),
             timeouts: cfg.timeouts,
             classify,
             hints,
@@ -208,7 +226,9 @@ impl HttpClient {
         if self.key.is_empty() {
             return None;
         }
-        let mut v = reqwest::header::HeaderValue::from_str(&format!("{prefix}{}", self.key.expose())).ok()?;
+        let mut v =
+            reqwest::header::HeaderValue::from_str(&format!("{prefix}{}", self.key.expose()))
+                .ok()?;
         v.set_sensitive(true);
         Some(v)
     }

@@ -96,7 +96,10 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
         while b.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
         }
-        frac = std::str::from_utf8(b.get(start..i)?).ok()?.parse::<f64>().ok()?;
+        frac = std::str::from_utf8(b.get(start..i)?)
+            .ok()?
+            .parse::<f64>()
+            .ok()?;
     }
     let offset = match b.get(i) {
         Some(b'Z' | b'z') => 0,
@@ -128,6 +131,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;

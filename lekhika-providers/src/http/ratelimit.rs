@@ -100,7 +100,11 @@ impl RateLimiter {
     /// The process-wide limiter of `(provider, base_url, api_key)`; `limits`
     /// replaces the configured limits when given (the key itself is not stored).
     pub fn shared(provider: &str, base_url: &str, api_key: &str, limits: RateLimits) -> Arc<Self> {
-        let id = (provider.to_string(), base_url.to_string(), fingerprint(api_key));
+        let id = (
+            provider.to_string(),
+            base_url.to_string(),
+            fingerprint(api_key),
+        );
         let limiter = {
             let mut reg = registry().lock().unwrap_or_else(|e| e.into_inner());
             reg.entry(id).or_default().clone()
@@ -218,6 +222,7 @@ impl RateLimiter {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -231,8 +236,14 @@ mod tests {
         assert_eq!(l.try_take(0, t0), Duration::ZERO);
         assert_eq!(l.try_take(0, t0), Duration::ZERO);
         let w = l.try_take(0, t0);
-        assert!(w > Duration::from_millis(400) && w <= Duration::from_millis(500), "{w:?}");
-        assert_eq!(l.try_take(0, t0 + Duration::from_millis(500)), Duration::ZERO);
+        assert!(
+            w > Duration::from_millis(400) && w <= Duration::from_millis(500),
+            "{w:?}"
+        );
+        assert_eq!(
+            l.try_take(0, t0 + Duration::from_millis(500)),
+            Duration::ZERO
+        );
     }
 
     #[test]

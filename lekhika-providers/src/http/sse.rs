@@ -105,11 +105,7 @@ impl SseDecoder {
                 self.data.push_str(&value);
                 self.has_data = true;
             }
-            b"id" => {
-                if !value.contains('\0') {
-                    self.id = Some(value.into_owned());
-                }
-            }
+            b"id" if !value.contains('\0') => self.id = Some(value.into_owned()),
             _ => {} // `retry` and unknown fields
         }
     }
@@ -129,6 +125,7 @@ impl SseDecoder {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -144,7 +141,8 @@ mod tests {
 
     #[test]
     fn named_events_comments_and_multiline_data() {
-        let ev = decode_all(&[b": keep-alive\r\nevent: ping\r\ndata: a\r\ndata: b\r\n\r\ndata:c\n\n"]);
+        let ev =
+            decode_all(&[b": keep-alive\r\nevent: ping\r\ndata: a\r\ndata: b\r\n\r\ndata:c\n\n"]);
         assert_eq!(ev.len(), 2);
         assert_eq!(ev[0].event.as_deref(), Some("ping"));
         assert_eq!(ev[0].data, "a\nb");
@@ -166,7 +164,14 @@ mod tests {
     #[test]
     fn event_without_data_is_not_dispatched_and_name_resets() {
         let ev = decode_all(&[b"event: x\n\ndata: y\n\n"]);
-        assert_eq!(ev, vec![SseEvent { event: None, data: "y".into(), id: None }]);
+        assert_eq!(
+            ev,
+            vec![SseEvent {
+                event: None,
+                data: "y".into(),
+                id: None
+            }]
+        );
     }
 
     #[test]

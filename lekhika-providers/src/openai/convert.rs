@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 
 use lekhika_core::provider::{
-    FinishReason, OutputFormat, ProviderError, ProviderErrorKind, Role, TextRequest, TextResponse, Usage,
+    FinishReason, OutputFormat, ProviderError, ProviderErrorKind, Role, TextRequest, TextResponse,
+    Usage,
 };
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
@@ -19,7 +20,9 @@ use crate::http::LimitHint;
 pub(crate) fn chat_body(req: &TextRequest, compat: OpenAiCompat, stream_usage: bool) -> Vec<u8> {
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
     let needs_json_word = req.output != OutputFormat::Text && !mentions_json(req);
-    let extra = needs_json_word.then(|| common::json_instruction(&req.output)).flatten();
+    let extra = needs_json_word
+        .then(|| common::json_instruction(&req.output))
+        .flatten();
     if let Some(system) = common::system_with(req, extra) {
         messages.push(Message {
             role: "system",
@@ -46,7 +49,9 @@ pub(crate) fn chat_body(req: &TextRequest, compat: OpenAiCompat, stream_usage: b
         max_tokens: mt,
         temperature: req.temperature,
         stream: req.stream,
-        stream_options: (req.stream && stream_usage).then_some(StreamOptions { include_usage: true }),
+        stream_options: (req.stream && stream_usage).then_some(StreamOptions {
+            include_usage: true,
+        }),
         response_format: response_format(&req.output),
     };
     serde_json::to_vec(&body).unwrap_or_default()
@@ -72,7 +77,13 @@ fn response_format(o: &OutputFormat) -> Option<Value> {
 fn sanitize_name(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     if s.is_empty() {
@@ -99,9 +110,13 @@ pub(crate) fn usage_of(u: WireUsage) -> Usage {
 }
 
 /// Parse a non-streamed completion.
-pub(crate) fn parse_chat(provider: &str, req: &TextRequest, body: &[u8]) -> Result<TextResponse, ProviderError> {
-    let r: ChatResponse =
-        serde_json::from_slice(body).map_err(|e| common::bad_body(provider, "chat completion", &e, body))?;
+pub(crate) fn parse_chat(
+    provider: &str,
+    req: &TextRequest,
+    body: &[u8],
+) -> Result<TextResponse, ProviderError> {
+    let r: ChatResponse = serde_json::from_slice(body)
+        .map_err(|e| common::bad_body(provider, "chat completion", &e, body))?;
     if let Some(err) = &r.error {
         return Err(error_from_value(provider, err, None));
     }
@@ -160,7 +175,11 @@ pub(crate) fn error_from_value(provider: &str, err: &Value, status: Option<u16>)
         }
     };
     let (code, typ, message) = (text("code"), text("type"), text("message"));
-    let message = if message.is_empty() { err.to_string() } else { message };
+    let message = if message.is_empty() {
+        err.to_string()
+    } else {
+        message
+    };
     let status = status.or_else(|| code.parse::<u16>().ok().filter(|c| (400..600).contains(c)));
     let lower = message.to_ascii_lowercase();
     let kind = if code == "insufficient_quota"
@@ -179,7 +198,11 @@ pub(crate) fn error_from_value(provider: &str, err: &Value, status: Option<u16>)
         ProviderErrorKind::ContentBlocked
     } else if code == "invalid_api_key" || typ == "authentication_error" {
         ProviderErrorKind::Auth
-    } else if code == "rate_limit_exceeded" || typ == "rate_limit_error" || typ == "requests" || typ == "tokens" {
+    } else if code == "rate_limit_exceeded"
+        || typ == "rate_limit_error"
+        || typ == "requests"
+        || typ == "tokens"
+    {
         ProviderErrorKind::RateLimited
     } else if typ == "overloaded_error" || code == "overloaded" {
         ProviderErrorKind::Overloaded
@@ -206,7 +229,8 @@ pub(crate) fn error_from_value(provider: &str, err: &Value, status: Option<u16>)
 pub(crate) fn hints(h: &HeaderMap) -> LimitHint {
     let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
     LimitHint {
-        remaining_requests: get("x-ratelimit-remaining-requests").and_then(|v| v.trim().parse().ok()),
+        remaining_requests: get("x-ratelimit-remaining-requests")
+            .and_then(|v| v.trim().parse().ok()),
         reset_requests: get("x-ratelimit-reset-requests").and_then(parse_go_duration),
         remaining_tokens: get("x-ratelimit-remaining-tokens").and_then(|v| v.trim().parse().ok()),
         reset_tokens: get("x-ratelimit-reset-tokens").and_then(parse_go_duration),

@@ -2,8 +2,8 @@
 
 use base64::Engine;
 use lekhika_core::provider::{
-    GeneratedImage, ImageRequest, ImageResponse, ProviderError, ProviderErrorKind, SpeechRequest, SpeechResponse,
-    Usage,
+    GeneratedImage, ImageRequest, ImageResponse, ProviderError, ProviderErrorKind, SpeechRequest,
+    SpeechResponse,
 };
 
 use super::convert::usage_of;
@@ -20,14 +20,22 @@ pub(crate) fn image_body(req: &ImageRequest) -> Vec<u8> {
         n: 1,
         size: req.size.as_deref(),
         response_format: dalle.then_some("b64_json"),
-        output_format: if dalle { None } else { req.output_format.as_deref() },
+        output_format: if dalle {
+            None
+        } else {
+            req.output_format.as_deref()
+        },
     };
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-pub(crate) fn parse_images(provider: &str, req: &ImageRequest, body: &[u8]) -> Result<ImageResponse, ProviderError> {
-    let r: wire::ImageResponse =
-        serde_json::from_slice(body).map_err(|e| common::bad_body(provider, "image reply", &e, body))?;
+pub(crate) fn parse_images(
+    provider: &str,
+    req: &ImageRequest,
+    body: &[u8],
+) -> Result<ImageResponse, ProviderError> {
+    let r: wire::ImageResponse = serde_json::from_slice(body)
+        .map_err(|e| common::bad_body(provider, "image reply", &e, body))?;
     let format = r
         .output_format
         .or_else(|| req.output_format.clone())
@@ -38,7 +46,13 @@ pub(crate) fn parse_images(provider: &str, req: &ImageRequest, body: &[u8]) -> R
             (Some(b64), _) => {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(b64.trim())
-                    .map_err(|e| ProviderError::new(provider, ProviderErrorKind::Server, format!("bad base64 image: {e}")))?;
+                    .map_err(|e| {
+                        ProviderError::new(
+                            provider,
+                            ProviderErrorKind::Server,
+                            format!("bad base64 image: {e}"),
+                        )
+                    })?;
                 images.push(GeneratedImage {
                     mime: common::mime_of_format(&format),
                     bytes,
@@ -55,11 +69,15 @@ pub(crate) fn parse_images(provider: &str, req: &ImageRequest, body: &[u8]) -> R
         }
     }
     if images.is_empty() {
-        return Err(ProviderError::new(provider, ProviderErrorKind::Server, "the reply holds no image"));
+        return Err(ProviderError::new(
+            provider,
+            ProviderErrorKind::Server,
+            "the reply holds no image",
+        ));
     }
     Ok(ImageResponse {
         images,
-        usage: r.usage.map(usage_of).unwrap_or(Usage::default()),
+        usage: r.usage.map(usage_of).unwrap_or_default(),
     })
 }
 
@@ -74,7 +92,11 @@ pub(crate) fn speech_body(req: &SpeechRequest) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-pub(crate) fn speech_response(req: &SpeechRequest, content_type: Option<&str>, bytes: Vec<u8>) -> SpeechResponse {
+pub(crate) fn speech_response(
+    req: &SpeechRequest,
+    content_type: Option<&str>,
+    bytes: Vec<u8>,
+) -> SpeechResponse {
     let mime = content_type
         .filter(|c| c.starts_with("audio/"))
         .map(|c| c.split(';').next().unwrap_or(c).trim().to_string())

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use lekhika_core::provider::{
-    DeltaSink, ImageRequest, ImageResponse, ModelProvider, ProviderError, SpeechRequest, SpeechResponse,
-    TextRequest, TextResponse,
+    DeltaSink, ImageRequest, ImageResponse, ModelProvider, ProviderError, SpeechRequest,
+    SpeechResponse, TextRequest, TextResponse,
 };
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 
@@ -65,7 +65,12 @@ impl OpenAiClient {
         rb
     }
 
-    async fn attempt(&self, req: &TextRequest, est: u64, on_delta: DeltaSink<'_>) -> Result<TextResponse, Failure> {
+    async fn attempt(
+        &self,
+        req: &TextRequest,
+        est: u64,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, Failure> {
         let body = convert::chat_body(req, self.compat, self.stream_usage.load(Ordering::Relaxed));
         let resp = self
             .http
@@ -81,7 +86,8 @@ impl OpenAiClient {
         }
         // A whole JSON reply (non-streamed, or a server that ignored `stream`).
         let bytes = self.http.body(resp).await?;
-        let r = convert::parse_chat(name, req, &bytes).map_err(|e| Failure::from(self.http.scrub(e)))?;
+        let r = convert::parse_chat(name, req, &bytes)
+            .map_err(|e| Failure::from(self.http.scrub(e)))?;
         if req.stream && !r.text.is_empty() {
             on_delta(&r.text);
         }
@@ -91,7 +97,11 @@ impl OpenAiClient {
 
 #[async_trait]
 impl ModelProvider for OpenAiClient {
-    async fn generate_text(&self, req: &TextRequest, on_delta: DeltaSink<'_>) -> Result<TextResponse, ProviderError> {
+    async fn generate_text(
+        &self,
+        req: &TextRequest,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, ProviderError> {
         let est = common::estimated_tokens(req);
         let mut retry = self.retry.start();
         loop {
@@ -120,7 +130,11 @@ impl ModelProvider for OpenAiClient {
         with_retries(self.retry, &self.http, || async {
             let resp = self
                 .http
-                .send(self.post("/images/generations", media::image_body(req)), 0, false)
+                .send(
+                    self.post("/images/generations", media::image_body(req)),
+                    0,
+                    false,
+                )
                 .await?;
             let bytes = self.http.body(resp).await?;
             media::parse_images(&self.http.provider, req, &bytes).map_err(Failure::from)
@@ -128,11 +142,18 @@ impl ModelProvider for OpenAiClient {
         .await
     }
 
-    async fn synthesize_speech(&self, req: &SpeechRequest) -> Result<SpeechResponse, ProviderError> {
+    async fn synthesize_speech(
+        &self,
+        req: &SpeechRequest,
+    ) -> Result<SpeechResponse, ProviderError> {
         with_retries(self.retry, &self.http, || async {
             let resp = self
                 .http
-                .send(self.post("/audio/speech", media::speech_body(req)), 0, false)
+                .send(
+                    self.post("/audio/speech", media::speech_body(req)),
+                    0,
+                    false,
+                )
                 .await?;
             let ct = resp
                 .headers()

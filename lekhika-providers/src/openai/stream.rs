@@ -68,7 +68,14 @@ impl StreamState for ChatStream {
             Ok(c) => c,
             // Unknown non-JSON events from compatible servers are skipped.
             Err(_) if ev.event.as_deref().is_some_and(|e| e != "error") => return Ok(None),
-            Err(e) => return Err(common::bad_body(&self.provider, "stream chunk", &e, data.as_bytes())),
+            Err(e) => {
+                return Err(common::bad_body(
+                    &self.provider,
+                    "stream chunk",
+                    &e,
+                    data.as_bytes(),
+                ))
+            }
         };
         if let Some(err) = &chunk.error {
             return Err(error_from_value(&self.provider, err, None));

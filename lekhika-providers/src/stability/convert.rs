@@ -42,7 +42,8 @@ pub(crate) fn multipart(req: &ImageRequest, boundary: &str) -> (String, Vec<u8>)
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+                .as_bytes(),
         );
         body.extend_from_slice(value.as_bytes());
         body.extend_from_slice(b"\r\n");
@@ -62,7 +63,10 @@ pub(crate) fn boundary_for(req: &ImageRequest) -> String {
 }
 
 /// `finish-reason: CONTENT_FILTERED` on a 200 is a block, not an image.
-pub(crate) fn check_finish(provider: &str, finish_reason: Option<&str>) -> Result<(), ProviderError> {
+pub(crate) fn check_finish(
+    provider: &str,
+    finish_reason: Option<&str>,
+) -> Result<(), ProviderError> {
     match finish_reason {
         Some("CONTENT_FILTERED") => Err(ProviderError::new(
             provider,
@@ -79,7 +83,9 @@ pub(crate) fn classify(provider: &str, status: u16, body: &str) -> ProviderError
     let name = v.get("name").and_then(Value::as_str).unwrap_or("");
     let kind = match (status, name) {
         (403, _) | (_, "content_moderation") => ProviderErrorKind::ContentBlocked,
-        (402, _) | (_, "payment_required") | (_, "insufficient_balance") => ProviderErrorKind::QuotaExhausted,
+        (402, _) | (_, "payment_required") | (_, "insufficient_balance") => {
+            ProviderErrorKind::QuotaExhausted
+        }
         (413, _) | (422, _) => ProviderErrorKind::BadRequest,
         _ => kind_for_status(status),
     };

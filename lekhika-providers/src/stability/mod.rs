@@ -4,8 +4,8 @@ mod convert;
 
 use async_trait::async_trait;
 use lekhika_core::provider::{
-    DeltaSink, GeneratedImage, ImageRequest, ImageResponse, ModelProvider, ProviderError, ProviderErrorKind,
-    TextRequest, TextResponse, Usage,
+    DeltaSink, GeneratedImage, ImageRequest, ImageResponse, ModelProvider, ProviderError,
+    ProviderErrorKind, TextRequest, TextResponse, Usage,
 };
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 
@@ -43,7 +43,11 @@ impl StabilityClient {
 
 #[async_trait]
 impl ModelProvider for StabilityClient {
-    async fn generate_text(&self, req: &TextRequest, _on_delta: DeltaSink<'_>) -> Result<TextResponse, ProviderError> {
+    async fn generate_text(
+        &self,
+        req: &TextRequest,
+        _on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, ProviderError> {
         Err(ProviderError::new(
             &req.provider,
             ProviderErrorKind::Unsupported,
@@ -69,11 +73,18 @@ impl ModelProvider for StabilityClient {
                 rb = rb.header(AUTHORIZATION, v);
             }
             let resp = self.http.send(rb, 0, false).await?;
-            let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let header = |n: &str| {
+                resp.headers()
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
             let finish = header("finish-reason");
             let mime = header("content-type")
                 .filter(|c| c.starts_with("image/"))
-                .unwrap_or_else(|| common::mime_of_format(req.output_format.as_deref().unwrap_or("png")));
+                .unwrap_or_else(|| {
+                    common::mime_of_format(req.output_format.as_deref().unwrap_or("png"))
+                });
             convert::check_finish(name, finish.as_deref()).map_err(Failure::from)?;
             let bytes = self.http.body(resp).await?;
             Ok(ImageResponse {

@@ -48,12 +48,16 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A streamed call: `"stream": true` or Gemini's `:streamGenerateContent`.
     pub fn is_stream(&self) -> bool {
-        self.body.get("stream") == Some(&Value::Bool(true)) || self.path.contains(":streamGenerateContent")
+        self.body.get("stream") == Some(&Value::Bool(true))
+            || self.path.contains(":streamGenerateContent")
     }
 
     /// The model asked for (body `model`, or Gemini's `/models/{model}:` path).
@@ -82,7 +86,9 @@ fn collect_text(v: &Value, out: &mut Vec<String>) {
         Value::Object(m) => {
             for (k, x) in m {
                 match (k.as_str(), x) {
-                    ("content" | "text" | "system" | "prompt", Value::String(s)) => out.push(s.clone()),
+                    ("content" | "text" | "system" | "prompt", Value::String(s)) => {
+                        out.push(s.clone())
+                    }
                     ("model" | "role", _) => {}
                     _ => collect_text(x, out),
                 }
@@ -111,9 +117,15 @@ impl Drop for ScriptedServer {
 
 impl ScriptedServer {
     /// Start a server; call inside a Tokio runtime.
-    pub fn start(protocol: Protocol, handler: impl Fn(&RecordedRequest) -> Reply + Send + Sync + 'static) -> Self {
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        std_listener.set_nonblocking(true).expect("nonblocking listener");
+    pub fn start(
+        protocol: Protocol,
+        handler: impl Fn(&RecordedRequest) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let std_listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        std_listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let addr = std_listener.local_addr().expect("listener address");
         let listener = TcpListener::from_std(std_listener).expect("a Tokio runtime is running");
         let requests: Arc<Mutex<Vec<RecordedRequest>>> = Arc::default();
@@ -171,7 +183,11 @@ impl ScriptedServer {
         };
         ProviderConfig::new(name, kind, "test-key")
             .with_base_url(self.url())
-            .with_retry(RetryPolicy::new(3, Duration::from_millis(5), Duration::from_millis(20)))
+            .with_retry(RetryPolicy::new(
+                3,
+                Duration::from_millis(5),
+                Duration::from_millis(20),
+            ))
     }
 
     /// Every request received so far.
@@ -202,7 +218,10 @@ async fn serve(
     let (status, content_type, body) = reply.render(protocol, &req);
     let (split, pause, cut) = reply.pacing();
     let chunked = split.is_some() || cut.is_some() || content_type.starts_with("text/event-stream");
-    let mut head = format!("HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\n", reason(status));
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\n",
+        reason(status)
+    );
     for (k, v) in reply.extra_headers() {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -223,7 +242,8 @@ async fn serve(
     while sent < limit {
         let end = (sent + step).min(limit);
         let piece = &body[sent..end];
-        sock.write_all(format!("{:x}\r\n", piece.len()).as_bytes()).await?;
+        sock.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+            .await?;
         sock.write_all(piece).await?;
         sock.write_all(b"\r\n").await?;
         sock.flush().await?;

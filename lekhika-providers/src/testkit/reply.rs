@@ -17,8 +17,16 @@ pub enum Stop {
 
 #[derive(Debug, Clone)]
 enum Body {
-    Text { text: String, stop: Stop, usage: Option<(u64, u64)> },
-    Raw { status: u16, content_type: String, bytes: Vec<u8> },
+    Text {
+        text: String,
+        stop: Stop,
+        usage: Option<(u64, u64)>,
+    },
+    Raw {
+        status: u16,
+        content_type: String,
+        bytes: Vec<u8>,
+    },
 }
 
 /// What the server answers to one request.
@@ -95,7 +103,9 @@ impl Reply {
 
     /// Image bytes (`accept: image/*` style), with `finish-reason: SUCCESS`.
     pub fn image(mime: &str, bytes: impl Into<Vec<u8>>) -> Self {
-        Self::raw(200, mime, bytes).header("finish-reason", "SUCCESS").header("seed", "42")
+        Self::raw(200, mime, bytes)
+            .header("finish-reason", "SUCCESS")
+            .header("seed", "42")
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -140,7 +150,11 @@ impl Reply {
     }
 
     /// Status, content type and body bytes for `req` in `protocol`.
-    pub(crate) fn render(&self, protocol: Protocol, req: &RecordedRequest) -> (u16, String, Vec<u8>) {
+    pub(crate) fn render(
+        &self,
+        protocol: Protocol,
+        req: &RecordedRequest,
+    ) -> (u16, String, Vec<u8>) {
         match &self.body {
             Body::Raw {
                 status,
@@ -187,19 +201,35 @@ fn openai_json(text: &str, stop: Stop, (i, o): (u64, u64), model: &str) -> Value
         "usage": {"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o}})
 }
 
-fn openai_stream(text: &str, stop: Stop, (i, o): (u64, u64), model: &str, req: &RecordedRequest) -> String {
+fn openai_stream(
+    text: &str,
+    stop: Stop,
+    (i, o): (u64, u64),
+    model: &str,
+    req: &RecordedRequest,
+) -> String {
     let chunk = |choices: Value| {
         json!({"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": model,
             "choices": choices})
     };
     let mut s = String::new();
     let mut push = |v: Value| s.push_str(&format!("data: {v}\n\n"));
-    push(chunk(json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}])));
+    push(chunk(
+        json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
+    ));
     for p in pieces(text) {
-        push(chunk(json!([{"index": 0, "delta": {"content": p}, "finish_reason": null}])));
+        push(chunk(
+            json!([{"index": 0, "delta": {"content": p}, "finish_reason": null}]),
+        ));
     }
-    let fr = if stop == Stop::Length { "length" } else { "stop" };
-    push(chunk(json!([{"index": 0, "delta": {}, "finish_reason": fr}])));
+    let fr = if stop == Stop::Length {
+        "length"
+    } else {
+        "stop"
+    };
+    push(chunk(
+        json!([{"index": 0, "delta": {}, "finish_reason": fr}]),
+    ));
     if req.body.pointer("/stream_options/include_usage") == Some(&Value::Bool(true)) {
         let mut u = chunk(json!([]));
         u["usage"] = json!({"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o});
@@ -219,20 +249,39 @@ fn anthropic_json(text: &str, stop: Stop, (i, o): (u64, u64), model: &str) -> Va
 fn anthropic_stream(text: &str, stop: Stop, (i, o): (u64, u64), model: &str) -> String {
     let mut s = String::new();
     let mut ev = |name: &str, v: Value| s.push_str(&format!("event: {name}\ndata: {v}\n\n"));
-    ev("message_start", json!({"type": "message_start", "message": {"id": "msg_test", "type": "message",
+    ev(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": "msg_test", "type": "message",
         "role": "assistant", "content": [], "model": model, "stop_reason": null, "stop_sequence": null,
-        "usage": {"input_tokens": i, "output_tokens": 1}}}));
-    ev("content_block_start", json!({"type": "content_block_start", "index": 0,
-        "content_block": {"type": "text", "text": ""}}));
+        "usage": {"input_tokens": i, "output_tokens": 1}}}),
+    );
+    ev(
+        "content_block_start",
+        json!({"type": "content_block_start", "index": 0,
+        "content_block": {"type": "text", "text": ""}}),
+    );
     ev("ping", json!({"type": "ping"}));
     for p in pieces(text) {
-        ev("content_block_delta", json!({"type": "content_block_delta", "index": 0,
-            "delta": {"type": "text_delta", "text": p}}));
+        ev(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": p}}),
+        );
     }
-    ev("content_block_stop", json!({"type": "content_block_stop", "index": 0}));
-    let sr = if stop == Stop::Length { "max_tokens" } else { "end_turn" };
-    ev("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": sr, "stop_sequence": null},
-        "usage": {"output_tokens": o}}));
+    ev(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    );
+    let sr = if stop == Stop::Length {
+        "max_tokens"
+    } else {
+        "end_turn"
+    };
+    ev(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": sr, "stop_sequence": null},
+        "usage": {"output_tokens": o}}),
+    );
     ev("message_stop", json!({"type": "message_stop"}));
     s
 }
@@ -240,7 +289,11 @@ fn anthropic_stream(text: &str, stop: Stop, (i, o): (u64, u64), model: &str) -> 
 fn gemini_json(text: &str, stop: Stop, (i, o): (u64, u64), model: &str, last: bool) -> Value {
     let mut cand = json!({"content": {"parts": [{"text": text}], "role": "model"}, "index": 0});
     if last {
-        cand["finishReason"] = json!(if stop == Stop::Length { "MAX_TOKENS" } else { "STOP" });
+        cand["finishReason"] = json!(if stop == Stop::Length {
+            "MAX_TOKENS"
+        } else {
+            "STOP"
+        });
     }
     json!({"candidates": [cand],
         "usageMetadata": {"promptTokenCount": i, "candidatesTokenCount": o, "totalTokenCount": i + o},

@@ -1,9 +1,12 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
-use lekhika_core::provider::{ChatMessage, ModelProvider, OutputFormat, ProviderError, TextRequest, TextResponse};
+use lekhika_core::provider::{
+    ChatMessage, ModelProvider, OutputFormat, ProviderError, TextRequest, TextResponse,
+};
 
 /// `shared/fixtures/providers` beside the repository (or `$LEKHIKA_SHARED/fixtures/providers`).
 pub fn fixtures() -> PathBuf {
@@ -20,7 +23,8 @@ pub fn fixture(rel: &str) -> Vec<u8> {
 
 /// The `body` and `headers` of a recorded/*.json file.
 pub fn recorded(name: &str) -> (serde_json::Value, Vec<(String, String)>) {
-    let v: serde_json::Value = serde_json::from_slice(&fixture(&format!("recorded/{name}"))).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&fixture(&format!("recorded/{name}"))).unwrap();
     let headers = v["headers"]
         .as_object()
         .unwrap()
@@ -50,7 +54,10 @@ pub fn streaming(mut r: TextRequest) -> TextRequest {
 }
 
 /// Run a call, collecting deltas.
-pub async fn call(p: &dyn ModelProvider, r: &TextRequest) -> (Result<TextResponse, ProviderError>, Vec<String>) {
+pub async fn call(
+    p: &dyn ModelProvider,
+    r: &TextRequest,
+) -> (Result<TextResponse, ProviderError>, Vec<String>) {
     let mut deltas = Vec::new();
     let mut sink = |d: &str| deltas.push(d.to_string());
     let res = p.generate_text(r, &mut sink).await;
