@@ -15,8 +15,7 @@ const SELECT_EXECUTION: &str =
     "SELECT id, owner, engine_id, flow, input, options, status, message, reason, \
      epoch, created_at_ms, updated_at_ms FROM executions";
 
-fn execution_from_row(r: &Row<'_>) -> rusqlite::Result<(ExecutionRecord, [String; 3])> {
-    let status: String = r.get(6)?;
+fn execution_from_row(r: &Row<'_>) -> rusqlite::Result<(ExecutionRecord, [String; 4])> {
     let rec = ExecutionRecord {
         id: r.get(0)?,
         owner: r.get(1)?,
@@ -24,18 +23,21 @@ fn execution_from_row(r: &Row<'_>) -> rusqlite::Result<(ExecutionRecord, [String
         flow: serde_json::Value::Null,
         input: serde_json::Value::Null,
         options: serde_json::Value::Null,
-        status: ExecutionStatus::parse(&status).unwrap_or(ExecutionStatus::Failed),
+        status: ExecutionStatus::Pending,
         message: r.get(7)?,
         reason: r.get(8)?,
         epoch: r.get(9)?,
         created_at_ms: r.get(10)?,
         updated_at_ms: r.get(11)?,
     };
-    Ok((rec, [r.get(3)?, r.get(4)?, r.get(5)?]))
+    Ok((rec, [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?]))
 }
 
-fn finish(row: (ExecutionRecord, [String; 3])) -> StoreResult<ExecutionRecord> {
-    let (mut rec, [flow, input, options]) = row;
+fn finish(row: (ExecutionRecord, [String; 4])) -> StoreResult<ExecutionRecord> {
+    let (mut rec, [flow, input, options, status]) = row;
+    rec.status = ExecutionStatus::parse(&status).ok_or_else(|| {
+        StoreError::backend(format!("unknown execution status `{status}` in store"))
+    })?;
     rec.flow = serde_json::from_str(&flow).map_err(json_err)?;
     rec.input = serde_json::from_str(&input).map_err(json_err)?;
     rec.options = serde_json::from_str(&options).map_err(json_err)?;
