@@ -14,7 +14,12 @@
 
 // Builds with some providers turned off leave shared helpers unused.
 #![cfg_attr(
-    not(all(feature = "openai", feature = "anthropic", feature = "gemini", feature = "stability")),
+    not(all(
+        feature = "openai",
+        feature = "anthropic",
+        feature = "gemini",
+        feature = "stability"
+    )),
     allow(dead_code, unused_imports)
 )]
 
