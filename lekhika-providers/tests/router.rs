@@ -39,6 +39,8 @@ async fn unknown_provider_says_which_env_var_to_set() {
 async fn env_vars_route_to_openai_compatible_and_native_servers() {
     let ollama = ScriptedServer::openai(|_| Reply::text("from ollama"));
     let anthropic = ScriptedServer::anthropic(|_| Reply::text("from claude"));
+    let env = anthropic.env("anthropic");
+    assert_eq!(env[0], ("ANTHROPIC_BASE_URL".to_string(), anthropic.url()));
     let set = ProviderSet::from_vars(vars(&[
         ("OLLAMA_BASE_URL", &ollama.url()),
         ("ANTHROPIC_API_KEY", "ak-1"),

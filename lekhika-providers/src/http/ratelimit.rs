@@ -247,6 +247,24 @@ mod tests {
     }
 
     #[test]
+    fn token_bucket_lets_a_big_request_through_then_makes_others_wait_and_refunds() {
+        let l = RateLimiter::standalone(RateLimits {
+            requests_per_minute: None,
+            tokens_per_minute: Some(6000), // 100 per second, bucket of 100
+        });
+        let t0 = Instant::now();
+        assert_eq!(
+            l.try_take(5000, t0),
+            Duration::ZERO,
+            "a full bucket admits anything"
+        );
+        let w = l.try_take(50, t0);
+        assert!(w >= Duration::from_secs(49), "{w:?}");
+        l.refund(5000, 0);
+        assert_eq!(l.try_take(50, t0), Duration::ZERO);
+    }
+
+    #[test]
     fn server_hint_blocks_until_reset() {
         let l = RateLimiter::standalone(RateLimits::default());
         l.observe(LimitHint {

@@ -2,7 +2,7 @@
 //! for byte, for tests of this crate and of crates that use it (feature
 //! `testkit`). Every request is recorded; a handler scripts each reply.
 //!
-//! ```ignore
+//! ```text
 //! let server = ScriptedServer::openai(|body| Reply::text(format!("echo {}", body["model"])));
 //! let set = ProviderSet::new().with(server.config("openai"))?;
 //! // ... run; then inspect server.requests()
@@ -188,6 +188,26 @@ impl ScriptedServer {
                 Duration::from_millis(5),
                 Duration::from_millis(20),
             ))
+    }
+
+    /// Environment variables that make `ProviderSet::from_env` (e.g. a CLI
+    /// under test) use this server as provider `name`: `{NAME}_BASE_URL` and
+    /// `{NAME}_API_KEY=test-key`.
+    pub fn env(&self, name: &str) -> Vec<(String, String)> {
+        let prefix: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        vec![
+            (format!("{prefix}_BASE_URL"), self.url()),
+            (format!("{prefix}_API_KEY"), "test-key".to_string()),
+        ]
     }
 
     /// Every request received so far.
