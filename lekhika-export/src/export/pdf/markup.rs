@@ -1,0 +1,265 @@
+//! Typst markup from the book model. Every piece of book text is escaped: in markup every ASCII
+//! punctuation character gets a backslash (so no `#`, `[`, `*`, `$`, `<`, `=`, `/`, `"` ... can
+//! start markup, a link or a smart quote), and values in code go in escaped string literals.
+
+use crate::model::{Block, Book, Chapter, Inline};
+use crate::ExportOptions;
+
+const PREAMBLE: &str = include_str!("preamble.typ");
+
+/// Escapes text for Typst markup mode.
+pub(crate) fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c if c.is_ascii_punctuation() => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Typst string literal.
+pub(crate) fn string_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn length_mm(v: f64) -> String {
+    format!("{v:.2}mm")
+}
+
+/// The complete Typst source of a book. `cover_path` is the virtual path of the cover image.
+pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<&str>) -> String {
+    let m = &book.metadata;
+    let lang = m.primary_language();
+    let region = m.region();
+    let hint = m.language.to_ascii_lowercase();
+    let fonts = super::fonts::body_fonts(&lang, region.as_deref(), &hint);
+    let lang_ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase());
+    let mut s = String::with_capacity(book.chapters.len() * 40_000 + 8192);
+    s.push_str(&format!("#let book-title = {}\n", string_literal(&m.title)));
+    s.push_str(&format!("#let book-title-content = [{}]\n", escape_markup(&m.title)));
+    let authors = m
+        .author
+        .as_deref()
+        .map(|a| format!("({},)", string_literal(a)))
+        .unwrap_or_else(|| "()".to_string());
+    s.push_str(&format!("#let book-authors = {authors}\n"));
+    s.push_str(&format!(
+        "#let book-lang = {}\n#let book-region = {}\n",
+        string_literal(if lang_ok { &lang } else { "en" }),
+        region.map_or_else(|| "none".to_string(), |r| string_literal(&r))
+    ));
+    let font_list: Vec<String> = fonts.iter().map(|f| string_literal(f)).collect();
+    s.push_str(&format!("#let body-fonts = ({},)\n", font_list.join(", ")));
+    s.push_str(&format!(
+        "#let trim-width = {}\n#let trim-height = {}\n#let margin-inside = {}\n\
+         #let margin-outside = {}\n#let margin-top = {}\n#let margin-bottom = {}\n#let body-size = {:.2}pt\n",
+        length_mm(opts.trim.width_mm),
+        length_mm(opts.trim.height_mm),
+        length_mm(opts.margin_inside_mm),
+        length_mm(opts.margin_outside_mm),
+        length_mm(opts.margin_top_mm),
+        length_mm(opts.margin_bottom_mm),
+        opts.font_size_pt
+    ));
+    s.push_str(PREAMBLE);
+    s.push('\n');
+    let recto = if opts.chapters_on_recto { ", to: \"odd\"" } else { "" };
+
+    if let Some(path) = cover_path {
+        s.push_str(&format!(
+            "#page(margin: 0pt)[#image({}, width: 100%, height: 100%, fit: \"cover\")]\n",
+            string_literal(path)
+        ));
+        s.push_str(&format!("#pagebreak(weak: true{recto})\n"));
+    }
+    if book.front.title_page {
+        s.push_str("#v(22%)\n#align(center)[\n");
+        s.push_str(&format!(
+            "#text(size: 2.3em, hyphenate: false)[{}]\n",
+            escape_markup(&m.title)
+        ));
+        if let Some(sub) = &m.subtitle {
+            s.push_str(&format!(
+                "\n#v(0.6em)\n#text(size: 1.25em, style: \"italic\")[{}]\n",
+                escape_markup(sub)
+            ));
+        }
+        if let Some(a) = &m.author {
+            s.push_str(&format!("\n#v(3em)\n#text(size: 1.3em)[{}]\n", escape_markup(a)));
+        }
+        s.push_str("]\n");
+        if let Some(p) = &m.publisher {
+            s.push_str(&format!(
+                "#align(center + bottom)[#text(size: 0.9em)[{}]]\n",
+                escape_markup(p)
+            ));
+        }
+        s.push_str("#pagebreak()\n");
+    }
+    if book.front.copyright {
+        s.push_str("#align(left + bottom)[#set par(justify: false)\n#set text(size: 0.8em)\n");
+        for line in book.copyright_lines() {
+            s.push_str(&escape_markup(&line));
+            s.push_str("\n\n");
+        }
+        s.push_str("]\n");
+    }
+    if let Some(d) = &book.front.dedication {
+        s.push_str(&format!("#pagebreak(weak: true{recto})\n#v(25%)\n#align(center)[#emph[\n"));
+        for line in d.lines().filter(|l| !l.trim().is_empty()) {
+            s.push_str(&escape_markup(line.trim()));
+            s.push_str(" #linebreak()\n");
+        }
+        s.push_str("]]\n");
+    }
+    if book.front.toc {
+        s.push_str(&format!(
+            "#pagebreak(weak: true{recto})\n#outline(title: [Contents], depth: 1, indent: auto)\n"
+        ));
+    }
+    // Main matter: running headers, page numbers from 1.
+    s.push_str(&format!("#pagebreak(weak: true{recto})\n"));
+    s.push_str(
+        "#set page(numbering: \"1\", header: running-header, footer: running-footer)\n\
+         #counter(page).update(1)\n",
+    );
+    for (i, chapter) in book.chapters.iter().enumerate() {
+        if i > 0 {
+            s.push_str(&format!("#pagebreak(weak: true{recto})\n"));
+        }
+        push_chapter(book, chapter, &mut s);
+    }
+    if let Some(about) = &book.back.about_author {
+        s.push_str(&format!("#pagebreak(weak: true{recto})\n"));
+        s.push_str("#chapter-opening(\"\")\n#heading(level: 1, outlined: true)[About the Author]\n\n");
+        push_blocks(about, &[], &mut s);
+        s.push_str("#metadata(none) <chapter-end>\n");
+    }
+    s
+}
+
+fn push_chapter(book: &Book, chapter: &Chapter, s: &mut String) {
+    s.push_str(&format!(
+        "#chapter-opening({})\n#heading(level: 1, outlined: true, numbering: \"1.\")[{}]\n\n",
+        string_literal(&book.chapter_label(chapter)),
+        escape_markup(&chapter.title)
+    ));
+    push_blocks(&chapter.blocks, &chapter.footnotes, s);
+    s.push_str("#metadata(none) <chapter-end>\n");
+}
+
+fn push_blocks(blocks: &[Block], notes: &[crate::model::Footnote], s: &mut String) {
+    for block in blocks {
+        match block {
+            Block::Heading { level, content } => {
+                s.push_str(&format!("#heading(level: {})[", (*level).clamp(2, 6)));
+                push_inlines(content, notes, s);
+                s.push_str("]\n\n");
+            }
+            Block::Paragraph(content) => {
+                push_inlines(content, notes, s);
+                s.push_str("\n\n");
+            }
+            Block::List { start, items } => {
+                match start {
+                    Some(n) => s.push_str(&format!("#enum(start: {n}")),
+                    None => s.push_str("#list("),
+                }
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 || start.is_some() {
+                        s.push_str(", ");
+                    }
+                    let mut body = String::new();
+                    push_blocks(item, notes, &mut body);
+                    s.push('[');
+                    s.push_str(body.trim_end());
+                    s.push(']');
+                }
+                s.push_str(")\n\n");
+            }
+            Block::Quote(inner) => {
+                s.push_str("#quote(block: true)[");
+                push_blocks(inner, notes, s);
+                s.push_str("]\n\n");
+            }
+            Block::SceneBreak => s.push_str("#scene-break\n\n"),
+            Block::Code { text, .. } => {
+                s.push_str(&format!("#raw(block: true, {})\n\n", string_literal(text)));
+            }
+        }
+    }
+}
+
+fn push_inlines(inlines: &[Inline], notes: &[crate::model::Footnote], s: &mut String) {
+    for inline in inlines {
+        match inline {
+            Inline::Text(t) => s.push_str(&escape_markup(t)),
+            Inline::Emph(c) => wrap("emph", c, notes, s),
+            Inline::Strong(c) => wrap("strong", c, notes, s),
+            Inline::Strike(c) => wrap("strike", c, notes, s),
+            Inline::Code(c) => s.push_str(&format!("#raw({})", string_literal(c))),
+            Inline::Link { url, content } => {
+                let u = url.trim();
+                let lower = u.to_ascii_lowercase();
+                if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("mailto:") {
+                    s.push_str(&format!("#link({})[", string_literal(u)));
+                    push_inlines(content, notes, s);
+                    s.push(']');
+                } else {
+                    push_inlines(content, notes, s);
+                }
+            }
+            Inline::FootnoteRef(n) => {
+                if let Some(def) = notes.iter().find(|d| d.number == *n) {
+                    s.push_str("#footnote[");
+                    let mut body = String::new();
+                    push_blocks(&def.blocks, &[], &mut body);
+                    s.push_str(body.trim_end());
+                    s.push(']');
+                }
+            }
+            Inline::LineBreak => s.push_str("#linebreak()"),
+        }
+    }
+}
+
+fn wrap(func: &str, content: &[Inline], notes: &[crate::model::Footnote], s: &mut String) {
+    s.push('#');
+    s.push_str(func);
+    s.push('[');
+    push_inlines(content, notes, s);
+    s.push(']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_every_markup_character() {
+        assert_eq!(escape_markup("#set [x] *b* $m$ <l> @r"), "\\#set \\[x\\] \\*b\\* \\$m\\$ \\<l\\> \\@r");
+        assert_eq!(escape_markup("हिन्दी “ok”"), "हिन्दी “ok”");
+        assert_eq!(string_literal("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+    }
+}

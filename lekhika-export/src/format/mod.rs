@@ -1,0 +1,68 @@
+//! The professional formatter: cleaning of AI output, typography, numbering and counts.
+//! Everything here is a pure function of its input.
+
+mod clean;
+mod counts;
+mod typography;
+
+pub use clean::{
+    clean_chapter, is_offer, is_preamble, normalize_chapter_title, strip_duplicate_title,
+    strip_preamble, strip_trailing_offers, unwrap_code_fence,
+};
+pub use counts::{book_stats, count_characters, count_words, is_cjk_word_char, BookStats};
+pub use typography::{apply_typography, quotes_for, smarten, Quotes};
+
+use crate::model::{Block, Book};
+
+/// Shifts heading levels so the highest heading inside a chapter is level 2 (level 1 is the
+/// chapter title); relative levels are kept, capped at 6.
+pub fn normalize_heading_levels(blocks: &mut [Block]) {
+    let min = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading { level, .. } => Some(*level),
+            _ => None,
+        })
+        .min();
+    let Some(min) = min else { return };
+    for block in blocks {
+        if let Block::Heading { level, .. } = block {
+            *level = (*level + 2).saturating_sub(min).clamp(2, 6);
+        }
+    }
+}
+
+/// The label above a chapter title ("Chapter 3", "अध्याय 3", "第3章").
+pub fn chapter_label(primary_language: &str, number: u32) -> String {
+    match primary_language {
+        "hi" | "mr" | "ne" => format!("अध्याय {number}"),
+        "zh" | "ja" => format!("第{number}章"),
+        "ko" => format!("제{number}장"),
+        "de" => format!("Kapitel {number}"),
+        "fr" => format!("Chapitre {number}"),
+        "es" => format!("Capítulo {number}"),
+        "pt" => format!("Capítulo {number}"),
+        "it" => format!("Capitolo {number}"),
+        _ => format!("Chapter {number}"),
+    }
+}
+
+/// Applies numbering, heading normalisation and typography to a parsed book.
+/// Text cleaning happens on Markdown before parsing ([`clean_chapter`]).
+pub fn format_book(book: &mut Book) {
+    let lang = book.metadata.primary_language();
+    book.renumber();
+    book.metadata.title = smarten(&book.metadata.title, &lang);
+    book.metadata.subtitle = book.metadata.subtitle.as_deref().map(|s| smarten(s, &lang));
+    for chapter in &mut book.chapters {
+        chapter.title = smarten(&normalize_chapter_title(&chapter.title), &lang);
+        normalize_heading_levels(&mut chapter.blocks);
+        apply_typography(&mut chapter.blocks, &lang);
+        for note in &mut chapter.footnotes {
+            apply_typography(&mut note.blocks, &lang);
+        }
+    }
+    if let Some(about) = &mut book.back.about_author {
+        apply_typography(about, &lang);
+    }
+}

@@ -1,0 +1,120 @@
+//! DOCX: structure, core properties, LibreOffice conversion and pandoc headings.
+
+mod common;
+
+use std::io::Read;
+
+use common::*;
+use lekhika_export::{exporter_for, ExportOptions};
+
+fn part(docx: &[u8], name: &str) -> String {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
+    let mut s = String::new();
+    zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+    s
+}
+
+fn sample_docx() -> (Vec<u8>, std::path::PathBuf) {
+    let book = sample_book();
+    let bytes = exporter_for("docx").unwrap().export(&book, &ExportOptions::default()).unwrap();
+    let path = out_dir("docx").join("sample.docx");
+    std::fs::write(&path, &bytes).unwrap();
+    (bytes, path)
+}
+
+#[test]
+fn docx_has_styles_toc_breaks_and_core_properties() {
+    let (bytes, _) = sample_docx();
+    let styles = part(&bytes, "word/styles.xml");
+    assert!(styles.contains("w:styleId=\"Heading1\""));
+    assert!(styles.contains("w:val=\"heading 1\""));
+    assert!(styles.contains("w:styleId=\"Title\""));
+    let doc = part(&bytes, "word/document.xml");
+    assert!(doc.contains("w:val=\"Heading1\""));
+    assert!(doc.contains("w:val=\"Heading2\""));
+    assert!(doc.contains("TOC \\o"), "TOC field missing");
+    // Copyright, TOC and three chapters plus about-the-author start on new pages.
+    assert!(doc.matches("<w:pageBreakBefore").count() >= 5);
+    assert!(doc.contains("&lt;script&gt;"));
+    assert!(doc.contains(HINDI));
+    let core = part(&bytes, "docProps/core.xml");
+    assert!(core.contains("<dc:title>The Long Road</dc:title>"));
+    assert!(core.contains("<dc:creator>Asha Verma</dc:creator>"));
+    assert!(core.contains("<dc:language>en</dc:language>"));
+}
+
+#[test]
+fn pandoc_reads_headings_as_headers() {
+    let (_, path) = sample_docx();
+    if !have("pandoc", &["--version"]) {
+        return;
+    }
+    let (ok, json, err) = run("pandoc", &[path.to_str().unwrap(), "-t", "json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let headers: Vec<(i64, String)> = v["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["t"] == "Header")
+        .map(|b| {
+            let level = b["c"][0].as_i64().unwrap();
+            let text: String = b["c"][2]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| match i["t"].as_str() {
+                    Some("Str") => i["c"].as_str().unwrap().to_string(),
+                    Some("Space") => " ".into(),
+                    _ => String::new(),
+                })
+                .collect();
+            (level, text)
+        })
+        .collect();
+    assert!(headers.contains(&(1, "Chapter 1: The Beginning".into())), "{headers:?}");
+    assert!(headers.contains(&(1, "Chapter 3: 中文章节".into())), "{headers:?}");
+    assert!(headers.contains(&(2, "The Market".into())), "{headers:?}");
+    let (ok, plain, _) = run("pandoc", &[path.to_str().unwrap(), "-t", "plain"]);
+    assert!(ok);
+    assert!(plain.contains("<script>alert(‘pwned’)</script>"));
+}
+
+#[test]
+fn libreoffice_converts_docx_to_pdf() {
+    let (_, path) = sample_docx();
+    if !have("soffice", &["--version"]) {
+        return;
+    }
+    let dir = out_dir("docx-lo");
+    let profile = dir.join("profile");
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let _ = std::fs::remove_file(dir.join("sample.pdf"));
+    let out = std::process::Command::new("soffice")
+        .env("HOME", &home)
+        .args([
+            &format!("-env:UserInstallation=file://{}", profile.display()),
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            dir.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let pdf = dir.join("sample.pdf");
+    assert!(
+        pdf.exists(),
+        "LibreOffice produced no PDF: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-") && bytes.len() > 5_000);
+    if have("pdftotext", &["-v"]) {
+        let (_, text, _) = run("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+        assert!(text.contains("The Beginning"), "{text}");
+    }
+}

@@ -1,0 +1,88 @@
+//! HTML and Markdown exporters, registry and export_all.
+
+mod common;
+
+use common::*;
+use lekhika_export::{export_all, exporter_for, ExportError, ExportOptions};
+
+#[test]
+fn html_escapes_injected_markup() {
+    let book = sample_book();
+    let html = String::from_utf8(exporter_for("html").unwrap().export(&book, &ExportOptions::default()).unwrap()).unwrap();
+    assert!(!html.contains("<script"), "raw <script> leaked into HTML");
+    assert!(html.contains("&lt;script&gt;alert(‘pwned’)&lt;/script&gt;"));
+    assert!(!html.contains("<b>with</b>"), "metadata markup leaked");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("<style>"));
+    assert!(html.contains(HINDI));
+    assert!(html.contains(CJK));
+    assert!(html.contains("data:image/png;base64,"));
+    // Formatter ran: preamble, offer and duplicate heading are gone; typography applied.
+    assert!(!html.contains("Sure, here is"));
+    assert!(!html.contains("Let me know"));
+    assert!(html.contains("“quiet” morning — the kind that… waited"));
+    assert_eq!(html.matches("<h1>The Beginning</h1>").count(), 1);
+    // Footnote, scene break, list, quote, code.
+    assert!(html.contains("href=\"#fn-1-1\""));
+    assert!(html.contains("<hr class=\"scene-break\"/>"));
+    assert!(html.contains("<blockquote>"));
+    assert!(html.contains("<code>let x = &quot;code&quot;;</code>"));
+}
+
+#[test]
+fn html_drops_unsafe_link_schemes() {
+    let book = lekhika_export::Book::from_compiled(&serde_json::json!({
+        "title": "T",
+        "chapters": [{"title": "A", "content": "[click](javascript:alert(1)) <img src=x onerror=alert(1)>"}]
+    }))
+    .unwrap();
+    let html = String::from_utf8(exporter_for("html").unwrap().export(&book, &ExportOptions::default()).unwrap()).unwrap();
+    assert!(!html.contains("javascript:"));
+    assert!(!html.contains("<img src=x"));
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
+
+#[test]
+fn markdown_round_trips_structure_and_escapes() {
+    let book = sample_book();
+    let md = String::from_utf8(exporter_for("markdown").unwrap().export(&book, &ExportOptions::default()).unwrap()).unwrap();
+    assert!(md.starts_with("# The Long Road\n"));
+    assert!(md.contains("# Chapter 1: The Beginning"));
+    assert!(md.contains("## The Market"));
+    assert!(md.contains("\\<script\\>"), "raw HTML must be escaped in Markdown");
+    assert!(md.contains("[^1-1]: Cats rarely are."));
+    // Re-parsing the output keeps the script as text.
+    let reparsed = lekhika_export::model::parse_markdown(&md);
+    let text = lekhika_export::model::blocks_plain_text(&reparsed.blocks);
+    assert!(text.contains("<script>alert("));
+    assert!(md.contains(HINDI));
+}
+
+#[test]
+fn registry_and_export_all() {
+    for name in ["pdf", "epub", "docx", "html", "md"] {
+        let e = exporter_for(name).unwrap();
+        assert_eq!(e.name(), name);
+    }
+    assert!(matches!(exporter_for("rtf"), Err(ExportError::UnknownFormat(_))));
+    let book = sample_book();
+    let files = export_all(&book, &["md", "html"], &ExportOptions::default()).unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0].name, "the-long-road.md");
+    assert_eq!(files[1].mime, "text/html; charset=utf-8");
+    // Unknown formats fail before any work.
+    assert!(export_all(&book, &["md", "nope"], &ExportOptions::default()).is_err());
+    let dir = out_dir("write_to");
+    let path = dir.join("book.md");
+    exporter_for("md").unwrap().write_to(&book, &ExportOptions::default(), &path).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), files[0].bytes);
+}
+
+#[test]
+fn options_are_validated() {
+    let mut opts = ExportOptions::default();
+    opts.margin_inside_mm = 100.0;
+    assert!(matches!(opts.validate(), Err(ExportError::InvalidOptions(_))));
+    assert!(export_all(&sample_book(), &["md"], &opts).is_err());
+}

@@ -1,0 +1,147 @@
+//! PDF: qpdf clean, text of every script extractable, all fonts embedded, pages rendered for review.
+
+mod common;
+
+use common::*;
+use lekhika_export::{exporter_for, ExportOptions};
+
+fn sample_pdf(name: &str) -> std::path::PathBuf {
+    let book = sample_book();
+    let path = out_dir("pdf").join(name);
+    let t = std::time::Instant::now();
+    exporter_for("pdf").unwrap().write_to(&book, &ExportOptions::default(), &path).unwrap();
+    eprintln!("sample PDF rendered in {:?}", t.elapsed());
+    path
+}
+
+#[test]
+fn pdf_is_a_pdf_with_expected_size() {
+    let path = sample_pdf("bytes.pdf");
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    if !have("pdfinfo", &["-v"]) {
+        return;
+    }
+    let (ok, info, err) = run("pdfinfo", &[path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    // 6 × 9 in = 432 × 648 pt.
+    assert!(info.contains("432 x 648 pts"), "{info}");
+    assert!(info.contains("Title:           The Long Road"), "{info}");
+    assert!(info.contains("Author:          Asha Verma"), "{info}");
+}
+
+#[test]
+fn qpdf_check_is_clean() {
+    let path = sample_pdf("qpdf.pdf");
+    if !have("qpdf", &["--version"]) {
+        return;
+    }
+    let (ok, out, err) = run("qpdf", &["--check", path.to_str().unwrap()]);
+    assert!(ok, "qpdf --check failed:\n{out}\n{err}");
+    assert!(out.contains("No syntax or stream encoding errors found"), "{out}");
+}
+
+#[test]
+fn pdftotext_returns_english_hindi_and_cjk() {
+    let path = sample_pdf("text.pdf");
+    if !have("pdftotext", &["-v"]) {
+        return;
+    }
+    let (ok, text, err) = run("pdftotext", &[path.to_str().unwrap(), "-"]);
+    assert!(ok, "{err}");
+    let flat = squash(&text);
+    for needle in [
+        "TheLongRoad",
+        "Itwasa“quiet”morning",
+        "Contents",
+        "TheBeginning",
+        &squash(HINDI),
+        &squash(CJK),
+        "日本語のテキスト",
+        "한국어",
+        "<script>alert(",
+        "AboutTheAuthor",
+    ] {
+        assert!(flat.contains(needle), "pdftotext lacks {needle:?}:\n{text}");
+    }
+    assert!(!flat.contains("Sure,hereis"), "preamble leaked");
+}
+
+#[test]
+fn pdffonts_shows_every_font_embedded() {
+    let path = sample_pdf("fonts.pdf");
+    if !have("pdffonts", &["-v"]) {
+        return;
+    }
+    let (ok, out, err) = run("pdffonts", &[path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let rows: Vec<&str> = out.lines().skip(2).filter(|l| !l.trim().is_empty()).collect();
+    assert!(rows.len() >= 3, "expected several fonts:\n{out}");
+    for row in &rows {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        // name type [encoding...] emb sub uni object ID: emb is the 5th column from the end.
+        let emb = cols[cols.len() - 5];
+        assert_eq!(emb, "yes", "font not embedded: {row}\n{out}");
+    }
+    for family in ["Libertinus", "NotoSerifDevanagari", "NotoSansCJK"] {
+        assert!(out.contains(family), "{family} missing:\n{out}");
+    }
+}
+
+#[test]
+fn pages_render_for_review() {
+    let path = sample_pdf("pages.pdf");
+    if !have("pdftoppm", &["-v"]) {
+        return;
+    }
+    let prefix = out_dir("pdf").join("page");
+    let (ok, _, err) = run(
+        "pdftoppm",
+        &["-png", "-r", "50", "-f", "1", "-l", "12", path.to_str().unwrap(), prefix.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    let pngs = std::fs::read_dir(out_dir("pdf"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("page-"))
+        .count();
+    assert!(pngs >= 8, "expected at least 8 pages, got {pngs}");
+}
+
+#[test]
+fn custom_trim_and_margins() {
+    let book = sample_book();
+    let opts = ExportOptions {
+        trim: lekhika_export::TrimSize::A5,
+        margin_inside_mm: 25.0,
+        ..ExportOptions::default()
+    };
+    let pdf = exporter_for("pdf").unwrap().export(&book, &opts).unwrap();
+    let path = out_dir("pdf").join("a5.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    if !have("pdfinfo", &["-v"]) {
+        return;
+    }
+    let (_, info, _) = run("pdfinfo", &[path.to_str().unwrap()]);
+    assert!(info.contains("419.528 x 595.276 pts"), "{info}");
+}
+
+#[test]
+fn typst_markup_injection_is_inert() {
+    let book = lekhika_export::Book::from_compiled(&serde_json::json!({
+        "title": "T #set page(width: 1cm) ]",
+        "chapters": [{"title": "A #pagebreak() $x$", "content": "#set text(size: 1pt)\n\nText with #emph[x] and $math$ and @ref <label> // comment /* c */ \\"}]
+    }))
+    .unwrap();
+    let source = lekhika_export::export::typst_source(&book, &ExportOptions::default());
+    assert!(!source.contains("#set text(size: 1pt)"));
+    let pdf = exporter_for("pdf").unwrap().export(&book, &ExportOptions::default()).unwrap();
+    let path = out_dir("pdf").join("inject.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    if !have("pdftotext", &["-v"]) {
+        return;
+    }
+    let (_, text, _) = run("pdftotext", &[path.to_str().unwrap(), "-"]);
+    let flat = squash(&text);
+    assert!(flat.contains("#settext(size:1pt)"), "{text}");
+    assert!(flat.contains("#emph[x]and$math$and@ref<label>//comment/*c*/"), "{text}");
+}
