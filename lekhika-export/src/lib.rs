@@ -15,9 +15,7 @@ mod text;
 pub use error::ExportError;
 pub use export::{export_all, exporter_for, ExportOptions, ExportedFile, Exporter, TrimSize};
 pub use format::BookStats;
-pub use model::{
-    BackMatter, Block, Book, Chapter, Cover, Footnote, FrontMatter, Inline, Metadata,
-};
+pub use model::{BackMatter, Block, Book, Chapter, Cover, Footnote, FrontMatter, Inline, Metadata};
 
 impl Book {
     /// Word and character counts (see [`BookStats`]).

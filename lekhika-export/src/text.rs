@@ -32,6 +32,7 @@ pub(crate) fn safe_url(url: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,7 @@
 //! A generated 30-chapter, ~90k-word book exports to all five formats.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Instant;
@@ -63,8 +65,18 @@ fn thirty_chapters_ninety_thousand_words_all_formats() {
     for format in ["md", "html", "epub", "docx", "pdf"] {
         let t = Instant::now();
         let files = export_all(&book, &[format], &opts).unwrap();
-        eprintln!("{format}: {} bytes in {:?}", files[0].bytes.len(), t.elapsed());
-        assert!(files[0].bytes.len() > 100_000, "{format} suspiciously small");
+        eprintln!(
+            "{format}: {} bytes in {:?}",
+            files[0].bytes.len(),
+            t.elapsed()
+        );
+        // Zipped formats compress the generated text (18 distinct words) very well.
+        let min = if matches!(format, "epub" | "docx") {
+            20_000
+        } else {
+            100_000
+        };
+        assert!(files[0].bytes.len() > min, "{format} suspiciously small");
         let path = common::out_dir("big").join(&files[0].name);
         std::fs::write(&path, &files[0].bytes).unwrap();
     }
@@ -83,8 +95,13 @@ fn thirty_chapters_ninety_thousand_words_all_formats() {
     }
     let epub = common::out_dir("big").join("ninety-thousand.epub");
     if common::have_epubcheck() {
-        let (ok, out, err) =
-            common::run("java", &["-jar", common::EPUBCHECK_JAR, epub.to_str().unwrap()]);
-        assert!(ok && out.contains("0 fatals / 0 errors / 0 warnings"), "{out}\n{err}");
+        let (ok, out, err) = common::run(
+            "java",
+            &["-jar", common::EPUBCHECK_JAR, epub.to_str().unwrap()],
+        );
+        assert!(
+            ok && out.contains("0 fatals / 0 errors / 0 warnings"),
+            "{out}\n{err}"
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! DOCX: structure, core properties, LibreOffice conversion and pandoc headings.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::Read;
@@ -16,7 +18,10 @@ fn part(docx: &[u8], name: &str) -> String {
 
 fn sample_docx() -> (Vec<u8>, std::path::PathBuf) {
     let book = sample_book();
-    let bytes = exporter_for("docx").unwrap().export(&book, &ExportOptions::default()).unwrap();
+    let bytes = exporter_for("docx")
+        .unwrap()
+        .export(&book, &ExportOptions::default())
+        .unwrap();
     let path = out_dir("docx").join("sample.docx");
     std::fs::write(&path, &bytes).unwrap();
     (bytes, path)
@@ -72,8 +77,14 @@ fn pandoc_reads_headings_as_headers() {
             (level, text)
         })
         .collect();
-    assert!(headers.contains(&(1, "Chapter 1: The Beginning".into())), "{headers:?}");
-    assert!(headers.contains(&(1, "Chapter 3: 中文章节".into())), "{headers:?}");
+    assert!(
+        headers.contains(&(1, "Chapter 1: The Beginning".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&(1, "Chapter 3: 中文章节".into())),
+        "{headers:?}"
+    );
     assert!(headers.contains(&(2, "The Market".into())), "{headers:?}");
     let (ok, plain, _) = run("pandoc", &[path.to_str().unwrap(), "-t", "plain"]);
     assert!(ok);

@@ -1,5 +1,7 @@
 //! The professional formatter: one test per cleaning rule, typography, numbering, counts.
 
+#![allow(clippy::unwrap_used)]
+
 use lekhika_export::format::*;
 use lekhika_export::model::{parse_markdown, plain_text, Block, Inline};
 use lekhika_export::Book;
@@ -24,7 +26,8 @@ fn strips_preambles() {
 
 #[test]
 fn strips_trailing_offers() {
-    let md = "The end came.\n\n---\n\nLet me know if you'd like any changes or a different ending!\n";
+    let md =
+        "The end came.\n\n---\n\nLet me know if you'd like any changes or a different ending!\n";
     assert_eq!(strip_trailing_offers(md), "The end came.\n");
     let md = "Body.\n\nI hope you enjoyed this chapter.\n\nWould you like me to continue with chapter 4?\n";
     assert_eq!(strip_trailing_offers(md), "Body.\n");
@@ -38,7 +41,10 @@ fn unwraps_whole_chapter_code_fence() {
         unwrap_code_fence("```markdown\n# Title\n\nText.\n```\n").as_deref(),
         Some("# Title\n\nText.\n")
     );
-    assert_eq!(unwrap_code_fence("```\nText.\n```").as_deref(), Some("Text.\n"));
+    assert_eq!(
+        unwrap_code_fence("```\nText.\n```").as_deref(),
+        Some("Text.\n")
+    );
     // Real code with a language, or text with several blocks, is left alone.
     assert_eq!(unwrap_code_fence("```rust\nfn main() {}\n```"), None);
     assert_eq!(unwrap_code_fence("```\na\n```\nmiddle\n```\nb\n```"), None);
@@ -61,7 +67,10 @@ fn removes_duplicate_chapter_heading() {
     }
     let other = "# Before the Storm\n\nRain.\n";
     assert_eq!(strip_duplicate_title(title, other), other);
-    assert_eq!(strip_duplicate_title(title, "Chapter 3: The Storm\n=====\n\nRain.\n"), "Rain.\n");
+    assert_eq!(
+        strip_duplicate_title(title, "Chapter 3: The Storm\n=====\n\nRain.\n"),
+        "Rain.\n"
+    );
 }
 
 #[test]
@@ -76,7 +85,10 @@ fn normalizes_chapter_titles() {
     assert_eq!(normalize_chapter_title("## Chapter IV — Night"), "Night");
     assert_eq!(normalize_chapter_title("**7. Dawn**"), "Dawn");
     assert_eq!(normalize_chapter_title("Chapter 5"), "Chapter 5");
-    assert_eq!(normalize_chapter_title("Chapterhouse Dune"), "Chapterhouse Dune");
+    assert_eq!(
+        normalize_chapter_title("Chapterhouse Dune"),
+        "Chapterhouse Dune"
+    );
     assert_eq!(normalize_chapter_title("1984"), "1984");
 }
 
@@ -103,7 +115,10 @@ fn normalizes_heading_levels() {
 #[test]
 fn english_typography() {
     assert_eq!(
-        smarten("\"Hello,\" she said -- it's 'fine'... Pages 10--20 --- done. A - B", "en"),
+        smarten(
+            "\"Hello,\" she said -- it's 'fine'... Pages 10--20 --- done. A - B",
+            "en"
+        ),
         "“Hello,” she said — it’s ‘fine’… Pages 10–20 — done. A — B"
     );
     assert_eq!(smarten("Back in the '90s", "en"), "Back in the ’90s");
@@ -125,12 +140,21 @@ fn hindi_and_cjk_are_untouched() {
 
 #[test]
 fn typography_skips_code_and_spans_inline_boundaries() {
-    let mut blocks = parse_markdown("\"*Go*\" -- run `a -- \"b\"...`\n\n```\nx -- \"y\"\n```\n").blocks;
+    let mut blocks =
+        parse_markdown("\"*Go*\" -- run `a -- \"b\"...`\n\n```\nx -- \"y\"\n```\n").blocks;
     apply_typography(&mut blocks, "en");
-    let Block::Paragraph(inl) = &blocks[0] else { panic!() };
+    let Block::Paragraph(inl) = &blocks[0] else {
+        panic!()
+    };
     assert_eq!(plain_text(inl), "“Go” — run a -- \"b\"...");
     assert!(inl.contains(&Inline::Code("a -- \"b\"...".into())));
-    assert_eq!(blocks[1], Block::Code { lang: None, text: "x -- \"y\"\n".into() });
+    assert_eq!(
+        blocks[1],
+        Block::Code {
+            lang: None,
+            text: "x -- \"y\"\n".into()
+        }
+    );
 }
 
 #[test]
@@ -155,13 +179,24 @@ fn book_is_numbered_and_counted() {
         ]
     }))
     .unwrap();
-    let titles: Vec<_> = book.chapters.iter().map(|c| (c.number, c.title.as_str())).collect();
+    let titles: Vec<_> = book
+        .chapters
+        .iter()
+        .map(|c| (c.number, c.title.as_str()))
+        .collect();
     assert_eq!(titles, vec![(1, "One"), (2, "Two"), (3, "Three")]);
-    assert_eq!(book.chapters[0].blocks.len(), 1, "duplicate heading removed");
+    assert_eq!(
+        book.chapters[0].blocks.len(),
+        1,
+        "duplicate heading removed"
+    );
     let stats = book.stats();
     // Titles count too: One + alpha beta, Two + gamma, Three + delta + 2 Han characters.
     assert_eq!(stats.word_count, 3 + 2 + 4);
-    assert_eq!(stats.character_count, "Onealphabeta".len() as u64 + 8 + 10 + 2);
+    assert_eq!(
+        stats.character_count,
+        "Onealphabeta".len() as u64 + 8 + 10 + 2
+    );
     assert_eq!(chapter_label("hi", 3), "अध्याय 3");
 }
 

@@ -1,5 +1,7 @@
 //! HTML and Markdown exporters, registry and export_all.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;
@@ -8,7 +10,13 @@ use lekhika_export::{export_all, exporter_for, ExportError, ExportOptions};
 #[test]
 fn html_escapes_injected_markup() {
     let book = sample_book();
-    let html = String::from_utf8(exporter_for("html").unwrap().export(&book, &ExportOptions::default()).unwrap()).unwrap();
+    let html = String::from_utf8(
+        exporter_for("html")
+            .unwrap()
+            .export(&book, &ExportOptions::default())
+            .unwrap(),
+    )
+    .unwrap();
     assert!(!html.contains("<script"), "raw <script> leaked into HTML");
     assert!(html.contains("&lt;script&gt;alert(‘pwned’)&lt;/script&gt;"));
     assert!(!html.contains("<b>with</b>"), "metadata markup leaked");
@@ -37,7 +45,13 @@ fn html_drops_unsafe_link_schemes() {
         "chapters": [{"title": "A", "content": "[click](javascript:alert(1)) <img src=x onerror=alert(1)>"}]
     }))
     .unwrap();
-    let html = String::from_utf8(exporter_for("html").unwrap().export(&book, &ExportOptions::default()).unwrap()).unwrap();
+    let html = String::from_utf8(
+        exporter_for("html")
+            .unwrap()
+            .export(&book, &ExportOptions::default())
+            .unwrap(),
+    )
+    .unwrap();
     assert!(!html.contains("javascript:"));
     assert!(!html.contains("<img src=x"));
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
@@ -46,11 +60,20 @@ fn html_drops_unsafe_link_schemes() {
 #[test]
 fn markdown_round_trips_structure_and_escapes() {
     let book = sample_book();
-    let md = String::from_utf8(exporter_for("markdown").unwrap().export(&book, &ExportOptions::default()).unwrap()).unwrap();
+    let md = String::from_utf8(
+        exporter_for("markdown")
+            .unwrap()
+            .export(&book, &ExportOptions::default())
+            .unwrap(),
+    )
+    .unwrap();
     assert!(md.starts_with("# The Long Road\n"));
     assert!(md.contains("# Chapter 1: The Beginning"));
     assert!(md.contains("## The Market"));
-    assert!(md.contains("\\<script\\>"), "raw HTML must be escaped in Markdown");
+    assert!(
+        md.contains("\\<script\\>"),
+        "raw HTML must be escaped in Markdown"
+    );
     assert!(md.contains("[^1-1]: Cats rarely are."));
     // Re-parsing the output keeps the script as text.
     let reparsed = lekhika_export::model::parse_markdown(&md);
@@ -65,7 +88,10 @@ fn registry_and_export_all() {
         let e = exporter_for(name).unwrap();
         assert_eq!(e.name(), name);
     }
-    assert!(matches!(exporter_for("rtf"), Err(ExportError::UnknownFormat(_))));
+    assert!(matches!(
+        exporter_for("rtf"),
+        Err(ExportError::UnknownFormat(_))
+    ));
     let book = sample_book();
     let files = export_all(&book, &["md", "html"], &ExportOptions::default()).unwrap();
     assert_eq!(files.len(), 2);
@@ -75,14 +101,22 @@ fn registry_and_export_all() {
     assert!(export_all(&book, &["md", "nope"], &ExportOptions::default()).is_err());
     let dir = out_dir("write_to");
     let path = dir.join("book.md");
-    exporter_for("md").unwrap().write_to(&book, &ExportOptions::default(), &path).unwrap();
+    exporter_for("md")
+        .unwrap()
+        .write_to(&book, &ExportOptions::default(), &path)
+        .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), files[0].bytes);
 }
 
 #[test]
 fn options_are_validated() {
-    let mut opts = ExportOptions::default();
-    opts.margin_inside_mm = 100.0;
-    assert!(matches!(opts.validate(), Err(ExportError::InvalidOptions(_))));
+    let opts = ExportOptions {
+        margin_inside_mm: 100.0,
+        ..ExportOptions::default()
+    };
+    assert!(matches!(
+        opts.validate(),
+        Err(ExportError::InvalidOptions(_))
+    ));
     assert!(export_all(&sample_book(), &["md"], &opts).is_err());
 }

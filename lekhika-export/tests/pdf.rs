@@ -1,5 +1,7 @@
 //! PDF: qpdf clean, text of every script extractable, all fonts embedded, pages rendered for review.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;
@@ -9,7 +11,10 @@ fn sample_pdf(name: &str) -> std::path::PathBuf {
     let book = sample_book();
     let path = out_dir("pdf").join(name);
     let t = std::time::Instant::now();
-    exporter_for("pdf").unwrap().write_to(&book, &ExportOptions::default(), &path).unwrap();
+    exporter_for("pdf")
+        .unwrap()
+        .write_to(&book, &ExportOptions::default(), &path)
+        .unwrap();
     eprintln!("sample PDF rendered in {:?}", t.elapsed());
     path
 }
@@ -38,7 +43,10 @@ fn qpdf_check_is_clean() {
     }
     let (ok, out, err) = run("qpdf", &["--check", path.to_str().unwrap()]);
     assert!(ok, "qpdf --check failed:\n{out}\n{err}");
-    assert!(out.contains("No syntax or stream encoding errors found"), "{out}");
+    assert!(
+        out.contains("No syntax or stream encoding errors found"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -60,7 +68,7 @@ fn pdftotext_returns_english_hindi_and_cjk() {
         "日本語のテキスト",
         "한국어",
         "<script>alert(",
-        "AboutTheAuthor",
+        "AbouttheAuthor",
     ] {
         assert!(flat.contains(needle), "pdftotext lacks {needle:?}:\n{text}");
     }
@@ -75,7 +83,11 @@ fn pdffonts_shows_every_font_embedded() {
     }
     let (ok, out, err) = run("pdffonts", &[path.to_str().unwrap()]);
     assert!(ok, "{err}");
-    let rows: Vec<&str> = out.lines().skip(2).filter(|l| !l.trim().is_empty()).collect();
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     assert!(rows.len() >= 3, "expected several fonts:\n{out}");
     for row in &rows {
         let cols: Vec<&str> = row.split_whitespace().collect();
@@ -97,12 +109,28 @@ fn pages_render_for_review() {
     let prefix = out_dir("pdf").join("page");
     let (ok, _, err) = run(
         "pdftoppm",
-        &["-png", "-r", "50", "-f", "1", "-l", "12", path.to_str().unwrap(), prefix.to_str().unwrap()],
+        &[
+            "-png",
+            "-r",
+            "50",
+            "-f",
+            "1",
+            "-l",
+            "12",
+            path.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
     );
     assert!(ok, "{err}");
     let pngs = std::fs::read_dir(out_dir("pdf"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("page-"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("page-")
+        })
         .count();
     assert!(pngs >= 8, "expected at least 8 pages, got {pngs}");
 }
@@ -134,7 +162,10 @@ fn typst_markup_injection_is_inert() {
     .unwrap();
     let source = lekhika_export::export::typst_source(&book, &ExportOptions::default());
     assert!(!source.contains("#set text(size: 1pt)"));
-    let pdf = exporter_for("pdf").unwrap().export(&book, &ExportOptions::default()).unwrap();
+    let pdf = exporter_for("pdf")
+        .unwrap()
+        .export(&book, &ExportOptions::default())
+        .unwrap();
     let path = out_dir("pdf").join("inject.pdf");
     std::fs::write(&path, pdf).unwrap();
     if !have("pdftotext", &["-v"]) {
@@ -143,5 +174,8 @@ fn typst_markup_injection_is_inert() {
     let (_, text, _) = run("pdftotext", &[path.to_str().unwrap(), "-"]);
     let flat = squash(&text);
     assert!(flat.contains("#settext(size:1pt)"), "{text}");
-    assert!(flat.contains("#emph[x]and$math$and@ref<label>//comment/*c*/"), "{text}");
+    assert!(
+        flat.contains("#emph[x]and$math$and@ref<label>//comment/*c*/"),
+        "{text}"
+    );
 }

@@ -88,7 +88,11 @@ fn styles(docx: Docx) -> Docx {
             .name("Source Code")
             .based_on("Normal")
             .size(18)
-            .fonts(docx_rs::RunFonts::new().ascii("DejaVu Sans Mono").hi_ansi("DejaVu Sans Mono")),
+            .fonts(
+                docx_rs::RunFonts::new()
+                    .ascii("DejaVu Sans Mono")
+                    .hi_ansi("DejaVu Sans Mono"),
+            ),
     )
 }
 
@@ -178,11 +182,7 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
 
 fn add_chapter(mut docx: Docx, book: &Book, chapter: &Chapter) -> Docx {
     let title = format!("{}: {}", book.chapter_label(chapter), chapter.title);
-    docx = docx.add_paragraph(
-        text_para(&title)
-            .style("Heading1")
-            .page_break_before(true),
-    );
+    docx = docx.add_paragraph(text_para(&title).style("Heading1").page_break_before(true));
     for p in blocks(&chapter.blocks, &chapter.footnotes) {
         docx = docx.add_paragraph(p);
     }
@@ -229,14 +229,23 @@ fn blocks(blocks: &[Block], notes: &[BookFootnote]) -> Vec<Paragraph> {
                     if let Some(first) = inner.next() {
                         let mut p = Paragraph::new().add_run(Run::new().add_text(marker));
                         p.children.extend(first.children);
-                        out.push(p.indent(Some(720), Some(SpecialIndentType::Hanging(360)), None, None));
+                        out.push(p.indent(
+                            Some(720),
+                            Some(SpecialIndentType::Hanging(360)),
+                            None,
+                            None,
+                        ));
                     }
                     out.extend(inner.map(|p| p.indent(Some(720), None, None, None)));
                 }
                 after_break = true;
             }
             Block::Quote(inner) => {
-                out.extend(self::blocks(inner, notes).into_iter().map(|p| p.style("Quote")));
+                out.extend(
+                    self::blocks(inner, notes)
+                        .into_iter()
+                        .map(|p| p.style("Quote")),
+                );
                 after_break = true;
             }
             Block::SceneBreak => {
@@ -278,11 +287,20 @@ fn push_inlines(p: &mut Paragraph, content: &[Inline], f: Fmt, notes: &[BookFoot
     for inline in content {
         match inline {
             Inline::Text(t) => *p = std::mem::take(p).add_run(styled_run(t, f)),
-            Inline::Emph(c) => push_inlines(p, c, Fmt { italic: !f.italic, ..f }, notes),
+            Inline::Emph(c) => push_inlines(
+                p,
+                c,
+                Fmt {
+                    italic: !f.italic,
+                    ..f
+                },
+                notes,
+            ),
             Inline::Strong(c) => push_inlines(p, c, Fmt { bold: true, ..f }, notes),
             Inline::Strike(c) => push_inlines(p, c, Fmt { strike: true, ..f }, notes),
             Inline::Code(c) => {
-                let run = styled_run(c, f).fonts(docx_rs::RunFonts::new().ascii("DejaVu Sans Mono"));
+                let run =
+                    styled_run(c, f).fonts(docx_rs::RunFonts::new().ascii("DejaVu Sans Mono"));
                 *p = std::mem::take(p).add_run(run);
             }
             Inline::Link { url, content } => {
@@ -306,7 +324,8 @@ fn push_inlines(p: &mut Paragraph, content: &[Inline], f: Fmt, notes: &[BookFoot
                 *p = std::mem::take(p).add_run(Run::new().add_footnote_reference(note));
             }
             Inline::LineBreak => {
-                *p = std::mem::take(p).add_run(Run::new().add_break(docx_rs::BreakType::TextWrapping))
+                *p = std::mem::take(p)
+                    .add_run(Run::new().add_break(docx_rs::BreakType::TextWrapping))
             }
         }
     }
@@ -330,9 +349,15 @@ fn core_xml(book: &Book) -> String {
         xml_escape(m.author.as_deref().unwrap_or(""))
     ));
     if let Some(d) = &m.description {
-        x.push_str(&format!("<dc:description>{}</dc:description>", xml_escape(d)));
+        x.push_str(&format!(
+            "<dc:description>{}</dc:description>",
+            xml_escape(d)
+        ));
     }
-    x.push_str(&format!("<dc:language>{}</dc:language>", xml_escape(&m.language)));
+    x.push_str(&format!(
+        "<dc:language>{}</dc:language>",
+        xml_escape(&m.language)
+    ));
     x.push_str(
         "<dcterms:created xsi:type=\"dcterms:W3CDTF\">1970-01-01T00:00:00Z</dcterms:created>\
          <dcterms:modified xsi:type=\"dcterms:W3CDTF\">1970-01-01T00:00:00Z</dcterms:modified>\

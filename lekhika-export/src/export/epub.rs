@@ -33,7 +33,10 @@ impl crate::Exporter for EpubExporter {
 /// A `<meta property="dcterms:NAME">` element for metadata epub-builder has no key for.
 /// epub-builder inserts the content unescaped, so it is escaped here.
 fn dcterms(name: &str, value: &str) -> Box<MetadataOpfV3> {
-    Box::new(MetadataOpfV3::new(format!("dcterms:{name}"), xml_escape(value)))
+    Box::new(MetadataOpfV3::new(
+        format!("dcterms:{name}"),
+        xml_escape(value),
+    ))
 }
 
 /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (what `dc:date` accepts), else `None`.
@@ -136,8 +139,7 @@ fn build(book: &Book) -> Result<Vec<u8>, epub_builder::Error> {
         body.push_str("</section>\n");
         let page = xhtml(book, "About the Author", &body);
         builder.add_content(
-            EpubContent::new("about.xhtml", page.as_bytes())
-                .title("About the Author"),
+            EpubContent::new("about.xhtml", page.as_bytes()).title("About the Author"),
         )?;
     }
 
@@ -155,7 +157,10 @@ fn fix_package_ids(epub: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
         }
         match String::from_utf8(data) {
             Ok(opf) => opf
-                .replace("<dc:language id=\"epub-creator-", "<dc:language id=\"epub-lang-")
+                .replace(
+                    "<dc:language id=\"epub-creator-",
+                    "<dc:language id=\"epub-lang-",
+                )
                 .into_bytes(),
             Err(e) => e.into_bytes(),
         }
@@ -163,12 +168,16 @@ fn fix_package_ids(epub: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::w3c_date;
 
     #[test]
     fn dates() {
-        assert_eq!(w3c_date("2025-03-01T10:00:00Z").as_deref(), Some("2025-03-01"));
+        assert_eq!(
+            w3c_date("2025-03-01T10:00:00Z").as_deref(),
+            Some("2025-03-01")
+        );
         assert_eq!(w3c_date("2025").as_deref(), Some("2025"));
         assert_eq!(w3c_date("March 2025"), None);
     }

@@ -33,7 +33,11 @@ pub(crate) fn render_blocks(blocks: &[Block], chapter: u32, out: &mut String) {
                     render_blocks(item, chapter, out);
                     out.push_str("</li>\n");
                 }
-                out.push_str(if start.is_some() { "</ol>\n" } else { "</ul>\n" });
+                out.push_str(if start.is_some() {
+                    "</ol>\n"
+                } else {
+                    "</ul>\n"
+                });
             }
             Block::Quote(inner) => {
                 out.push_str("<blockquote>\n");
@@ -146,7 +150,10 @@ nav.toc li { margin: 0.3em 0; }
 pub(crate) fn render_front(book: &Book, out: &mut String) {
     let m = &book.metadata;
     out.push_str("<section class=\"title-page\">\n");
-    out.push_str(&format!("<h1 class=\"title\">{}</h1>\n", xml_escape(&m.title)));
+    out.push_str(&format!(
+        "<h1 class=\"title\">{}</h1>\n",
+        xml_escape(&m.title)
+    ));
     if let Some(s) = &m.subtitle {
         out.push_str(&format!("<p class=\"subtitle\">{}</p>\n", xml_escape(s)));
     }
@@ -203,12 +210,20 @@ fn render_page(book: &Book) -> String {
         xml_escape(&m.title)
     ));
     if let Some(a) = &m.author {
-        out.push_str(&format!("<meta name=\"author\" content=\"{}\"/>\n", xml_escape(a)));
+        out.push_str(&format!(
+            "<meta name=\"author\" content=\"{}\"/>\n",
+            xml_escape(a)
+        ));
     }
     if let Some(d) = &m.description {
-        out.push_str(&format!("<meta name=\"description\" content=\"{}\"/>\n", xml_escape(d)));
+        out.push_str(&format!(
+            "<meta name=\"description\" content=\"{}\"/>\n",
+            xml_escape(d)
+        ));
     }
-    out.push_str(&format!("<style>{CSS}</style>\n</head>\n<body>\n<main class=\"page\">\n"));
+    out.push_str(&format!(
+        "<style>{CSS}</style>\n</head>\n<body>\n<main class=\"page\">\n"
+    ));
     if let Some(cover) = &book.cover {
         let data = base64::engine::general_purpose::STANDARD.encode(&cover.bytes);
         out.push_str(&format!(
@@ -237,7 +252,9 @@ fn render_page(book: &Book) -> String {
         render_chapter(book, chapter, &mut out);
     }
     if let Some(about) = &book.back.about_author {
-        out.push_str("<section class=\"chapter\" id=\"about-author\">\n<h1>About the Author</h1>\n");
+        out.push_str(
+            "<section class=\"chapter\" id=\"about-author\">\n<h1>About the Author</h1>\n",
+        );
         render_blocks(about, 0, &mut out);
         out.push_str("</section>\n");
     }

@@ -41,11 +41,7 @@ fn render(book: &Book) -> String {
     if book.front.toc {
         out.push_str("## Contents\n\n");
         for ch in &book.chapters {
-            out.push_str(&format!(
-                "{}. {}\n",
-                ch.number,
-                escape(&ch.title)
-            ));
+            out.push_str(&format!("{}. {}\n", ch.number, escape(&ch.title)));
         }
         out.push('\n');
     }
@@ -105,7 +101,7 @@ fn render_blocks(blocks: &[Block], indent: &str, ch: u32, out: &mut String) {
                 let mut body = String::new();
                 render_blocks(inner, "", ch, &mut body);
                 for line in body.trim_end().lines() {
-                    out.push_str(&format!("{indent}> {line}").trim_end().to_string());
+                    out.push_str(format!("{indent}> {line}").trim_end());
                     out.push('\n');
                 }
                 out.push('\n');
@@ -139,9 +135,11 @@ fn inlines(content: &[Inline], ch: u32) -> String {
                 let close = if c.contains('`') { " ``" } else { "`" };
                 out.push_str(&format!("{ticks}{c}{close}"));
             }
-            Inline::Link { url, content } => {
-                out.push_str(&format!("[{}](<{}>)", inlines(content, ch), url.replace(['<', '>', '\n'], "")))
-            }
+            Inline::Link { url, content } => out.push_str(&format!(
+                "[{}](<{}>)",
+                inlines(content, ch),
+                url.replace(['<', '>', '\n'], "")
+            )),
             Inline::FootnoteRef(n) => out.push_str(&format!("[^{ch}-{n}]")),
             Inline::LineBreak => out.push_str("\\\n"),
         }
@@ -154,8 +152,10 @@ fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut at_line_start = true;
     for c in text.chars() {
-        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '~' | '|' | '&')
-            || (at_line_start && matches!(c, '#' | '+' | '-' | '='))
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '~' | '|' | '&'
+        ) || (at_line_start && matches!(c, '#' | '+' | '-' | '='))
         {
             out.push('\\');
         }

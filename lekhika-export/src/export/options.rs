@@ -13,13 +13,25 @@ pub struct TrimSize {
 
 impl TrimSize {
     /// US trade 6 × 9 in (the default).
-    pub const TRADE_6X9: TrimSize = TrimSize { width_mm: 152.4, height_mm: 228.6 };
+    pub const TRADE_6X9: TrimSize = TrimSize {
+        width_mm: 152.4,
+        height_mm: 228.6,
+    };
     /// 5 × 8 in.
-    pub const DIGEST_5X8: TrimSize = TrimSize { width_mm: 127.0, height_mm: 203.2 };
+    pub const DIGEST_5X8: TrimSize = TrimSize {
+        width_mm: 127.0,
+        height_mm: 203.2,
+    };
     /// 5.5 × 8.5 in.
-    pub const DIGEST_5_5X8_5: TrimSize = TrimSize { width_mm: 139.7, height_mm: 215.9 };
+    pub const DIGEST_5_5X8_5: TrimSize = TrimSize {
+        width_mm: 139.7,
+        height_mm: 215.9,
+    };
     /// A5.
-    pub const A5: TrimSize = TrimSize { width_mm: 148.0, height_mm: 210.0 };
+    pub const A5: TrimSize = TrimSize {
+        width_mm: 148.0,
+        height_mm: 210.0,
+    };
 }
 
 /// Options shared by all exporters (each uses what applies to it).

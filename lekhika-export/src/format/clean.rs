@@ -17,13 +17,31 @@ pub fn clean_chapter(title: &str, markdown: &str) -> String {
 pub fn normalize_chapter_title(title: &str) -> String {
     let bare = strip_decoration(title.trim());
     let without = strip_chapter_prefix(&bare);
-    let out = if without.trim().is_empty() { bare.as_str() } else { without };
+    let out = if without.trim().is_empty() {
+        bare.as_str()
+    } else {
+        without
+    };
     out.trim().to_string()
 }
 
 const PREAMBLE_STARTS: &[&str] = &[
-    "sure", "certainly", "of course", "absolutely", "okay", "ok,", "ok!", "ok.", "alright",
-    "great", "here's", "here is", "here are", "below is", "as requested", "i've written",
+    "sure",
+    "certainly",
+    "of course",
+    "absolutely",
+    "okay",
+    "ok,",
+    "ok!",
+    "ok.",
+    "alright",
+    "great",
+    "here's",
+    "here is",
+    "here are",
+    "below is",
+    "as requested",
+    "i've written",
     "i have written",
 ];
 
@@ -134,8 +152,15 @@ pub fn unwrap_code_fence(markdown: &str) -> Option<String> {
     if lines.len() < 2 {
         return None;
     }
-    let info = lines[0].trim().trim_start_matches(marker).trim().to_lowercase();
-    if !matches!(info.as_str(), "" | "markdown" | "md" | "text" | "txt" | "plaintext") {
+    let info = lines[0]
+        .trim()
+        .trim_start_matches(marker)
+        .trim()
+        .to_lowercase();
+    if !matches!(
+        info.as_str(),
+        "" | "markdown" | "md" | "text" | "txt" | "plaintext"
+    ) {
         return None;
     }
     let last = lines[lines.len() - 1].trim();
@@ -217,9 +242,29 @@ fn strip_decoration(s: &str) -> String {
 }
 
 const NUMBER_WORDS: &[&str] = &[
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
-    "twenty", "thirty", "forty", "fifty",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
 ];
 
 /// "Chapter 3: Rest" / "Chapter Three — Rest" / "CHAPTER IV. Rest" / "3. Rest" -> "Rest".
@@ -258,7 +303,11 @@ fn strip_chapter_prefix(s: &str) -> &str {
 fn comparable(s: &str) -> String {
     let bare = strip_decoration(s);
     let rest = strip_chapter_prefix(&bare);
-    let rest = if rest.trim().is_empty() { bare.as_str() } else { rest };
+    let rest = if rest.trim().is_empty() {
+        bare.as_str()
+    } else {
+        rest
+    };
     rest.chars()
         .filter(|c| c.is_alphanumeric() || c.is_whitespace())
         .collect::<String>()

@@ -91,7 +91,11 @@ fn smarten_with(text: &str, q: Quotes, prev: &mut Option<char>) -> String {
         let emitted: char;
         match c {
             '"' => {
-                emitted = if is_opening_context(*prev) { q.double.0 } else { q.double.1 };
+                emitted = if is_opening_context(*prev) {
+                    q.double.0
+                } else {
+                    q.double.1
+                };
                 out.push(emitted);
             }
             '\'' => {

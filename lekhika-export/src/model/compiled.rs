@@ -39,7 +39,13 @@ struct CompiledChapter {
     content: String,
 }
 
-const COVER_MIMES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"];
+const COVER_MIMES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/svg+xml",
+];
 
 fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
@@ -68,8 +74,8 @@ impl Book {
     /// # Errors
     /// As [`Book::from_compiled`].
     pub fn from_compiled_unformatted(value: &Value, clean: bool) -> Result<Book, ExportError> {
-        let compiled = Compiled::deserialize(value)
-            .map_err(|e| ExportError::InvalidBook(e.to_string()))?;
+        let compiled =
+            Compiled::deserialize(value).map_err(|e| ExportError::InvalidBook(e.to_string()))?;
         let title = compiled.title.trim().to_string();
         if title.is_empty() {
             return Err(ExportError::InvalidBook("title is empty".into()));
@@ -125,9 +131,15 @@ impl Book {
 
 fn decode_cover(cover: CompiledCover) -> Result<Cover, ExportError> {
     let mime = cover.mime.trim().to_ascii_lowercase();
-    let mime = if mime == "image/jpg" { "image/jpeg".to_string() } else { mime };
+    let mime = if mime == "image/jpg" {
+        "image/jpeg".to_string()
+    } else {
+        mime
+    };
     if !COVER_MIMES.contains(&mime.as_str()) {
-        return Err(ExportError::InvalidCover(format!("unsupported mime type `{mime}`")));
+        return Err(ExportError::InvalidCover(format!(
+            "unsupported mime type `{mime}`"
+        )));
     }
     let data = cover.base64.trim();
     let data = data.split_once("base64,").map_or(data, |(_, d)| d);

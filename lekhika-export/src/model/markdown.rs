@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::iter::Peekable;
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag};
 
 use super::{Block, Footnote, Inline};
 
@@ -218,16 +218,13 @@ fn heading_level(level: HeadingLevel) -> u8 {
 /// the next block-level event; otherwise it consumes the closing end event.
 fn parse_inlines(events: &mut Events<'_>, state: &mut State, loose: bool) -> Vec<Inline> {
     let mut out: Vec<Inline> = Vec::new();
-    loop {
-        let Some(event) = events.peek() else { break };
+    while let Some(event) = events.peek() {
         if loose && !is_inline_event(event) {
             break;
         }
         let Some(event) = events.next() else { break };
         match event {
-            Event::End(TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough)
-            | Event::End(TagEnd::Link | TagEnd::Image)
-            | Event::End(_) => break,
+            Event::End(_) => break,
             Event::Text(t) | Event::InlineHtml(t) | Event::Html(t) => push_text(&mut out, &t),
             Event::InlineMath(t) | Event::DisplayMath(t) => push_text(&mut out, &t),
             Event::Code(t) => out.push(Inline::Code(t.to_string())),
@@ -237,8 +234,12 @@ fn parse_inlines(events: &mut Events<'_>, state: &mut State, loose: bool) -> Vec
                 out.push(Inline::FootnoteRef(state.footnote_number(&label)))
             }
             Event::TaskListMarker(done) => push_text(&mut out, if done { "☑ " } else { "☐ " }),
-            Event::Start(Tag::Emphasis) => out.push(Inline::Emph(parse_inlines(events, state, false))),
-            Event::Start(Tag::Strong) => out.push(Inline::Strong(parse_inlines(events, state, false))),
+            Event::Start(Tag::Emphasis) => {
+                out.push(Inline::Emph(parse_inlines(events, state, false)))
+            }
+            Event::Start(Tag::Strong) => {
+                out.push(Inline::Strong(parse_inlines(events, state, false)))
+            }
             Event::Start(Tag::Strikethrough) => {
                 out.push(Inline::Strike(parse_inlines(events, state, false)))
             }
@@ -270,6 +271,7 @@ fn push_text(out: &mut Vec<Inline>, text: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -278,12 +280,16 @@ mod tests {
         let md = "# Title\n\nHello *world* and **bold** `code` [l](http://x).[^n]\n\n> quoted\n\n- a\n- b\n\n1. one\n\n***\n\n#\n\n```rust\nfn x() {}\n```\n\n[^n]: The note.\n";
         let p = parse_markdown(md);
         assert!(matches!(p.blocks[0], Block::Heading { level: 1, .. }));
-        let Block::Paragraph(inl) = &p.blocks[1] else { panic!("{:?}", p.blocks[1]) };
+        let Block::Paragraph(inl) = &p.blocks[1] else {
+            panic!("{:?}", p.blocks[1])
+        };
         assert!(inl.contains(&Inline::Emph(vec![Inline::Text("world".into())])));
         assert!(inl.contains(&Inline::Code("code".into())));
         assert!(inl.contains(&Inline::FootnoteRef(1)));
         assert!(matches!(p.blocks[2], Block::Quote(_)));
-        let Block::List { start: None, items } = &p.blocks[3] else { panic!() };
+        let Block::List { start: None, items } = &p.blocks[3] else {
+            panic!()
+        };
         assert_eq!(items.len(), 2);
         assert!(matches!(p.blocks[4], Block::List { start: Some(1), .. }));
         assert_eq!(p.blocks[5], Block::SceneBreak);

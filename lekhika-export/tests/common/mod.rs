@@ -74,7 +74,9 @@ pub fn have(program: &str, probe: &[&str]) -> bool {
             !require(),
             "validator `{program}` is missing and LEKHIKA_REQUIRE_VALIDATORS=1"
         );
-        eprintln!("SKIPPED: `{program}` not installed (set LEKHIKA_REQUIRE_VALIDATORS=1 to fail instead)");
+        eprintln!(
+            "SKIPPED: `{program}` not installed (set LEKHIKA_REQUIRE_VALIDATORS=1 to fail instead)"
+        );
     }
     ok
 }
@@ -84,7 +86,10 @@ pub const EPUBCHECK_JAR: &str = "/usr/share/java/epubcheck.jar";
 pub fn have_epubcheck() -> bool {
     let ok = Path::new(EPUBCHECK_JAR).exists() && have("java", &["-version"]);
     if !ok {
-        assert!(!require(), "epubcheck ({EPUBCHECK_JAR}) missing and LEKHIKA_REQUIRE_VALIDATORS=1");
+        assert!(
+            !require(),
+            "epubcheck ({EPUBCHECK_JAR}) missing and LEKHIKA_REQUIRE_VALIDATORS=1"
+        );
         eprintln!("SKIPPED: epubcheck not installed");
     }
     ok

@@ -40,7 +40,11 @@ pub(crate) static FONTS: LazyLock<Fonts> = LazyLock::new(|| {
 });
 
 /// Font fallback list for body text, CJK region chosen from the book's language.
-pub(crate) fn body_fonts(primary_language: &str, region: Option<&str>, script_hint: &str) -> Vec<&'static str> {
+pub(crate) fn body_fonts(
+    primary_language: &str,
+    region: Option<&str>,
+    script_hint: &str,
+) -> Vec<&'static str> {
     let cjk = match (primary_language, region) {
         ("ja", _) => "Noto Sans CJK JP",
         ("ko", _) => "Noto Sans CJK KR",
@@ -49,5 +53,10 @@ pub(crate) fn body_fonts(primary_language: &str, region: Option<&str>, script_hi
         ("zh", _) if script_hint.contains("hant") => "Noto Sans CJK TC",
         _ => "Noto Sans CJK SC",
     };
-    vec!["Libertinus Serif", "Noto Serif Devanagari", cjk, "Noto Color Emoji"]
+    vec![
+        "Libertinus Serif",
+        "Noto Serif Devanagari",
+        cjk,
+        "Noto Color Emoji",
+    ]
 }

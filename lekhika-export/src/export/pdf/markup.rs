@@ -57,7 +57,10 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
     let lang_ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase());
     let mut s = String::with_capacity(book.chapters.len() * 40_000 + 8192);
     s.push_str(&format!("#let book-title = {}\n", string_literal(&m.title)));
-    s.push_str(&format!("#let book-title-content = [{}]\n", escape_markup(&m.title)));
+    s.push_str(&format!(
+        "#let book-title-content = [{}]\n",
+        escape_markup(&m.title)
+    ));
     let authors = m
         .author
         .as_deref()
@@ -84,7 +87,11 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
     ));
     s.push_str(PREAMBLE);
     s.push('\n');
-    let recto = if opts.chapters_on_recto { ", to: \"odd\"" } else { "" };
+    let recto = if opts.chapters_on_recto {
+        ", to: \"odd\""
+    } else {
+        ""
+    };
 
     if let Some(path) = cover_path {
         s.push_str(&format!(
@@ -106,7 +113,10 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
             ));
         }
         if let Some(a) = &m.author {
-            s.push_str(&format!("\n#v(3em)\n#text(size: 1.3em)[{}]\n", escape_markup(a)));
+            s.push_str(&format!(
+                "\n#v(3em)\n#text(size: 1.3em)[{}]\n",
+                escape_markup(a)
+            ));
         }
         s.push_str("]\n");
         if let Some(p) = &m.publisher {
@@ -118,7 +128,7 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
         s.push_str("#pagebreak()\n");
     }
     if book.front.copyright {
-        s.push_str("#align(left + bottom)[#set par(justify: false)\n#set text(size: 0.8em)\n");
+        s.push_str("#align(left + bottom)[#set par(justify: false, first-line-indent: 0pt)\n#set text(size: 0.8em)\n");
         for line in book.copyright_lines() {
             s.push_str(&escape_markup(&line));
             s.push_str("\n\n");
@@ -126,7 +136,7 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
         s.push_str("]\n");
     }
     if let Some(d) = &book.front.dedication {
-        s.push_str(&format!("#pagebreak(weak: true{recto})\n#v(25%)\n#align(center)[#emph[\n"));
+        s.push_str(&format!("#pagebreak(weak: true{recto})\n#v(25%)\n#align(center)[#set par(first-line-indent: 0pt)\n#emph[\n"));
         for line in d.lines().filter(|l| !l.trim().is_empty()) {
             s.push_str(&escape_markup(line.trim()));
             s.push_str(" #linebreak()\n");
@@ -152,7 +162,9 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
     }
     if let Some(about) = &book.back.about_author {
         s.push_str(&format!("#pagebreak(weak: true{recto})\n"));
-        s.push_str("#chapter-opening(\"\")\n#heading(level: 1, outlined: true)[About the Author]\n\n");
+        s.push_str(
+            "#chapter-opening(\"\")\n#heading(level: 1, outlined: true)[About the Author]\n\n",
+        );
         push_blocks(about, &[], &mut s);
         s.push_str("#metadata(none) <chapter-end>\n");
     }
@@ -222,7 +234,10 @@ fn push_inlines(inlines: &[Inline], notes: &[crate::model::Footnote], s: &mut St
             Inline::Link { url, content } => {
                 let u = url.trim();
                 let lower = u.to_ascii_lowercase();
-                if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("mailto:") {
+                if lower.starts_with("http://")
+                    || lower.starts_with("https://")
+                    || lower.starts_with("mailto:")
+                {
                     s.push_str(&format!("#link({})[", string_literal(u)));
                     push_inlines(content, notes, s);
                     s.push(']');
@@ -253,12 +268,16 @@ fn wrap(func: &str, content: &[Inline], notes: &[crate::model::Footnote], s: &mu
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn escapes_every_markup_character() {
-        assert_eq!(escape_markup("#set [x] *b* $m$ <l> @r"), "\\#set \\[x\\] \\*b\\* \\$m\\$ \\<l\\> \\@r");
+        assert_eq!(
+            escape_markup("#set [x] *b* $m$ <l> @r"),
+            "\\#set \\[x\\] \\*b\\* \\$m\\$ \\<l\\> \\@r"
+        );
         assert_eq!(escape_markup("हिन्दी “ok”"), "हिन्दी “ok”");
         assert_eq!(string_literal("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
     }

@@ -15,7 +15,10 @@ pub struct PdfExporter;
 
 /// The Typst source the PDF exporter compiles (useful for debugging layouts).
 pub fn typst_source(book: &Book, opts: &ExportOptions) -> String {
-    let cover = book.cover.as_ref().map(|c| format!("/cover.{}", c.extension()));
+    let cover = book
+        .cover
+        .as_ref()
+        .map(|c| format!("/cover.{}", c.extension()));
     markup::book_source(book, opts, cover.as_deref())
 }
 
@@ -31,13 +34,17 @@ impl crate::Exporter for PdfExporter {
     }
     fn export(&self, book: &Book, opts: &ExportOptions) -> Result<Vec<u8>, ExportError> {
         opts.validate()?;
-        let cover_path = book.cover.as_ref().map(|c| format!("/cover.{}", c.extension()));
+        let cover_path = book
+            .cover
+            .as_ref()
+            .map(|c| format!("/cover.{}", c.extension()));
         let source = markup::book_source(book, opts, cover_path.as_deref());
         let files = match (&book.cover, &cover_path) {
             (Some(c), Some(p)) => vec![(p.as_str(), c.bytes.clone())],
             _ => Vec::new(),
         };
-        let world = world::BookWorld::new(source, files).map_err(|e| ExportError::render("pdf", e))?;
+        let world =
+            world::BookWorld::new(source, files).map_err(|e| ExportError::render("pdf", e))?;
         let document: PagedDocument = typst::compile(&world)
             .output
             .map_err(|diags| ExportError::render("pdf", join_diagnostics(&diags)))?;
