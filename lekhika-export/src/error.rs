@@ -43,6 +43,10 @@ pub enum ExportError {
 }
 
 impl ExportError {
+    #[cfg_attr(
+        not(any(feature = "pdf", feature = "epub", feature = "docx")),
+        allow(dead_code)
+    )]
     pub(crate) fn render(format: &'static str, message: impl std::fmt::Display) -> Self {
         Self::Render {
             format,

@@ -1,6 +1,10 @@
 //! Escaping helpers shared by the text formats.
 
 /// Escapes text for HTML / XHTML element content and attribute values.
+#[cfg_attr(
+    not(any(feature = "html", feature = "epub", feature = "docx")),
+    allow(dead_code)
+)]
 pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {

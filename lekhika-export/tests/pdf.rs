@@ -179,3 +179,37 @@ fn typst_markup_injection_is_inert() {
         "{text}"
     );
 }
+
+#[test]
+fn hindi_cjk_and_minimal_books_export_to_every_format() {
+    let books = [
+        serde_json::json!({"title": "किताब", "language": "hi", "author": "लेखक",
+            "chapters": [{"title": "पहला अध्याय", "content": format!("{HINDI}।\n\n\"उद्धरण\" -- ठीक है...")}]}),
+        serde_json::json!({"title": "書", "language": "zh-Hant-TW",
+            "chapters": [{"title": "第一章", "content": "這是一本書。"}]}),
+        serde_json::json!({"title": "Empty"}),
+    ];
+    for json in books {
+        let book = lekhika_export::Book::from_compiled(&json).unwrap();
+        let files = lekhika_export::export_all(
+            &book,
+            &["pdf", "epub", "docx", "html", "md"],
+            &ExportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(files.len(), 5);
+        assert!(files.iter().all(|f| !f.bytes.is_empty()));
+        if json["language"] == "hi" {
+            // Hindi typography is left alone: straight quotes and "--" stay.
+            let md = String::from_utf8(files[4].bytes.clone()).unwrap();
+            assert!(md.contains("\"उद्धरण\" -- ठीक है..."), "{md}");
+            let path = out_dir("pdf").join("hindi-book.pdf");
+            std::fs::write(&path, &files[0].bytes).unwrap();
+            if have("pdftotext", &["-v"]) {
+                let (_, text, _) = run("pdftotext", &[path.to_str().unwrap(), "-"]);
+                assert!(text.contains(HINDI), "{text}");
+                assert!(text.contains("अध्याय 1"), "{text}");
+            }
+        }
+    }
+}

@@ -1,10 +1,12 @@
 //! HTML rendering: the standalone page exporter, and the XHTML fragments EPUB reuses.
 //! Every piece of book text goes through `xml_escape`; links only keep safe URL schemes.
 
+#[cfg(feature = "html")]
 use base64::Engine;
 
 use crate::model::{Block, Book, Chapter, Inline};
 use crate::text::{safe_url, xml_escape};
+#[cfg(feature = "html")]
 use crate::{ExportError, ExportOptions};
 
 /// Renders blocks as XHTML-compatible HTML (self-closing void elements).
@@ -181,9 +183,11 @@ pub(crate) fn render_front(book: &Book, out: &mut String) {
 }
 
 /// Standalone, styled, single-page HTML.
+#[cfg(feature = "html")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HtmlExporter;
 
+#[cfg(feature = "html")]
 impl crate::Exporter for HtmlExporter {
     fn name(&self) -> &'static str {
         "html"
@@ -199,6 +203,7 @@ impl crate::Exporter for HtmlExporter {
     }
 }
 
+#[cfg(feature = "html")]
 fn render_page(book: &Book) -> String {
     let m = &book.metadata;
     let lang = xml_escape(&m.language);

@@ -172,9 +172,11 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
 }
 
 fn push_chapter(book: &Book, chapter: &Chapter, s: &mut String) {
+    let label = book.chapter_label(chapter);
     s.push_str(&format!(
-        "#chapter-opening({})\n#heading(level: 1, outlined: true, numbering: \"1.\")[{}]\n\n",
-        string_literal(&book.chapter_label(chapter)),
+        "#chapter-opening({}, spaced: {})\n#heading(level: 1, outlined: true, numbering: \"1.\")[{}]\n\n",
+        string_literal(&label),
+        label.is_ascii(),
         escape_markup(&chapter.title)
     ));
     push_blocks(&chapter.blocks, &chapter.footnotes, s);
