@@ -257,6 +257,9 @@ impl ArtifactStore for MemoryStore {
     async fn put_book(&self, book: &BookRecord) -> StoreResult<()> {
         let mut g = self.lock()?;
         g.owned(&book.owner, &book.execution_id)?;
+        if g.books.iter().any(|b| b.id == book.id && b.owner != book.owner) {
+            return Err(StoreError::Conflict(format!("book {} exists", book.id)));
+        }
         g.books.retain(|b| b.id != book.id);
         g.books.push(book.clone());
         Ok(())
@@ -283,9 +286,9 @@ impl ExecutionQueue for MemoryStore {
             .values()
             .filter(|r| match r.status {
                 ExecutionStatus::Pending => true,
-                ExecutionStatus::Running => {
-                    g.leases.get(&r.id).is_none_or(|l| l.expires_at_ms < now)
-                }
+                // A running execution without a lease is run directly by
+                // some process; only an expired lease makes it claimable.
+                ExecutionStatus::Running => g.leases.get(&r.id).is_some_and(|l| l.expires_at_ms < now),
                 _ => false,
             })
             .collect();

@@ -20,3 +20,9 @@ async fn memory() -> Option<Stores> {
 }
 
 conformance_suite!(memory);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn book_id_takeover() {
+    let s = memory().await.unwrap();
+    conformance::isolation::book_id_takeover(&s).await;
+}

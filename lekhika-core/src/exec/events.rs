@@ -47,6 +47,12 @@ pub enum EventKind {
         item: Option<u32>,
         text: String,
     },
+    /// A map node knows its list: `items` in all, `done` already finished (resume).
+    MapStarted {
+        node: String,
+        items: usize,
+        done: usize,
+    },
     Progress {
         node: String,
         #[serde(skip_serializing_if = "Option::is_none", default)]

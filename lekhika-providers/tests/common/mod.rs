@@ -8,12 +8,14 @@ use lekhika_core::provider::{
     ChatMessage, ModelProvider, OutputFormat, ProviderError, TextRequest, TextResponse,
 };
 
-/// `shared/fixtures/providers` beside the repository (or `$LEKHIKA_SHARED/fixtures/providers`).
+/// The recorded provider payloads, copied into `tests/fixtures/providers`
+/// from the shared fixtures (see its SOURCES.md); `$LEKHIKA_SHARED` points
+/// at another copy of `shared/` instead.
 pub fn fixtures() -> PathBuf {
-    let shared = std::env::var_os("LEKHIKA_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    shared.join("fixtures/providers")
+    match std::env::var_os("LEKHIKA_SHARED") {
+        Some(shared) => PathBuf::from(shared).join("fixtures/providers"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers"),
+    }
 }
 
 pub fn fixture(rel: &str) -> Vec<u8> {

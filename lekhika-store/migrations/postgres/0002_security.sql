@@ -73,7 +73,7 @@ AS $$
     candidate AS (
         SELECT e.id FROM engine_executions e, now_ms
         WHERE e.status = 'pending'
-           OR (e.status = 'running' AND (e.lease_expires_at_ms IS NULL OR e.lease_expires_at_ms < now_ms.v))
+           OR (e.status = 'running' AND e.lease_expires_at_ms IS NOT NULL AND e.lease_expires_at_ms < now_ms.v)
         ORDER BY e.created_at_ms, e.id
         LIMIT 1
         FOR UPDATE OF e SKIP LOCKED

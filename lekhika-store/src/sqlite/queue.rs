@@ -36,7 +36,7 @@ impl ExecutionQueue for SqliteStore {
                         "UPDATE executions SET status = 'running', lease_worker = ?1, lease_token = ?2, \
                          lease_expires_at_ms = ?3, updated_at_ms = ?4 \
                          WHERE id = (SELECT id FROM executions WHERE status = 'pending' \
-                            OR (status = 'running' AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms < ?4)) \
+                            OR (status = 'running' AND lease_expires_at_ms IS NOT NULL AND lease_expires_at_ms < ?4) \
                             ORDER BY created_at_ms, id LIMIT 1) \
                          RETURNING id, owner, lease_expires_at_ms",
                     )

@@ -137,9 +137,11 @@ impl Node for MapNode {
             .map(|i| done.remove(&(i as u32)).map(|r| r.output))
             .collect();
         let resumed = results.iter().filter(|r| r.is_some()).count();
-        if resumed > 0 {
-            ctx.progress(format!("{resumed} of {n} items already done"));
-        }
+        ctx.run.events.emit(crate::exec::EventKind::MapStarted {
+            node: ctx.node_id().to_string(),
+            items: n,
+            done: resumed,
+        });
         let scope_for = |i: usize, results: &[Option<Value>]| {
             let earlier: Vec<Value> = results
                 .iter()

@@ -1,0 +1,264 @@
+//! Command-line syntax.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Write whole books with AI from a flow.
+///
+/// A flow is a React Flow JSON document (see examples/flows). Providers come
+/// from OPENAI_API_KEY / OPENAI_BASE_URL, ANTHROPIC_API_KEY, GEMINI_API_KEY,
+/// STABILITY_API_KEY or a --providers file. Runs are durable: every finished
+/// step is saved, so `lekhika resume ID` continues after a crash or stop.
+#[derive(Parser, Debug)]
+#[command(name = "lekhika", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Store: a SQLite file path or a postgres:// URL
+    /// [default: a SQLite file in the user's data directory]
+    #[arg(long, env = "LEKHIKA_STORE", global = true)]
+    pub store: Option<String>,
+    /// The acting user; runs, books and wallets belong to a user.
+    #[arg(long, env = "LEKHIKA_USER", default_value = "local", global = true)]
+    pub user: String,
+    /// Provider configuration file (JSON list of {name, kind, api_key, base_url, is_active}).
+    #[arg(long, env = "LEKHIKA_PROVIDERS", global = true)]
+    pub providers: Option<PathBuf>,
+    /// Model catalog file replacing the built-in one (models, context windows, prices).
+    #[arg(long, env = "LEKHIKA_CATALOG", global = true)]
+    pub catalog: Option<PathBuf>,
+}
+
+/// How a run reports progress.
+#[derive(Args, Debug, Clone)]
+pub struct Follow {
+    /// Print one JSON object per event per line on stdout instead of progress bars.
+    #[arg(long)]
+    pub json: bool,
+    /// Directory for the book files [default: ./out, or the run's earlier choice].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Formats to write: any of pdf,epub,docx,html,md [default: all, or the run's earlier choice].
+    #[arg(long, value_delimiter = ',')]
+    pub formats: Option<Vec<String>>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a flow and write the book files.
+    Run(RunArgs),
+    /// Continue a stopped, paused, failed or crashed run from its checkpoint.
+    Resume {
+        /// Execution id.
+        id: String,
+        #[command(flatten)]
+        follow: Follow,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Ask a run to stop (works from another terminal).
+    Stop {
+        /// Execution id.
+        id: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show a run's state, per-node timings, tokens, cost and attempts.
+    Status {
+        /// Execution id.
+        id: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Re-run one node and everything after it, optionally with an instruction.
+    Regenerate {
+        /// Execution id.
+        id: String,
+        /// Node id in the flow.
+        node: String,
+        /// Extra instruction appended to the node's prompt.
+        #[arg(long)]
+        instruction: Option<String>,
+        #[command(flatten)]
+        follow: Follow,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Approve the output waiting at an approval node and continue the run.
+    Approve {
+        /// Execution id.
+        id: String,
+        /// The approval node.
+        node: String,
+        /// A JSON (or text) file with an edited version to approve instead.
+        #[arg(long)]
+        edit: Option<PathBuf>,
+        #[command(flatten)]
+        follow: Follow,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Reject the output at an approval node: the reviewed node is rewritten with your instruction.
+    Reject {
+        /// Execution id.
+        id: String,
+        /// The approval node.
+        node: String,
+        /// What to change.
+        #[arg(long)]
+        instruction: String,
+        #[command(flatten)]
+        follow: Follow,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check a flow and report every problem at once.
+    Validate {
+        /// Flow file (React Flow JSON).
+        flow: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Estimate tokens and wallet cost of a run without calling any model.
+    Estimate {
+        /// Flow file (React Flow JSON).
+        flow: PathBuf,
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Print the estimate as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        models: ModelChoice,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write the book of a finished run in other formats.
+    Export {
+        /// Execution id.
+        id: String,
+        /// Formats: any of pdf,epub,docx,html,md.
+        #[arg(long, value_delimiter = ',', required = true)]
+        formats: Vec<String>,
+        /// Directory for the files.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show or fund token wallets.
+    Wallet {
+        #[command(subcommand)]
+        action: WalletAction,
+    },
+    /// Queue a run for workers sharing the store; prints its id.
+    Submit {
+        /// Flow file (React Flow JSON).
+        flow: PathBuf,
+        #[command(flatten)]
+        inputs: Inputs,
+        #[command(flatten)]
+        models: ModelChoice,
+        /// Print {"execution_id": ...} as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Claim queued runs from the store and run them, until interrupted.
+    Worker {
+        /// Runs at once.
+        #[arg(long, default_value_t = 2)]
+        max_concurrent: usize,
+        /// Lease in seconds; another worker takes a run over when its lease runs out.
+        #[arg(long, default_value_t = 30)]
+        lease: u64,
+        /// Print events as JSON lines.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many runs (for scripts and tests).
+        #[arg(long)]
+        max_runs: Option<usize>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WalletAction {
+    /// Show a user's wallet and recent ledger entries.
+    Show {
+        /// Whose wallet.
+        #[arg(value_name = "USER")]
+        owner: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Add tokens to a user's wallet (turns metering on for that user).
+    Grant {
+        /// Whose wallet.
+        #[arg(value_name = "USER")]
+        owner: String,
+        /// Tokens to add.
+        amount: i64,
+        /// Idempotency key: granting twice with one key adds once [default: a new key].
+        #[arg(long)]
+        key: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// The brief.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Inputs {
+    /// An input value, e.g. --input title="The Long Road" (repeatable).
+    #[arg(long = "input", short = 'i', value_name = "KEY=VALUE")]
+    pub input: Vec<String>,
+    /// A JSON file with all inputs (values given with --input win).
+    #[arg(long)]
+    pub inputs: Option<PathBuf>,
+}
+
+/// Provider and model overrides.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ModelChoice {
+    /// Use this provider for every text node (its default model unless --model).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Use this model for every text node.
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Flow file (React Flow JSON).
+    pub flow: PathBuf,
+    #[command(flatten)]
+    pub inputs: Inputs,
+    #[command(flatten)]
+    pub models: ModelChoice,
+    /// Nodes running at once.
+    #[arg(long)]
+    pub max_concurrency: Option<usize>,
+    /// Validate and estimate only; call no model.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub follow: Follow,
+    #[command(flatten)]
+    pub common: Common,
+}

@@ -1,0 +1,172 @@
+//! `status`, `validate`, `estimate`, `export`, `stop`.
+
+use std::path::Path;
+
+use lekhika_core::exec::estimate::Estimate;
+use lekhika_core::RunOptions;
+
+use crate::args::{Common, Inputs, ModelChoice};
+use crate::error::{CliError, CliResult};
+use crate::inputs;
+use crate::setup::{resolve_models, setup};
+
+pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
+    let s = setup(common).await?;
+    let r = s.lk.engine.report(&s.user, id).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).map_err(|e| CliError::other(e.to_string()))?
+        );
+        return Ok(());
+    }
+    println!("execution {}", r.execution_id);
+    println!("status    {}", r.status.as_str());
+    if let Some(m) = &r.message {
+        println!("message   {m}");
+    }
+    println!(
+        "steps     {} of {} done (attempt {})",
+        r.nodes_done, r.nodes_total, r.epoch
+    );
+    println!(
+        "tokens    {} in, {} out; cost {}",
+        r.usage.input_tokens, r.usage.output_tokens, r.cost
+    );
+    println!();
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>7} {:>8}  {}",
+        "node", "seconds", "in", "out", "cost", "attempts", "model / notes"
+    );
+    for n in &r.nodes {
+        let name = match n.item {
+            Some(i) => format!("{}[{}]", n.node, i + 1),
+            None => n.node.clone(),
+        };
+        let mut notes = match (&n.provider, &n.model) {
+            (Some(p), Some(m)) => format!("{p}/{m}"),
+            _ => String::new(),
+        };
+        if let Some(w) = n.metrics.get("words").and_then(|v| v.as_u64()) {
+            notes.push_str(&format!("  {w} words"));
+        }
+        if let Some(ls) = n.metrics.get("length_score").and_then(|v| v.as_f64()) {
+            notes.push_str(&format!("  length score {ls:.0}"));
+        }
+        println!(
+            "{:<22} {:>9.2} {:>9} {:>9} {:>7} {:>8}  {}",
+            name,
+            n.duration_ms as f64 / 1000.0,
+            n.usage.input_tokens,
+            n.usage.output_tokens,
+            n.cost,
+            n.attempts,
+            notes
+        );
+    }
+    if !r.providers.is_empty() {
+        println!();
+        println!(
+            "{:<22} {:>9} {:>9} {:>9} {:>7}",
+            "provider", "calls", "in", "out", "cost"
+        );
+        for (p, t) in &r.providers {
+            println!(
+                "{:<22} {:>9} {:>9} {:>9} {:>7}",
+                p, t.calls, t.usage.input_tokens, t.usage.output_tokens, t.cost
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn validate(common: &Common, flow: &Path) -> CliResult<()> {
+    let s = setup(common).await?;
+    let doc = lekhika::read_json(flow, "flow")?;
+    let f = s.lk.engine.load(&doc, &RunOptions::default())?;
+    println!("{}: valid flow with {} nodes", flow.display(), f.len());
+    if !f.input_fields.is_empty() {
+        println!("inputs:");
+        for field in &f.input_fields {
+            let req = if field.required { " (required)" } else { "" };
+            let def = field
+                .default
+                .as_ref()
+                .map(|d| format!(" [default {d}]"))
+                .unwrap_or_default();
+            println!("  {:<16} {}{req}{def}", field.name, field.field_type);
+        }
+    }
+    Ok(())
+}
+
+pub async fn estimate(
+    common: &Common,
+    flow: &Path,
+    inp: &Inputs,
+    models: &ModelChoice,
+    json: bool,
+) -> CliResult<()> {
+    let s = setup(common).await?;
+    let doc = lekhika::read_json(flow, "flow")?;
+    let input = inputs::collect(inp)?;
+    let (provider, model) = resolve_models(models, &s)?;
+    let options = RunOptions {
+        provider,
+        model,
+        ..RunOptions::default()
+    };
+    let est = s.lk.engine.estimate(&doc, &input, &options)?;
+    print_estimate(&est, json)
+}
+
+pub fn print_estimate(est: &Estimate, json: bool) -> CliResult<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(est).map_err(|e| CliError::other(e.to_string()))?
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<20} {:<32} {:>7} {:>12} {:>12} {:>10}",
+        "node", "model", "calls", "in (max)", "out (max)", "cost"
+    );
+    for n in &est.nodes {
+        println!(
+            "{:<20} {:<32} {:>7} {:>12} {:>12} {:>10}",
+            n.node,
+            format!("{}/{}", n.provider, n.model),
+            n.calls,
+            n.input_tokens,
+            n.output_tokens,
+            n.cost.map_or("no price".to_string(), |c| c.to_string())
+        );
+    }
+    println!(
+        "worst case: {} input + {} output tokens, wallet cost {}",
+        est.input_tokens, est.output_tokens, est.cost
+    );
+    if !est.missing_prices.is_empty() {
+        println!(
+            "no price in the catalog for: {}",
+            est.missing_prices.join(", ")
+        );
+    }
+    Ok(())
+}
+
+pub async fn export(common: &Common, id: &str, formats: &[String], out: &Path) -> CliResult<()> {
+    let s = setup(common).await?;
+    for p in s.lk.write_book(&s.user, id, formats, out).await? {
+        println!("{}", p.display());
+    }
+    Ok(())
+}
+
+pub async fn stop(common: &Common, id: &str) -> CliResult<()> {
+    let s = setup(common).await?;
+    s.lk.engine.stop(&s.user, id).await?;
+    println!("stop requested for {id}");
+    Ok(())
+}

@@ -1,0 +1,4 @@
+pub mod info;
+pub mod run;
+pub mod wallet;
+pub mod worker;

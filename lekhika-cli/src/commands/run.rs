@@ -1,0 +1,190 @@
+//! `run`, `resume`, `regenerate`, `approve`, `reject`: start or continue a
+//! run, follow its events, write the book.
+
+use std::path::PathBuf;
+
+use lekhika_core::store::ExecutionStatus;
+use lekhika_core::{RunHandle, RunOptions, RunOutcome};
+use serde_json::{json, Value};
+
+use crate::args::{Follow, RunArgs};
+use crate::error::{CliError, CliResult, AWAITING_APPROVAL, OUT_OF_TOKENS, PROVIDER, STOPPED};
+use crate::progress::Progress;
+use crate::setup::{resolve_models, setup, Setup};
+use crate::{commands::info::print_estimate, inputs};
+use lekhika::ALL_FORMATS;
+
+pub async fn run(args: RunArgs) -> CliResult<()> {
+    let s = setup(&args.common).await?;
+    let doc = lekhika::read_json(&args.flow, "flow")?;
+    let input = inputs::collect(&args.inputs)?;
+    let (provider, model) = resolve_models(&args.models, &s)?;
+    let options = RunOptions {
+        provider,
+        model,
+        max_concurrency: args.max_concurrency,
+        host: json!({
+            "out": args.follow.out.clone().map(|p| p.to_string_lossy().into_owned()),
+            "formats": args.follow.formats.clone(),
+        }),
+        ..RunOptions::default()
+    };
+    let flow = s.lk.engine.load(&doc, &options)?;
+    if args.dry_run {
+        let est = s.lk.engine.estimate(&doc, &input, &options)?;
+        return print_estimate(&est, args.follow.json);
+    }
+    s.lk.check_providers(&flow)?;
+    let handle = s.lk.engine.start(&s.user, &doc, &input, &options).await?;
+    follow(&s, handle, &args.follow).await
+}
+
+pub async fn resume(s: Setup, id: &str, f: &Follow) -> CliResult<()> {
+    let handle = s.lk.engine.resume(&s.user, id).await?;
+    follow(&s, handle, f).await
+}
+
+pub async fn regenerate(
+    s: Setup,
+    id: &str,
+    node: &str,
+    instruction: Option<&str>,
+    f: &Follow,
+) -> CliResult<()> {
+    let handle =
+        s.lk.engine
+            .regenerate(&s.user, id, node, instruction)
+            .await?;
+    follow(&s, handle, f).await
+}
+
+pub async fn approve(
+    s: Setup,
+    id: &str,
+    node: &str,
+    edit: Option<PathBuf>,
+    f: &Follow,
+) -> CliResult<()> {
+    let edited = match edit {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", p.display())))?;
+            Some(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        }
+        None => None,
+    };
+    let handle = s.lk.engine.approve(&s.user, id, node, edited).await?;
+    follow(&s, handle, f).await
+}
+
+pub async fn reject(
+    s: Setup,
+    id: &str,
+    node: &str,
+    instruction: &str,
+    f: &Follow,
+) -> CliResult<()> {
+    let handle = s.lk.engine.reject(&s.user, id, node, instruction).await?;
+    follow(&s, handle, f).await
+}
+
+/// Show events until the run ends; Ctrl-C stops it. Then act on the outcome.
+pub async fn follow(s: &Setup, mut handle: RunHandle, f: &Follow) -> CliResult<()> {
+    let mut progress = Progress::new(f.json);
+    let mut events = handle.events();
+    let stop = handle.stop_token();
+    let id = handle.execution_id().to_string();
+    if !f.json {
+        eprintln!("execution id: {id}");
+    }
+    if let Some(ev) = events.as_mut() {
+        loop {
+            tokio::select! {
+                e = ev.recv() => match e {
+                    Some(e) => {
+                        let end = e.kind.is_terminal();
+                        progress.on_event(&e);
+                        if end { break; }
+                    }
+                    None => break,
+                },
+                _ = tokio::signal::ctrl_c() => stop.cancel(),
+            }
+        }
+    }
+    let outcome = handle.wait().await?;
+    conclude(s, &outcome, f).await
+}
+
+async fn conclude(s: &Setup, o: &RunOutcome, f: &Follow) -> CliResult<()> {
+    let id = &o.execution_id;
+    match o.status {
+        ExecutionStatus::Completed => {
+            let rec = s.lk.stores.executions.get_execution(&s.user, id).await?;
+            let host = rec.options.get("host").cloned().unwrap_or(Value::Null);
+            let out = f
+                .out
+                .clone()
+                .or_else(|| host.get("out").and_then(Value::as_str).map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("out"));
+            let formats: Vec<String> = f
+                .formats
+                .clone()
+                .or_else(|| {
+                    serde_json::from_value(host.get("formats").cloned().unwrap_or(Value::Null))
+                        .ok()
+                        .flatten()
+                })
+                .unwrap_or_else(|| ALL_FORMATS.iter().map(|s| s.to_string()).collect());
+            let files = match s.lk.compiled_book(&s.user, id).await {
+                Ok(_) => s.lk.write_book(&s.user, id, &formats, &out).await?,
+                Err(_) => Vec::new(), // a flow without a book (e.g. an outline-only flow)
+            };
+            if f.json {
+                let files: Vec<String> = files
+                    .iter()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect();
+                println!(
+                    "{}",
+                    json!({"type": "result", "execution_id": id, "status": "completed", "files": files,
+                           "usage": o.usage, "cost": o.cost})
+                );
+            } else {
+                for p in &files {
+                    eprintln!("wrote {}", p.display());
+                }
+                println!("{id}");
+            }
+            Ok(())
+        }
+        status => {
+            if f.json {
+                println!(
+                    "{}",
+                    json!({"type": "result", "execution_id": id, "status": status.as_str(),
+                           "reason": o.reason, "node": o.node, "message": o.message})
+                );
+            } else {
+                println!("{id}");
+            }
+            let msg = o.message.clone().unwrap_or_default();
+            Err(match (status, o.reason.as_deref()) {
+                (ExecutionStatus::Stopped, _) => CliError::new(STOPPED, format!("stopped; continue with `lekhika resume {id}`")),
+                (ExecutionStatus::Paused, Some("awaiting_approval")) => CliError::new(
+                    AWAITING_APPROVAL,
+                    format!(
+                        "{msg}\napprove with `lekhika approve {id} {node}` (or --edit FILE), or `lekhika reject {id} {node} --instruction TEXT`",
+                        node = o.node.clone().unwrap_or_default()
+                    ),
+                ),
+                (ExecutionStatus::Paused, _) => CliError::new(
+                    OUT_OF_TOKENS,
+                    format!("{msg}\nadd tokens with `lekhika wallet grant {} AMOUNT`, then `lekhika resume {id}`", s.user),
+                ),
+                (_, Some("provider_error")) => CliError::new(PROVIDER, format!("{msg}\nresume with `lekhika resume {id}`")),
+                _ => CliError::other(format!("{msg}\nresume with `lekhika resume {id}`")),
+            })
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `submit` and `worker`: many processes sharing one store as their only
+//! coordinator. Workers claim queued runs under leases renewed while they
+//! run; a dead worker's runs are taken over from their checkpoints.
+
+use std::time::Duration;
+
+use lekhika_core::store::Lease;
+use lekhika_core::{Engine, RunOptions};
+use lekhika_store::Stores;
+use serde_json::json;
+use tokio::task::JoinSet;
+
+use crate::args::{Common, Inputs, ModelChoice};
+use crate::error::{CliError, CliResult};
+use crate::inputs;
+use crate::progress::Progress;
+use crate::setup::{resolve_models, setup};
+
+pub async fn submit(
+    common: &Common,
+    flow: &std::path::Path,
+    inp: &Inputs,
+    models: &ModelChoice,
+    as_json: bool,
+) -> CliResult<()> {
+    let s = setup(common).await?;
+    let doc = lekhika::read_json(flow, "flow")?;
+    let input = inputs::collect(inp)?;
+    let (provider, model) = resolve_models(models, &s)?;
+    let options = RunOptions {
+        provider,
+        model,
+        ..RunOptions::default()
+    };
+    let id = s.lk.engine.submit(&s.user, &doc, &input, &options).await?;
+    if as_json {
+        println!("{}", json!({"execution_id": id, "status": "pending"}));
+    } else {
+        println!("{id}");
+    }
+    Ok(())
+}
+
+fn worker_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!("{host}-{}", std::process::id())
+}
+
+pub async fn worker(
+    common: &Common,
+    max_concurrent: usize,
+    lease_secs: u64,
+    as_json: bool,
+    max_runs: Option<usize>,
+) -> CliResult<()> {
+    let s = setup(common).await?;
+    let me = worker_id();
+    let lease_len = Duration::from_secs(lease_secs.max(1));
+    eprintln!("worker {me}: up to {max_concurrent} runs, lease {lease_secs}s");
+    let mut set: JoinSet<()> = JoinSet::new();
+    let mut claimed = 0usize;
+    loop {
+        while set.len() < max_concurrent.max(1) && max_runs.is_none_or(|m| claimed < m) {
+            match s.lk.stores.queue.claim(&me, lease_len).await {
+                Ok(Some(lease)) => {
+                    claimed += 1;
+                    eprintln!("worker {me}: claimed {}", lease.execution_id);
+                    set.spawn(run_one(
+                        s.lk.engine.clone(),
+                        s.lk.stores.clone(),
+                        lease,
+                        as_json,
+                    ));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    eprintln!("worker {me}: claim failed: {e}");
+                    break;
+                }
+            }
+        }
+        if set.is_empty() && max_runs.is_some_and(|m| claimed >= m) {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = set.join_next(), if !set.is_empty() => {}
+            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+            _ = tokio::signal::ctrl_c() => {
+                set.abort_all();
+                return Err(CliError::new(crate::error::STOPPED, "worker interrupted; its runs continue on other workers"));
+            }
+        }
+    }
+}
+
+async fn run_one(engine: Engine, stores: Stores, lease: Lease, as_json: bool) {
+    let id = lease.execution_id.clone();
+    let mut handle = match engine.run_leased(lease.clone()).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("run {id}: cannot start: {e}");
+            let _ = stores.queue.release(&lease).await;
+            return;
+        }
+    };
+    let mut progress = Progress::new(as_json);
+    if let Some(mut ev) = handle.events() {
+        while let Some(e) = ev.recv().await {
+            let end = e.kind.is_terminal();
+            progress.on_event(&e);
+            if end {
+                break;
+            }
+        }
+    }
+    match handle.wait().await {
+        Ok(o) if o.reason.as_deref() == Some("lease_lost") => {
+            eprintln!("run {id}: lease lost, left to its new holder")
+        }
+        Ok(o) => {
+            eprintln!("run {id}: {}", o.status.as_str());
+            let _ = stores.queue.release(&lease).await;
+        }
+        Err(e) => eprintln!("run {id}: {e}"),
+    }
+}

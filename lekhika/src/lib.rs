@@ -1,0 +1,20 @@
+//! Lekhika assembled: one [`Config`] gives an [`Engine`](lekhika_core::Engine)
+//! wired to a store (SQLite by default, or PostgreSQL), AI providers (env
+//! vars, files or host rows), the model catalog (prices for wallets) and the
+//! book exporters. The `lekhika` CLI and the Python and Node bindings are thin
+//! layers over this crate.
+
+pub mod book;
+mod error;
+pub mod nodes;
+pub mod providers;
+mod runtime;
+
+pub use book::ALL_FORMATS;
+pub use error::{LekhikaError, Result};
+pub use runtime::{default_store_path, open_stores, read_json, Config, Lekhika};
+
+pub use lekhika_core as core;
+pub use lekhika_export as export;
+pub use lekhika_providers as provider_clients;
+pub use lekhika_store as store;
