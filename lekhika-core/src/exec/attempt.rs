@@ -29,13 +29,30 @@ pub(crate) async fn run_with_policy(
     item: Option<Arc<ItemScope>>,
     instruction: Option<String>,
 ) -> Result<NodeResult, NodeError> {
+    run_with_policy_from(run, idx, built, item, instruction, 0).await
+}
+
+/// [`run_with_policy`] for a call nested inside another node's run (e.g. a
+/// continuity checker): attempts count from `first_attempt + 1`, so the
+/// nested calls' wallet keys (which include the attempt) never collide with
+/// each other or with the host node's own calls. Nothing is checkpointed:
+/// the host node adds the result's usage to its own with
+/// `NodeContext::absorb`.
+pub(crate) async fn run_with_policy_from(
+    run: &Arc<RunShared>,
+    idx: usize,
+    built: &BuiltNode,
+    item: Option<Arc<ItemScope>>,
+    instruction: Option<String>,
+    first_attempt: u32,
+) -> Result<NodeResult, NodeError> {
     let node_id = run.node_id(idx).to_string();
     let item_idx = item.as_ref().map(|i| i.index);
     let started = now_ms();
     let policy = &built.policy;
     let max_validations = policy.validate.attempts.unwrap_or(2);
     let mut feedback: Option<String> = None;
-    let (mut attempt, mut retries, mut validations) = (0u32, 0u32, 0u32);
+    let (mut attempt, mut retries, mut validations) = (first_attempt, 0u32, 0u32);
     let mut usage = Usage::default();
     let mut cost = 0i64;
     loop {
@@ -72,7 +89,7 @@ pub(crate) async fn run_with_policy(
                     output: out.output,
                     usage,
                     cost: cost.max(0) as u64,
-                    attempts: attempt,
+                    attempts: attempt - first_attempt,
                     provider: acc.provider,
                     model: acc.model,
                     started_at_ms: started,

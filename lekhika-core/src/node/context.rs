@@ -212,6 +212,25 @@ impl NodeContext {
         }
     }
 
+    /// Count a nested call's usage and cost as this node's own (nodes that
+    /// run other nodes' configs inside them, e.g. `continuity`).
+    pub(crate) fn absorb(
+        &self,
+        usage: Usage,
+        cost: i64,
+        provider: Option<&str>,
+        model: Option<&str>,
+    ) {
+        if let Ok(mut a) = self.acc.lock() {
+            a.usage.add(usage);
+            a.cost += cost;
+            if a.provider.is_none() {
+                a.provider = provider.map(str::to_string);
+                a.model = model.map(str::to_string);
+            }
+        }
+    }
+
     pub(crate) fn take_accounting(&self) -> Accounting {
         self.acc.lock().map(|a| a.clone()).unwrap_or_default()
     }

@@ -1,9 +1,14 @@
 //! Built-in node kinds, each configured only by data.
 
 pub mod approval;
+pub mod bible;
 pub mod compile;
+pub mod continuity;
+pub(crate) mod craft;
+pub mod image;
 pub mod input;
 pub mod map;
+pub mod phrase_check;
 pub mod template;
 pub mod text;
 
@@ -32,6 +37,18 @@ pub(crate) fn register_all(r: &mut Registry) {
     });
     r.register("approval", |s, _| {
         approval::ApprovalNode::build(s).map(|n| Box::new(n) as _)
+    });
+    r.register("bible", |s, _| {
+        bible::BibleNode::build(s).map(|n| Box::new(n) as _)
+    });
+    r.register("continuity", |s, r| {
+        continuity::ContinuityNode::build(s, r).map(|n| Box::new(n) as _)
+    });
+    r.register("phrase_check", |s, r| {
+        phrase_check::PhraseCheckNode::build(s, r).map(|n| Box::new(n) as _)
+    });
+    r.register("image", |s, _| {
+        image::ImageNode::build(s).map(|n| Box::new(n) as _)
     });
 }
 

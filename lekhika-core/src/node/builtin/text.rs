@@ -1,16 +1,22 @@
 //! `text`: one AI text call, configured entirely by data. A reply cut by
 //! the output limit is continued (never kept truncated); JSON output is
-//! parsed and checked against an optional schema.
+//! parsed and checked against an optional schema. Book craft, all optional
+//! and all data: `length` (expand/tighten toward a word budget, length
+//! score in the metrics) and `review` (critique-and-revise loop with a
+//! score gate, a cap and plateau detection).
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::craft::length::{Length, LengthConfig};
+use super::craft::review::{Review, ReviewConfig};
+use super::craft::session::Session;
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
 use crate::node::schema::check_schema;
 use crate::node::{CallEstimate, EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUse};
-use crate::provider::{ChatMessage, FinishReason, OutputFormat, TextRequest, Usage};
+use crate::provider::{ChatMessage, OutputFormat, TextRequest};
 use crate::template::Template;
 use crate::wallet::prompt_tokens_for_bytes;
 
@@ -38,6 +44,12 @@ struct Config {
     /// The user turn sent to continue a cut reply.
     #[serde(default)]
     continue_prompt: Option<String>,
+    /// Length control toward a word budget (see `craft::length`).
+    #[serde(default)]
+    length: Option<LengthConfig>,
+    /// Critique-and-revise loop (see `craft::review`).
+    #[serde(default)]
+    review: Option<ReviewConfig>,
     /// Human label some editors keep in `data`.
     #[serde(default)]
     #[allow(dead_code)]
@@ -50,12 +62,14 @@ pub struct TextNode {
     system: Option<Template>,
     prompt: Template,
     temperature: Option<f32>,
-    max_tokens: u32,
-    json: bool,
+    pub(crate) max_tokens: u32,
+    pub(crate) json: bool,
     json_schema: Option<Value>,
     stream: bool,
-    max_continuations: u32,
-    continue_prompt: String,
+    pub(crate) max_continuations: u32,
+    pub(crate) continue_prompt: String,
+    length: Option<Length>,
+    review: Option<Review>,
 }
 
 impl TextNode {
@@ -87,6 +101,18 @@ impl TextNode {
         if c.provider.trim().is_empty() || c.model.trim().is_empty() {
             problems.push("`provider` and `model` must not be empty".into());
         }
+        let is_json = json || c.json_schema.is_some();
+        if is_json && (c.length.is_some() || c.review.is_some()) {
+            problems.push("`length` and `review` apply to text output, not JSON".into());
+        }
+        let length = c.length.map(Length::build).transpose().unwrap_or_else(|e| {
+            problems.push(e);
+            None
+        });
+        let review = c.review.map(Review::build).transpose().unwrap_or_else(|e| {
+            problems.push(e);
+            None
+        });
         match (system, prompt) {
             (Ok(system), Ok(prompt)) if problems.is_empty() => Ok(Self {
                 provider: c.provider,
@@ -102,6 +128,8 @@ impl TextNode {
                 continue_prompt: c.continue_prompt.unwrap_or_else(|| {
                     "Continue exactly where you stopped. Do not repeat anything.".into()
                 }),
+                length,
+                review,
             }),
             (s, p) => {
                 problems.extend(s.err());
@@ -111,7 +139,11 @@ impl TextNode {
         }
     }
 
-    fn request(&self, system: Option<String>, messages: Vec<ChatMessage>) -> TextRequest {
+    pub(crate) fn request(
+        &self,
+        system: Option<String>,
+        messages: Vec<ChatMessage>,
+    ) -> TextRequest {
         TextRequest {
             provider: self.provider.clone(),
             model: self.model.clone(),
@@ -133,7 +165,7 @@ impl TextNode {
 }
 
 /// Strip a Markdown code fence around a JSON reply.
-fn strip_fence(s: &str) -> &str {
+pub(crate) fn strip_fence(s: &str) -> &str {
     let t = s.trim();
     let Some(rest) = t.strip_prefix("```") else {
         return t;
@@ -151,46 +183,10 @@ impl Node for TextNode {
             prompt.push_str("\n\n");
             prompt.push_str(extra);
         }
-        let mut messages = vec![ChatMessage::user(prompt)];
-        let mut text = String::new();
-        let mut usage = Usage::default();
-        let mut continuations = 0;
-        loop {
-            let resp = ctx
-                .generate_text(&self.request(system.clone(), messages.clone()))
-                .await?;
-            usage.add(resp.usage);
-            text.push_str(&resp.text);
-            match resp.finish {
-                FinishReason::Length if !self.json && continuations < self.max_continuations => {
-                    continuations += 1;
-                    ctx.progress(format!("reply cut at the output limit; continuing ({continuations})"));
-                    messages = vec![
-                        messages[0].clone(),
-                        ChatMessage::assistant(text.clone()),
-                        ChatMessage::user(self.continue_prompt.clone()),
-                    ];
-                }
-                FinishReason::Length => {
-                    return Err(NodeError::InvalidOutput(format!(
-                        "the reply was cut at the output limit of {} tokens {} times; shorten the answer",
-                        self.max_tokens,
-                        continuations + 1
-                    )))
-                }
-                FinishReason::ContentFilter => {
-                    return Err(NodeError::failed("the provider blocked the reply (content filter)"))
-                }
-                _ => break,
-            }
-        }
-        let metrics = json!({
-            "words": crate::text::word_count(&text),
-            "continuations": continuations,
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-        });
-        let output = if self.json {
+        let mut s = Session::new(ctx, self, system, prompt);
+        let mut text = s.write(None).await?;
+        let mut metrics = serde_json::Map::new();
+        if self.json {
             let v: Value = serde_json::from_str(strip_fence(&text)).map_err(|e| {
                 NodeError::InvalidOutput(format!(
                     "the reply is not valid JSON ({e}); answer with JSON only"
@@ -202,11 +198,36 @@ impl Node for TextNode {
                     return Err(NodeError::InvalidOutput(problems.join("; ")));
                 }
             }
-            v
-        } else {
-            Value::String(text)
+            return Ok(NodeOutput {
+                output: v,
+                metrics: base_metrics(&s, &text, metrics),
+            });
+        }
+        let requested = match &self.length {
+            Some(l) => l.requested(ctx)?.map(|r| (l, r)),
+            None => None,
         };
-        Ok(NodeOutput { output, metrics })
+        let mut report = None;
+        if let Some((l, r)) = requested {
+            let (t, rep) = l.control(&mut s, text, r).await?;
+            text = t;
+            report = Some(rep);
+        }
+        if let Some(review) = &self.review {
+            let (t, rep, m) = review.run(&mut s, text, requested, report).await?;
+            text = t;
+            report = rep;
+            if let Value::Object(m) = m {
+                metrics.extend(m);
+            }
+        }
+        if let Some(Value::Object(m)) = report.map(|r| r.metrics()) {
+            metrics.extend(m);
+        }
+        Ok(NodeOutput {
+            metrics: base_metrics(&s, &text, metrics),
+            output: Value::String(text),
+        })
     }
 
     fn variables(&self) -> Vec<VarUse> {
@@ -215,11 +236,24 @@ impl Node for TextNode {
         if let Some(s) = &self.system {
             uses(s, false, &mut v);
         }
+        if let Some(l) = &self.length {
+            uses(l.template(), false, &mut v);
+        }
+        if let Some(r) = &self.review {
+            uses(&r.prompt, false, &mut v);
+            if let Some(s) = &r.system {
+                uses(s, false, &mut v);
+            }
+        }
         v
     }
 
     fn models(&self) -> Vec<(String, String)> {
-        vec![(self.provider.clone(), self.model.clone())]
+        let mut m = vec![(self.provider.clone(), self.model.clone())];
+        if let Some(r) = &self.review {
+            m.push((r.provider.clone(), r.model.clone()));
+        }
+        m
     }
 
     fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
@@ -238,16 +272,33 @@ impl Node for TextNode {
             self.max_continuations as u64
         };
         bytes += self.continue_prompt.len();
-        vec![CallEstimate {
+        // Length passes and revisions each rewrite the whole text again.
+        let passes = self.length.as_ref().map_or(0, |l| l.max_passes as u64);
+        let revisions = self.review.as_ref().map_or(0, |r| r.max_revisions as u64);
+        let drafts = (1 + passes) * (1 + revisions);
+        let mut out = vec![CallEstimate {
             provider: self.provider.clone(),
             model: self.model.clone(),
             input_tokens: prompt_tokens_for_bytes(bytes as u64)
                 + 8 * 3
                 + var_tokens
-                + 2 * self.max_tokens as u64 * (calls - 1),
+                + 2 * self.max_tokens as u64 * (calls - 1)
+                + 4 * self.max_tokens as u64 * calls * (drafts > 1) as u64,
             output_tokens: self.max_tokens as u64,
-            calls,
-        }]
+            calls: calls * drafts,
+        }];
+        if let Some(r) = &self.review {
+            out.push(CallEstimate {
+                provider: r.provider.clone(),
+                model: r.model.clone(),
+                input_tokens: prompt_tokens_for_bytes(r.prompt.literal_bytes() as u64)
+                    + var_tokens
+                    + 2 * self.max_tokens as u64 * calls,
+                output_tokens: r.max_tokens() as u64,
+                calls: 2 * (1 + revisions),
+            });
+        }
+        out
     }
 
     fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
@@ -263,7 +314,25 @@ impl Node for TextNode {
         if let Some(m) = model {
             self.model = m.to_string();
         }
+        if let Some(r) = &mut self.review {
+            r.override_model(provider, model);
+        }
     }
+}
+
+/// Words, continuations and tokens of the whole session, plus `extra`.
+fn base_metrics(s: &Session<'_>, text: &str, extra: serde_json::Map<String, Value>) -> Value {
+    let mut m = json!({
+        "words": crate::text::word_count(text),
+        "continuations": s.continuations,
+        "calls": s.calls,
+        "input_tokens": s.usage.input_tokens,
+        "output_tokens": s.usage.output_tokens,
+    });
+    if let Value::Object(o) = &mut m {
+        o.extend(extra);
+    }
+    m
 }
 
 #[cfg(test)]

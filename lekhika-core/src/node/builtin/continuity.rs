@@ -1,0 +1,381 @@
+//! `continuity`: after chapters were drafted in parallel, a checker model
+//! compares each chapter's actual ending with the next chapter's opening
+//! (plus the planned states, the recorded change states and whatever the
+//! checker prompt adds, e.g. the story bible). Only chapters in a
+//! contradicting pair are rewritten, with the contradiction as the
+//! instruction; pairs touching a rewritten chapter are checked again, up to
+//! `max_rounds` rewrite rounds. Checks and rewrites run concurrently.
+//!
+//! The checker is any node config (usually `text` with JSON output) run per
+//! adjacent pair with `item` = `{earlier, later, earlier_number,
+//! later_number, ending, opening, earlier_state, later_state}`; it must
+//! answer `{"consistent": bool, "issue": "...", "fix": "earlier" | "later"
+//! | "both"}` (`fix` defaults to `later`). The rewrite is any node config
+//! (usually the writer's) run per flagged chapter with `item` = the outline
+//! chapter plus `draft` (the current text) and `issue`, `prev_item` /
+//! `next_item` = the neighbouring outline chapters, `previous` = the
+//! previous chapter's current text; `instruction` (with `{issue}`) is
+//! appended to its prompt.
+//!
+//! Output: `{chapters: [text], rewritten: [numbers], report: [...], unresolved: [...]}`.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::craft::nested::{build_inner, inner_vars, run_all, Attempts, Job};
+use super::craft::{as_list, chapter_text, fill, head_words, show, tail_words};
+use super::{parse_config, template, uses};
+use crate::flow::NodeSpec;
+use crate::node::{
+    BuiltNode, CallEstimate, EstimateScope, ItemScope, Node, NodeContext, NodeError, NodeOutput,
+    Registry, VarUse,
+};
+use crate::template::Template;
+
+fn d_window() -> usize {
+    300
+}
+fn d_rounds() -> u32 {
+    2
+}
+fn d_conc() -> usize {
+    4
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Single-variable template: the drafted chapters (texts).
+    chapters: String,
+    /// Single-variable template: the outline's chapters (same order).
+    outline: String,
+    /// Optional single-variable template: one change record per chapter.
+    #[serde(default)]
+    states: Option<String>,
+    /// Node config run per adjacent pair.
+    check: Map<String, Value>,
+    /// Node config run per chapter to fix.
+    rewrite: Map<String, Value>,
+    /// Appended to the rewrite's prompt; `{issue}` is the contradiction.
+    instruction: String,
+    /// Words of each ending and opening shown to the checker.
+    #[serde(default = "d_window")]
+    window_words: usize,
+    #[serde(default = "d_rounds")]
+    max_rounds: u32,
+    #[serde(default = "d_conc")]
+    concurrency: usize,
+}
+
+pub struct ContinuityNode {
+    chapters: Template,
+    outline: Template,
+    states: Option<Template>,
+    check: BuiltNode,
+    rewrite: BuiltNode,
+    instruction: String,
+    window: usize,
+    max_rounds: u32,
+    concurrency: usize,
+}
+
+impl ContinuityNode {
+    pub fn build(spec: &NodeSpec, registry: &Registry) -> Result<Self, Vec<String>> {
+        let c: Config = parse_config(spec)?;
+        let mut problems = Vec::new();
+        let chapters = template("chapters", &c.chapters).map_err(|e| problems.push(e));
+        let outline = template("outline", &c.outline).map_err(|e| problems.push(e));
+        let states = c
+            .states
+            .as_deref()
+            .map(|s| template("states", s))
+            .transpose()
+            .map_err(|e| problems.push(e));
+        let check = build_inner(spec, registry, "check", c.check).map_err(|e| problems.extend(e));
+        let rewrite =
+            build_inner(spec, registry, "rewrite", c.rewrite).map_err(|e| problems.extend(e));
+        if c.concurrency == 0 || c.window_words == 0 {
+            problems.push("`concurrency` and `window_words` must be at least 1".into());
+        }
+        match (chapters, outline, states, check, rewrite) {
+            (Ok(chapters), Ok(outline), Ok(states), Ok(check), Ok(rewrite))
+                if problems.is_empty() =>
+            {
+                Ok(Self {
+                    chapters,
+                    outline,
+                    states,
+                    check,
+                    rewrite,
+                    instruction: c.instruction,
+                    window: c.window_words,
+                    max_rounds: c.max_rounds,
+                    concurrency: c.concurrency,
+                })
+            }
+            _ => Err(problems),
+        }
+    }
+
+    fn pair_scope(
+        &self,
+        i: usize,
+        texts: &[String],
+        outline: &[Value],
+        states: &[Value],
+    ) -> ItemScope {
+        let at = |l: &[Value], k: usize| l.get(k).cloned().unwrap_or(Value::Null);
+        ItemScope {
+            index: i as u32,
+            item: json!({
+                "earlier": at(outline, i),
+                "later": at(outline, i + 1),
+                "earlier_number": i + 1,
+                "later_number": i + 2,
+                "ending": tail_words(&texts[i], self.window),
+                "opening": head_words(&texts[i + 1], self.window),
+                "earlier_state": at(states, i),
+                "later_state": at(states, i + 1),
+            }),
+            ..ItemScope::default()
+        }
+    }
+}
+
+/// A checker's verdict: `None` when consistent, else (issue, fix earlier, fix later).
+fn verdict(v: &Value) -> Result<Option<(String, bool, bool)>, NodeError> {
+    let v = match v {
+        Value::String(s) => serde_json::from_str(super::text::strip_fence(s)).map_err(|e| {
+            NodeError::InvalidOutput(format!("the continuity checker's reply is not JSON ({e})"))
+        })?,
+        other => other.clone(),
+    };
+    let consistent = v
+        .get("consistent")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| {
+            NodeError::InvalidOutput(
+                "the continuity checker's reply has no boolean `consistent`".into(),
+            )
+        })?;
+    if consistent {
+        return Ok(None);
+    }
+    let issue = v.get("issue").map(show).unwrap_or_default();
+    let (earlier, later) = match v.get("fix").and_then(Value::as_str) {
+        Some("earlier") => (true, false),
+        Some("both") => (true, true),
+        _ => (false, true),
+    };
+    Ok(Some((issue, earlier, later)))
+}
+
+/// Outline chapter `i` with the current draft and the issue added.
+fn rewrite_item(outline: &[Value], i: usize, draft: &str, issue: &str) -> Value {
+    match outline.get(i) {
+        Some(Value::Object(m)) => {
+            let mut m = m.clone();
+            m.insert("draft".into(), Value::String(draft.to_string()));
+            m.insert("issue".into(), Value::String(issue.to_string()));
+            Value::Object(m)
+        }
+        other => {
+            json!({"entry": other.cloned().unwrap_or(Value::Null), "draft": draft, "issue": issue})
+        }
+    }
+}
+
+#[async_trait]
+impl Node for ContinuityNode {
+    async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
+        let mut texts = Vec::new();
+        for (i, c) in as_list(ctx.render_value(&self.chapters)?, "chapters")?
+            .iter()
+            .enumerate()
+        {
+            texts.push(chapter_text(c).ok_or_else(|| {
+                NodeError::InvalidOutput(format!("chapter {} has no text", i + 1))
+            })?);
+        }
+        let outline = as_list(ctx.render_value(&self.outline)?, "outline")?;
+        let states = match &self.states {
+            Some(t) => as_list(ctx.render_value(t)?, "states")?,
+            None => Vec::new(),
+        };
+        let n = texts.len();
+        let attempts = Attempts::new(ctx.attempt());
+        let mut to_check: Vec<usize> = (0..n.saturating_sub(1)).collect();
+        let (mut report, mut unresolved, mut rewritten) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rewrite_metrics = Map::new();
+        let (mut checks, mut rounds) = (0usize, 0u32);
+        loop {
+            ctx.progress(format!("checking {} chapter joins", to_check.len()));
+            let jobs: Vec<Job> = to_check
+                .iter()
+                .map(|&i| (i, self.pair_scope(i, &texts, &outline, &states), None))
+                .collect();
+            checks += jobs.len();
+            let results = run_all(ctx, &self.check, jobs, self.concurrency, &attempts).await?;
+            let mut flagged: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+            for (i, r) in results {
+                let Some((issue, earlier, later)) = verdict(&r.output)? else {
+                    continue;
+                };
+                let mut fixes = Vec::new();
+                for (yes, ch) in [(earlier, i), (later, i + 1)] {
+                    if yes {
+                        flagged.entry(ch).or_default().push(issue.clone());
+                        fixes.push(ch + 1);
+                    }
+                }
+                let entry = json!({"round": rounds + 1, "earlier": i + 1, "later": i + 2,
+                    "issue": issue, "rewrite": fixes});
+                if rounds >= self.max_rounds {
+                    unresolved.push(entry);
+                } else {
+                    report.push(entry);
+                }
+            }
+            if flagged.is_empty() || rounds >= self.max_rounds {
+                break;
+            }
+            rounds += 1;
+            ctx.progress(format!(
+                "rewriting {} chapters (round {rounds})",
+                flagged.len()
+            ));
+            let jobs: Vec<Job> = flagged
+                .iter()
+                .map(|(&i, issues)| {
+                    let issue = issues.join("\n");
+                    let scope = ItemScope {
+                        index: i as u32,
+                        item: rewrite_item(&outline, i, &texts[i], &issue),
+                        prev_item: i
+                            .checked_sub(1)
+                            .and_then(|p| outline.get(p))
+                            .cloned()
+                            .unwrap_or(Value::Null),
+                        next_item: outline.get(i + 1).cloned().unwrap_or(Value::Null),
+                        previous: i
+                            .checked_sub(1)
+                            .map(|p| Value::String(texts[p].clone()))
+                            .unwrap_or(Value::Null),
+                        results: Value::Null,
+                    };
+                    (i, scope, Some(fill(&self.instruction, &[("issue", issue)])))
+                })
+                .collect();
+            let results = run_all(ctx, &self.rewrite, jobs, self.concurrency, &attempts).await?;
+            let mut next: Vec<usize> = Vec::new();
+            for (i, r) in results {
+                texts[i] = chapter_text(&r.output).ok_or_else(|| {
+                    NodeError::InvalidOutput(format!(
+                        "the rewrite of chapter {} has no text",
+                        i + 1
+                    ))
+                })?;
+                rewrite_metrics.insert((i + 1).to_string(), r.metrics);
+                if !rewritten.contains(&(i + 1)) {
+                    rewritten.push(i + 1);
+                }
+                next.extend(i.checked_sub(1));
+                if i + 1 < n {
+                    next.push(i);
+                }
+            }
+            next.sort_unstable();
+            next.dedup();
+            to_check = next;
+        }
+        rewritten.sort_unstable();
+        let metrics = json!({
+            "pairs_checked": checks,
+            "rounds": rounds,
+            "rewritten": rewritten,
+            "unresolved": unresolved.len(),
+            "rewrite_metrics": rewrite_metrics,
+        });
+        Ok(NodeOutput {
+            output: json!({
+                "chapters": texts,
+                "rewritten": rewritten,
+                "report": report,
+                "unresolved": unresolved,
+            }),
+            metrics,
+        })
+    }
+
+    fn variables(&self) -> Vec<VarUse> {
+        let mut v = Vec::new();
+        for t in [&self.chapters, &self.outline]
+            .into_iter()
+            .chain(self.states.iter())
+        {
+            uses(t, false, &mut v);
+        }
+        v.extend(inner_vars(&self.check));
+        v.extend(inner_vars(&self.rewrite));
+        v
+    }
+
+    fn models(&self) -> Vec<(String, String)> {
+        let mut m = self.check.node.models();
+        m.extend(self.rewrite.node.models());
+        m
+    }
+
+    fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
+        // Unknown count of pairs before the run: bound by the chapters' size in tokens / 1000.
+        let pairs = self
+            .chapters
+            .variables()
+            .map(|p| scope.var_tokens(p))
+            .sum::<u64>()
+            .div_ceil(1000)
+            .max(1);
+        let mut out: Vec<CallEstimate> = self
+            .check
+            .node
+            .estimate(scope)
+            .into_iter()
+            .map(|c| CallEstimate {
+                calls: c.calls * pairs * (1 + self.max_rounds as u64),
+                ..c
+            })
+            .collect();
+        // Worst case: every chapter rewritten in every round.
+        out.extend(
+            self.rewrite
+                .node
+                .estimate(scope)
+                .into_iter()
+                .map(|c| CallEstimate {
+                    calls: c.calls * pairs * self.max_rounds as u64,
+                    ..c
+                }),
+        );
+        out
+    }
+
+    fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
+        2 * self
+            .chapters
+            .variables()
+            .map(|p| scope.var_tokens(p))
+            .sum::<u64>()
+            + 512
+    }
+
+    fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {
+        for b in [&mut self.check, &mut self.rewrite] {
+            if let Some(node) = std::sync::Arc::get_mut(&mut b.node) {
+                node.override_model(provider, model);
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Length control: a chapter under `min_ratio` of its word budget is
+//! expanded, one over `max_ratio` tightened, up to `max_passes` times; then
+//! the result is reported (requested and delivered words, LongWriter length
+//! score), never failed. Prompts and thresholds come from the flow.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::session::Session;
+use super::{fill, length_score};
+use crate::node::{NodeContext, NodeError};
+use crate::template::Template;
+use crate::text::word_count;
+
+fn d_min() -> f64 {
+    0.85
+}
+fn d_max() -> f64 {
+    1.3
+}
+fn d_passes() -> u32 {
+    2
+}
+
+/// `length` block of a `text` node.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LengthConfig {
+    /// Requested words: a number or a template such as `{{item.words}}`.
+    target_words: Value,
+    #[serde(default = "d_min")]
+    min_ratio: f64,
+    #[serde(default = "d_max")]
+    max_ratio: f64,
+    #[serde(default = "d_passes")]
+    max_passes: u32,
+    /// Sent after a short draft; placeholders `{requested}`, `{delivered}`, `{missing}`.
+    expand_prompt: String,
+    /// Sent after a long draft; placeholders `{requested}`, `{delivered}`, `{excess}`.
+    tighten_prompt: String,
+}
+
+pub(crate) struct Length {
+    target: Template,
+    min_ratio: f64,
+    max_ratio: f64,
+    pub max_passes: u32,
+    expand: String,
+    tighten: String,
+}
+
+/// What length control did to one text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LengthReport {
+    pub requested: u64,
+    pub delivered: u64,
+    pub passes: u32,
+    pub score: f64,
+    pub within: bool,
+}
+
+impl LengthReport {
+    pub fn metrics(&self) -> Value {
+        json!({
+            "requested_words": self.requested,
+            "delivered_words": self.delivered,
+            "length_score": self.score,
+            "length_passes": self.passes,
+            "length_within_budget": self.within,
+        })
+    }
+}
+
+impl Length {
+    pub fn build(c: LengthConfig) -> Result<Self, String> {
+        let target = match &c.target_words {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.clone(),
+            _ => return Err("`length.target_words` must be a number or a template".into()),
+        };
+        let target = Template::parse(&target).map_err(|e| format!("`length.target_words`: {e}"))?;
+        if !(c.min_ratio > 0.0 && c.min_ratio <= 1.0 && c.max_ratio >= 1.0) {
+            return Err(
+                "`length.min_ratio` must be in (0, 1] and `length.max_ratio` at least 1".into(),
+            );
+        }
+        Ok(Self {
+            target,
+            min_ratio: c.min_ratio,
+            max_ratio: c.max_ratio,
+            max_passes: c.max_passes,
+            expand: c.expand_prompt,
+            tighten: c.tighten_prompt,
+        })
+    }
+
+    pub fn template(&self) -> &Template {
+        &self.target
+    }
+
+    /// The requested words for this run (`None` when the target renders empty or zero).
+    pub fn requested(&self, ctx: &NodeContext) -> Result<Option<u64>, NodeError> {
+        let v = ctx.render_value(&self.target)?;
+        let n = match &v {
+            Value::Number(n) => n.as_f64().map(|f| f.max(0.0) as u64),
+            Value::String(s) => s.trim().parse::<f64>().ok().map(|f| f.max(0.0) as u64),
+            _ => None,
+        };
+        Ok(n.filter(|n| *n > 0))
+    }
+
+    fn within(&self, requested: u64, delivered: u64) -> bool {
+        let r = delivered as f64 / requested as f64;
+        r >= self.min_ratio && r <= self.max_ratio
+    }
+
+    /// Expand or tighten `text` toward `requested` words; keeps the best try.
+    pub async fn control(
+        &self,
+        s: &mut Session<'_>,
+        text: String,
+        requested: u64,
+    ) -> Result<(String, LengthReport), NodeError> {
+        let mut best = text;
+        let mut best_words = word_count(&best);
+        let mut passes = 0;
+        while passes < self.max_passes && !self.within(requested, best_words) {
+            passes += 1;
+            let instruction = if best_words < requested {
+                fill(
+                    &self.expand,
+                    &[
+                        ("requested", requested.to_string()),
+                        ("delivered", best_words.to_string()),
+                        ("missing", (requested - best_words).to_string()),
+                    ],
+                )
+            } else {
+                fill(
+                    &self.tighten,
+                    &[
+                        ("requested", requested.to_string()),
+                        ("delivered", best_words.to_string()),
+                        ("excess", (best_words - requested).to_string()),
+                    ],
+                )
+            };
+            s.ctx.progress(format!(
+                "{best_words} words for a budget of {requested}; length pass {passes}"
+            ));
+            let next = s.write(Some((&best, &instruction))).await?;
+            let words = word_count(&next);
+            if length_score(requested, words) >= length_score(requested, best_words) {
+                best = next;
+                best_words = words;
+            }
+        }
+        let within = self.within(requested, best_words);
+        if !within {
+            s.ctx.progress(format!(
+                "{best_words} words for a budget of {requested} after {passes} length passes"
+            ));
+        }
+        Ok((
+            best,
+            LengthReport {
+                requested,
+                delivered: best_words,
+                passes,
+                score: length_score(requested, best_words),
+                within,
+            },
+        ))
+    }
+}

@@ -1,0 +1,122 @@
+//! Running a node config inside another node (a continuity checker, a
+//! chapter rewrite) under its own retry/validation policy, with its usage
+//! counted as the host node's, and many at once up to a limit.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio::task::JoinSet;
+
+use crate::exec::attempt::run_with_policy_from;
+use crate::flow::NodeSpec;
+use crate::node::{BuiltNode, ItemScope, NodeContext, NodeError, Registry, VarUse};
+use crate::store::NodeResult;
+
+/// Build the node config `{"kind": ..., ...}` found at `field`.
+pub(crate) fn build_inner(
+    spec: &NodeSpec,
+    registry: &Registry,
+    field: &str,
+    mut inner: Map<String, Value>,
+) -> Result<BuiltNode, Vec<String>> {
+    let kind = match inner.remove("kind") {
+        Some(Value::String(k)) => k,
+        _ => return Err(vec![format!("`{field}.kind` must name a node kind")]),
+    };
+    let inner_spec = NodeSpec {
+        id: spec.id.clone(),
+        kind,
+        config: inner,
+    };
+    registry
+        .build(&inner_spec, &Default::default())
+        .map_err(|ps| ps.into_iter().map(|p| format!("{field}: {p}")).collect())
+}
+
+/// Template variables of a nested node (they see `item.*`).
+pub(crate) fn inner_vars(b: &BuiltNode) -> Vec<VarUse> {
+    b.node
+        .variables()
+        .into_iter()
+        .map(|u| VarUse { in_item: true, ..u })
+        .collect()
+}
+
+/// Hands out attempt numbers for nested calls: each call gets its own
+/// block of 1000, above every attempt number of the host node, so wallet
+/// keys never collide.
+pub(crate) struct Attempts(AtomicU32);
+
+impl Attempts {
+    pub fn new(host_attempt: u32) -> Self {
+        Self(AtomicU32::new(host_attempt.saturating_mul(1_000_000)))
+    }
+    fn next(&self) -> u32 {
+        self.0.fetch_add(1000, Ordering::Relaxed) + 1000
+    }
+}
+
+/// One job: the item scope and the extra instruction.
+pub(crate) type Job = (usize, ItemScope, Option<String>);
+
+/// Run `built` once per job, `concurrency` at a time; results by job key.
+/// Every call's usage and cost are added to `ctx`'s own.
+pub(crate) async fn run_all(
+    ctx: &NodeContext,
+    built: &BuiltNode,
+    jobs: Vec<Job>,
+    concurrency: usize,
+    attempts: &Attempts,
+) -> Result<Vec<(usize, NodeResult)>, NodeError> {
+    let mut set = JoinSet::new();
+    let mut pending = jobs.into_iter();
+    let mut out = Vec::new();
+    let mut first_err: Option<NodeError> = None;
+    loop {
+        while first_err.is_none() && set.len() < concurrency.max(1) {
+            let Some((key, scope, instruction)) = pending.next() else {
+                break;
+            };
+            let (run, tpl, idx, base) = (
+                ctx.run.clone(),
+                built.clone(),
+                ctx.node_idx,
+                attempts.next(),
+            );
+            set.spawn(async move {
+                let r =
+                    run_with_policy_from(&run, idx, &tpl, Some(Arc::new(scope)), instruction, base)
+                        .await;
+                (key, r)
+            });
+        }
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
+        match joined {
+            Ok((key, Ok(r))) => {
+                ctx.absorb(
+                    r.usage,
+                    r.cost as i64,
+                    r.provider.as_deref(),
+                    r.model.as_deref(),
+                );
+                out.push((key, r));
+            }
+            Ok((_, Err(e))) => {
+                if first_err.is_none() || matches!(first_err, Some(NodeError::Cancelled)) {
+                    first_err = Some(e);
+                }
+            }
+            Err(join) => first_err = Some(NodeError::failed(format!("nested task failed: {join}"))),
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => {
+            out.sort_by_key(|(k, _)| *k);
+            Ok(out)
+        }
+    }
+}
