@@ -1,0 +1,180 @@
+'use strict'
+// The `lekhika` package: Promises, async-iterable events, AbortSignal and
+// Error subclasses over the native module. No engine logic lives here.
+
+const native = require('./native.js')
+const errors = require('./errors.js')
+
+const { fromNative } = errors
+const DEFAULT_USER = 'local'
+
+async function call(promise) {
+  try {
+    return await promise
+  } catch (e) {
+    throw fromNative(e)
+  }
+}
+
+function sync(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw fromNative(e)
+  }
+}
+
+function userOf(opts) {
+  return (opts && opts.user) || DEFAULT_USER
+}
+
+/** A running execution: iterate its events, stop it, await its outcome. */
+class RunHandle {
+  constructor(run, signal) {
+    this._run = run
+    this._result = null
+    /** @type {string} */
+    this.executionId = run.executionId
+    if (signal) {
+      if (signal.aborted) run.stop()
+      else {
+        const onAbort = () => run.stop()
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.result().finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {})
+      }
+    }
+  }
+
+  /** Events in order, ending after the run's terminal event. Read them once. */
+  async *events() {
+    for (;;) {
+      const e = await call(this._run.nextEvent())
+      if (e === null) return
+      yield e
+    }
+  }
+
+  [Symbol.asyncIterator]() {
+    return this.events()
+  }
+
+  /** Stop the run: in-flight calls are aborted, finished work is kept. */
+  stop() {
+    this._run.stop()
+  }
+
+  /** The run's outcome (`completed`, `paused`, `stopped`, `failed`). */
+  result() {
+    if (!this._result) this._result = call(this._run.wait())
+    return this._result
+  }
+
+  /**
+   * Deliver every event to `onEvent` (if given), then resolve to the outcome.
+   * If `onEvent` throws, the run is stopped and `done` rejects with that error.
+   */
+  async done(onEvent) {
+    if (!onEvent) return this.result()
+    let failure = null
+    for await (const e of this.events()) {
+      if (failure) continue
+      try {
+        await onEvent(e)
+      } catch (err) {
+        failure = err
+        this.stop()
+      }
+    }
+    const outcome = await this.result()
+    if (failure) throw failure
+    return outcome
+  }
+}
+
+function dispatcherFor(nodes) {
+  return async (json) => {
+    let call
+    try {
+      call = JSON.parse(json)
+      const fn = nodes[call.kind]
+      const output = await fn(call)
+      return JSON.stringify({ ok: true, output: output === undefined ? null : output })
+    } catch (e) {
+      const message = e && e.message ? e.message : String(e)
+      return JSON.stringify({ ok: false, message, retryable: Boolean(e && e.retryable) })
+    }
+  }
+}
+
+class Lekhika {
+  constructor(inner) {
+    this._n = inner
+  }
+
+  /**
+   * Open Lekhika: store, providers, catalog and custom node kinds.
+   * `nodes` maps a kind name to `async (ctx) => output`.
+   */
+  static async open(options = {}) {
+    const { nodes = {}, ...rest } = options
+    for (const [kind, fn] of Object.entries(nodes)) {
+      if (typeof fn !== 'function') {
+        throw new errors.ArgumentError(`custom node kind \`${kind}\` must be a function`, { code: 'invalid_argument' })
+      }
+    }
+    const kinds = Object.keys(nodes)
+    const inner = await call(native.open(rest, kinds, kinds.length ? dispatcherFor(nodes) : undefined))
+    return new Lekhika(inner)
+  }
+
+  kinds() { return this._n.kinds() }
+  validateFlow(flow, options) { return sync(() => this._n.validateFlow(flow, options)) }
+  checkProviders(flow, options) { return sync(() => this._n.checkProviders(flow, options)) }
+  estimate(flow, input, options) { return sync(() => this._n.estimate(flow, input, options)) }
+
+  /** Start a run; resolves once it is recorded, with a handle. */
+  async start(flow, input, opts = {}) {
+    const { user, signal, onEvent, ...options } = opts
+    return new RunHandle(await call(this._n.start(userOf(opts), flow, input, options)), signal)
+  }
+
+  /** Run to the end (or to a pause, stop or failure) and resolve to the outcome. */
+  async run(flow, input, opts = {}) {
+    return (await this.start(flow, input, opts)).done(opts.onEvent)
+  }
+
+  async resume(executionId, opts = {}) {
+    return new RunHandle(await call(this._n.resume(userOf(opts), executionId)), opts.signal)
+  }
+
+  async regenerate(executionId, node, opts = {}) {
+    return new RunHandle(await call(this._n.regenerate(userOf(opts), executionId, node, opts.instruction)), opts.signal)
+  }
+
+  async approve(executionId, node, opts = {}) {
+    return new RunHandle(await call(this._n.approve(userOf(opts), executionId, node, opts.edited)), opts.signal)
+  }
+
+  async reject(executionId, node, instruction, opts = {}) {
+    return new RunHandle(await call(this._n.reject(userOf(opts), executionId, node, instruction)), opts.signal)
+  }
+
+  /** Ask a run to stop, wherever it runs (this process or another sharing the store). */
+  stop(executionId, opts = {}) { return call(this._n.stop(userOf(opts), executionId)) }
+  report(executionId, opts = {}) { return call(this._n.report(userOf(opts), executionId)) }
+  listExecutions(opts = {}) { return call(this._n.listExecutions(userOf(opts))) }
+  compiledBook(executionId, opts = {}) { return call(this._n.compiledBook(userOf(opts), executionId)) }
+  exportBook(executionId, formats, opts = {}) { return call(this._n.exportBook(userOf(opts), executionId, formats)) }
+  writeBook(executionId, formats, dir, opts = {}) { return call(this._n.writeBook(userOf(opts), executionId, formats, dir)) }
+
+  wallet(user) { return call(this._n.wallet(user)) }
+  grant(user, amount, key, note) { return call(this._n.grant(user, amount, key, note)) }
+  setLevel(user, level) { return call(this._n.setLevel(user, level)) }
+  ledger(user, executionId) { return call(this._n.ledger(user, executionId)) }
+  tierPolicy(level) { return call(this._n.tierPolicy(level)) }
+  putTierPolicy(policy) { return call(this._n.putTierPolicy(policy)) }
+  ensurePeriod(user, period) { return call(this._n.ensurePeriod(user, period)) }
+}
+
+module.exports = { Lekhika, RunHandle, ...errors, fromNative: undefined }
+delete module.exports.fromNative

@@ -1,0 +1,108 @@
+//! Custom node kinds written in JS. The JS side registers one dispatcher
+//! function; each node run calls it with a JSON description of the call
+//! and awaits the Promise it returns. The dispatcher resolves (never
+//! rejects) with `{"ok":true,"output":...,"metrics":...}` or
+//! `{"ok":false,"message":...,"retryable":bool}`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lekhika::core::flow::NodeSpec;
+use lekhika::core::{Node, NodeContext, NodeError, NodeOutput, Registry};
+use napi::bindgen_prelude::Promise;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::Status;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+/// `(callJson: string) => Promise<string>`; weak, so it never keeps Node alive.
+pub type Dispatcher = ThreadsafeFunction<String, Promise<String>, String, Status, false, true>;
+
+/// Register every kind in `kinds` as a JS-backed node.
+pub fn register(registry: &mut Registry, kinds: &[String], dispatch: &Arc<Dispatcher>) {
+    for kind in kinds {
+        let dispatch = dispatch.clone();
+        registry.register(kind, move |spec: &NodeSpec, _| {
+            Ok(Box::new(JsNode {
+                kind: spec.kind.clone(),
+                config: Value::Object(spec.config.clone()),
+                dispatch: dispatch.clone(),
+            }) as Box<dyn Node>)
+        });
+    }
+}
+
+struct JsNode {
+    kind: String,
+    config: Value,
+    dispatch: Arc<Dispatcher>,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    ok: bool,
+    #[serde(default)]
+    output: Value,
+    #[serde(default)]
+    metrics: Value,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    retryable: bool,
+}
+
+impl JsNode {
+    fn call_json(&self, ctx: &NodeContext) -> String {
+        let upstream: Map<String, Value> = ctx
+            .upstream_outputs()
+            .into_iter()
+            .map(|(id, v)| (id, (*v).clone()))
+            .collect();
+        let item = ctx.item().map(|i| {
+            json!({"index": i.index, "item": i.item, "prevItem": i.prev_item, "nextItem": i.next_item,
+                   "previous": i.previous, "results": i.results})
+        });
+        json!({
+            "kind": self.kind,
+            "nodeId": ctx.node_id(),
+            "executionId": ctx.execution_id(),
+            "user": ctx.owner(),
+            "config": self.config,
+            "input": ctx.input(),
+            "upstream": upstream,
+            "item": item,
+            "instruction": ctx.instruction(),
+            "attempt": ctx.attempt(),
+        })
+        .to_string()
+    }
+
+    async fn call(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
+        let lost = |e: napi::Error| NodeError::failed(format!("custom node `{}` could not call JS: {}", self.kind, e.reason));
+        let promise = self.dispatch.call_async_catch(self.call_json(ctx)).await.map_err(lost)?;
+        let text = promise.await.map_err(lost)?;
+        let reply: Reply = serde_json::from_str(&text)
+            .map_err(|e| NodeError::failed(format!("custom node `{}` returned an unreadable reply: {e}", self.kind)))?;
+        if reply.ok {
+            Ok(NodeOutput {
+                output: reply.output,
+                metrics: reply.metrics,
+            })
+        } else {
+            Err(NodeError::Failed {
+                message: reply.message.unwrap_or_else(|| format!("custom node `{}` failed", self.kind)),
+                retryable: reply.retryable,
+            })
+        }
+    }
+}
+
+#[async_trait]
+impl Node for JsNode {
+    async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
+        tokio::select! {
+            r = self.call(ctx) => r,
+            _ = ctx.cancellation().cancelled() => Err(NodeError::Cancelled),
+        }
+    }
+}

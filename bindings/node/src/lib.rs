@@ -1,0 +1,14 @@
+//! Node.js bindings for Lekhika: a thin napi-rs layer over the `lekhika`
+//! facade crate. Every concept has its own file; `error.rs` is the one
+//! place Rust errors become JS errors. `index.js` wraps this native module
+//! with Promises, async-iterable events, AbortSignal and Error subclasses.
+
+mod config;
+mod custom_node;
+mod engine;
+mod error;
+mod export;
+mod run;
+mod source;
+mod types;
+mod wallet;

@@ -1,0 +1,77 @@
+//! A running execution: its events, stop, and outcome.
+
+use std::sync::Arc;
+
+use lekhika::core::{CancellationToken, EventStream, RunHandle};
+use napi_derive::napi;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::error::{js, BindError};
+use crate::source::camel_record;
+use crate::types::RunOutcome;
+
+#[napi]
+pub struct Run {
+    execution_id: String,
+    events: Arc<Mutex<Option<EventStream>>>,
+    handle: Arc<Mutex<Option<RunHandle>>>,
+    stop: CancellationToken,
+}
+
+impl Run {
+    pub fn new(mut handle: RunHandle) -> Self {
+        Self {
+            execution_id: handle.execution_id().to_string(),
+            events: Arc::new(Mutex::new(handle.events())),
+            stop: handle.stop_token(),
+            handle: Arc::new(Mutex::new(Some(handle))),
+        }
+    }
+}
+
+#[napi]
+impl Run {
+    #[napi(getter)]
+    pub fn execution_id(&self) -> String {
+        self.execution_id.clone()
+    }
+
+    /// The next event (camelCase keys, `type` says which), or `null` once
+    /// the run's terminal event has been read.
+    #[napi]
+    pub async fn next_event(&self) -> Option<Value> {
+        let mut guard = self.events.lock().await;
+        let stream = guard.as_mut()?;
+        match stream.recv().await {
+            Some(e) => {
+                if e.kind.is_terminal() {
+                    *guard = None;
+                }
+                serde_json::to_value(e).ok().map(camel_record)
+            }
+            None => {
+                *guard = None;
+                None
+            }
+        }
+    }
+
+    /// Stop the run: in-flight calls are aborted, finished work is kept.
+    #[napi]
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Wait for the run to end. Resolves once; later calls reject with `invalid_state`.
+    #[napi]
+    pub async fn wait(&self) -> napi::Result<RunOutcome> {
+        let handle = self
+            .handle
+            .lock()
+            .await
+            .take()
+            .ok_or_else(|| js(BindError::new("invalid_state", "wait() was already called for this run")))?;
+        handle.wait().await.map(Into::into).map_err(js)
+    }
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+
+import { bookFlow, catalogJson } from './support/flows.mjs'
+import { startOpenAI } from './support/openai-server.mjs'
+import { lekhika, openOn, tempDir } from './support/setup.mjs'
+
+const { Lekhika } = lekhika
+let server
+before(async () => { server = await startOpenAI() })
+after(() => server.close())
+
+test('flows load from an object, JSON text and a file path', async () => {
+  const { lk, dir } = await openOn(server)
+  const flow = bookFlow()
+  const info = lk.validateFlow(flow)
+  assert.deepEqual(info.nodes.map((n) => [n.id, n.kind]), [['brief', 'input'], ['outline', 'text'], ['write', 'map'], ['book', 'compile']])
+  assert.deepEqual(info.inputFields.map((f) => f.name), ['title', 'chapters'])
+  assert.deepEqual(lk.validateFlow(JSON.stringify(flow)).nodes.length, 4)
+  const file = path.join(dir, 'flow.json')
+  fs.writeFileSync(file, JSON.stringify(flow))
+  assert.deepEqual(lk.validateFlow(file).nodes.length, 4)
+  assert.ok(lk.kinds().includes('export'))
+})
+
+test('errors are LekhikaError subclasses with codes', async () => {
+  const { lk } = await openOn(server)
+  const bad = bookFlow()
+  bad.edges.push({ id: 'loop', source: 'book', target: 'brief' })
+  bad.nodes.push({ id: 'x', type: 'nope', data: {} })
+  assert.throws(() => lk.validateFlow(bad), (e) => {
+    assert.ok(e instanceof lekhika.FlowError && e instanceof lekhika.LekhikaError && e instanceof Error)
+    assert.equal(e.code, 'flow_invalid')
+    assert.ok(e.problems.some((p) => p.id === 'x'))
+    assert.equal(e.retryable, false)
+    return true
+  })
+  assert.throws(() => lk.validateFlow('/no/such/flow.json'), (e) => e instanceof lekhika.ArgumentError && e.code === 'invalid_argument')
+  assert.throws(() => lk.validateFlow('{not json'), (e) => e.code === 'invalid_argument')
+  await assert.rejects(lk.run(bookFlow(), { chapters: 2 }), (e) => e instanceof lekhika.InputError && e.code === 'invalid_input' && e.problems.length > 0)
+  await assert.rejects(lk.report('no-such-id'), (e) => e instanceof lekhika.NotFoundError && e.code === 'not_found')
+  const bare = await Lekhika.open({ store: 'sqlite::memory:' })
+  await assert.rejects(bare.run(bookFlow(), { title: 'T' }), (e) => e instanceof lekhika.ConfigError && /openai/i.test(e.message))
+  await assert.rejects(Lekhika.open({ store: 'sqlite::memory:', catalogJson: '{' }), (e) => e.code === 'config')
+  await assert.rejects(Lekhika.open({ nodes: { bad: 3 } }), (e) => e instanceof lekhika.ArgumentError)
+})
+
+test('estimate prices a run from the catalog without calling the provider', async () => {
+  const { lk } = await openOn(server, { catalogJson })
+  const before = server.requests.length
+  const est = lk.estimate(bookFlow({ chapters: 3 }), { title: 'E' })
+  assert.equal(server.requests.length, before)
+  assert.ok(est.cost > 0)
+  assert.deepEqual(est.missingPrices, [])
+  const write = est.nodes.find((n) => n.node === 'write')
+  assert.equal(write.calls, 3)
+  assert.equal(write.provider, 'openai')
+})
+
+test('wallets: grants, pause on empty wallet, resume after a grant, ledger, tiers', async () => {
+  const { lk } = await openOn(server, { catalogJson })
+  const w0 = await lk.grant('ann', 200, 'welcome', 'first grant')
+  assert.equal(w0.balance, 200)
+  assert.equal((await lk.grant('ann', 200, 'welcome')).balance, 200, 'same key grants once')
+  const paused = await lk.run(bookFlow({ chapters: 2 }), { title: 'W' }, { user: 'ann' })
+  assert.equal(paused.status, 'paused')
+  assert.equal(paused.reason, 'insufficient_tokens')
+  await lk.grant('ann', 100000, 'topup')
+  const done = await (await lk.resume(paused.executionId, { user: 'ann' })).done()
+  assert.equal(done.status, 'completed')
+  const w = await lk.wallet('ann')
+  assert.equal(w.totalEarned - w.totalSpent, w.balance + w.reserved)
+  assert.equal(w.reserved, 0)
+  assert.equal(w.totalSpent, done.cost)
+  const ledger = await lk.ledger('ann', done.executionId)
+  assert.ok(ledger.some((e) => e.kind === 'settle'))
+  assert.equal(await lk.wallet('nobody'), null)
+  await assert.rejects(lk.grant('ann', -5, 'neg'), (e) => e.code === 'invalid_argument')
+  await lk.putTierPolicy({ level: 'starter', monthlyAllocation: 500, perExecutionLimit: 50, allowedModels: ['openai/other'] })
+  const p = await lk.tierPolicy('starter')
+  assert.equal(p.monthlyAllocation, 500)
+  assert.equal((await lk.setLevel('bob', 'starter')).level, 'starter')
+  assert.equal((await lk.ensurePeriod('bob', '2026-11')).balance, 500)
+  assert.equal((await lk.ensurePeriod('bob', '2026-11')).balance, 500, 'once per period')
+  await assert.rejects(lk.run(bookFlow(), { title: 'T' }, { user: 'bob' }), (e) => e instanceof lekhika.TierDeniedError && e.code === 'tier_denied' && e.level === 'starter')
+})
+
+test('custom node kinds are JS async functions', async () => {
+  const calls = []
+  const { lk } = await openOn(server, {
+    nodes: {
+      chapters: async (ctx) => {
+        calls.push(ctx)
+        await new Promise((r) => setTimeout(r, 10))
+        return [`One about ${ctx.input.title}`, `Two (${ctx.config.tone})`]
+      },
+      broken: async () => { const e = new Error('js node failed'); e.retryable = false; throw e },
+    },
+  })
+  const flow = {
+    nodes: [
+      { id: 'brief', type: 'input', data: { fields: [{ name: 'title', type: 'string', required: true }] } },
+      { id: 'gen', type: 'chapters', data: { tone: 'warm' } },
+      { id: 'book', type: 'compile', data: { title: '{{input.title}}', chapters: '{{nodes.gen.output}}' } },
+    ],
+    edges: [{ id: 'a', source: 'brief', target: 'gen' }, { id: 'b', source: 'gen', target: 'book' }],
+  }
+  const out = await lk.run(flow, { title: 'Custom' })
+  assert.equal(out.status, 'completed')
+  assert.equal(calls.length, 1)
+  assert.equal(calls[0].nodeId, 'gen')
+  assert.equal(calls[0].kind, 'chapters')
+  assert.deepEqual(calls[0].upstream.brief, { title: 'Custom' })
+  assert.match(JSON.stringify(await lk.compiledBook(out.executionId)), /One about Custom.*Two \(warm\)/)
+  flow.nodes[1].type = 'broken'
+  const failed = await lk.run(flow, { title: 'Custom' })
+  assert.equal(failed.status, 'failed')
+  assert.match(failed.message, /js node failed/)
+})
+
+test('exports to Buffers and to files', async () => {
+  const { lk } = await openOn(server)
+  const out = await lk.run(bookFlow({ chapters: 2 }), { title: 'Exported' })
+  const files = await lk.exportBook(out.executionId, ['md', 'html'])
+  assert.deepEqual(files.map((f) => f.mime).sort(), ['text/html', 'text/markdown'].sort())
+  const md = files.find((f) => f.name.endsWith('.md'))
+  assert.ok(Buffer.isBuffer(md.bytes))
+  assert.match(md.bytes.toString('utf8'), /Exported/)
+  const dir = tempDir()
+  const paths = await lk.writeBook(out.executionId, ['epub'], dir)
+  assert.equal(paths.length, 1)
+  assert.equal(fs.readFileSync(paths[0]).subarray(0, 2).toString(), 'PK')
+  await assert.rejects(lk.exportBook(out.executionId, ['rtf']), (e) => e instanceof lekhika.LekhikaError && e.code === 'export_failed')
+})
+
+test('a SQLite store keeps executions across opens', async () => {
+  const { lk, dir } = await openOn(server)
+  const out = await lk.run(bookFlow({ chapters: 1 }), { title: 'Kept' }, { user: 'kim' })
+  const again = await Lekhika.open({ store: path.join(dir, 'lekhika.db') })
+  assert.equal((await again.report(out.executionId, { user: 'kim' })).status, 'completed')
+  await assert.rejects(again.report(out.executionId, { user: 'other' }), (e) => e.code === 'not_found')
+})
+
+test('a PostgreSQL store by URL', { skip: !process.env.LEKHIKA_TEST_PG_APP_URL && 'LEKHIKA_TEST_PG_APP_URL not set' }, async () => {
+  const { lk } = await openOn(server, { store: process.env.LEKHIKA_TEST_PG_APP_URL })
+  const out = await lk.run(bookFlow({ chapters: 1 }), { title: 'Pg' }, { user: `pg-${process.pid}` })
+  assert.equal(out.status, 'completed')
+  assert.equal((await lk.report(out.executionId, { user: `pg-${process.pid}` })).status, 'completed')
+})
