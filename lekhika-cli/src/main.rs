@@ -75,7 +75,11 @@ async fn dispatch(cli: Cli) -> CliResult<()> {
             common,
         } => info::export(&common, &id, &formats, &out).await,
         Command::Wallet { action } => match action {
-            WalletAction::Show { owner, json, common } => wallet::show(&common, &owner, json).await,
+            WalletAction::Show {
+                owner,
+                json,
+                common,
+            } => wallet::show(&common, &owner, json).await,
             WalletAction::Grant {
                 owner,
                 amount,

@@ -84,14 +84,11 @@ async fn run_writes_all_five_formats_and_every_json_line_parses() {
 #[test]
 fn a_flow_with_an_edge_to_a_missing_node_exits_2_naming_it() {
     let dir = tmpdir("bad");
-    for sub in ["validate", "run"] {
+    for args in [vec!["validate"], vec!["run", "--input", "title=x"]] {
+        let sub = args[0];
         let out = cmd(None, &dir.join("s.db"))
-            .args([
-                sub,
-                fixture("bad-edge.json").to_str().unwrap(),
-                "--input",
-                "title=x",
-            ])
+            .args(&args)
+            .arg(fixture("bad-edge.json"))
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{sub}");
@@ -184,6 +181,18 @@ fn help_of_every_subcommand_reads_well() {
             "{s} has a one-line description: {t}"
         );
     }
+    for s in [["wallet", "show"], ["wallet", "grant"]] {
+        let h = std::process::Command::new(bin())
+            .args(s)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            h.status.success(),
+            "{s:?} --help: {}",
+            String::from_utf8_lossy(&h.stderr)
+        );
+    }
     let v = std::process::Command::new(bin())
         .arg("--version")
         .output()
@@ -196,6 +205,7 @@ async fn kill_9_during_a_run_then_resume_finishes_without_asking_again() {
     let server = ScriptedServer::openai(|b| book_reply(b, Duration::from_millis(300)));
     let dir = tmpdir("kill");
     let store = dir.join("store.db");
+    run_ok(cmd(None, &store).args(["wallet", "grant", "local", "1000000"]));
     let out_dir = dir.join("book");
     let mut c = cmd(Some(&server), &store);
     c.args([
@@ -272,6 +282,23 @@ async fn kill_9_during_a_run_then_resume_finishes_without_asking_again() {
             .unwrap()
             .1,
         &1
+    );
+
+    // The ledger survived the kill: nothing left reserved, totals add up,
+    // and exactly the finished work was charged.
+    let show = run_ok(cmd(None, &store).args(["wallet", "show", "local", "--json"]));
+    let w: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let w = &w["wallet"];
+    assert_eq!(w["reserved"], 0);
+    assert_eq!(
+        w["total_earned"].as_i64().unwrap() - w["total_spent"].as_i64().unwrap(),
+        w["balance"].as_i64().unwrap()
+    );
+    let st = run_ok(cmd(None, &store).args(["status", &id, "--json"]));
+    let report: Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(
+        report["cost"], w["total_spent"],
+        "charged exactly the checkpointed work"
     );
 }
 

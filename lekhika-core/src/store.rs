@@ -124,6 +124,19 @@ pub struct NodeResult {
     /// Node-specific metrics (word counts, review scores, length score...).
     #[serde(default)]
     pub metrics: serde_json::Value,
+    /// Wallet charges of this result's AI calls (ledger key, amount). They
+    /// are settled only after this result is checkpointed; a resume after a
+    /// crash in between settles them from here, so work kept is charged
+    /// once and work lost is never charged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<Charge>,
+}
+
+/// One settled-on-checkpoint charge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charge {
+    pub key: String,
+    pub amount: i64,
 }
 
 /// A claim on a queued execution, held by one worker until `expires_at_ms`.

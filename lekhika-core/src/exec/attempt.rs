@@ -95,6 +95,7 @@ pub(crate) async fn run_with_policy_from(
                     started_at_ms: started,
                     finished_at_ms: now_ms(),
                     metrics: out.metrics,
+                    charges: Vec::new(),
                 })
             }
             Err(e) => e,
@@ -152,15 +153,23 @@ async fn run_and_checkpoint(
         item: item_idx,
     });
     let result = run_with_policy(run, idx, built, item.map(Arc::new), instruction).await;
+    let charges = run.meter.take_pending(&node, item_idx);
     match result {
-        Ok(r) => {
+        Ok(mut r) => {
             let key = NodeKey {
                 node: node.clone(),
                 item: item_idx,
             };
-            run.store
+            r.charges = charges;
+            let saved = run
+                .store
                 .put_node_result(&run.owner, &run.execution_id, &key, &r, run.fence.as_ref())
-                .await?;
+                .await;
+            if let Err(e) = saved {
+                run.meter.release_all(&r.charges).await?;
+                return Err(e.into());
+            }
+            run.meter.commit(&r.charges).await?;
             run.events.emit(EventKind::CheckpointSaved {
                 node: node.clone(),
                 item: item_idx,
@@ -176,6 +185,12 @@ async fn run_and_checkpoint(
             Ok(r)
         }
         Err(e) => {
+            // Work not kept is not charged; a node that failed for good pays for its calls.
+            if matches!(e, NodeError::Cancelled) || e.pauses_run() {
+                run.meter.release_all(&charges).await?;
+            } else {
+                run.meter.commit(&charges).await?;
+            }
             if !matches!(e, NodeError::Cancelled | NodeError::AwaitingApproval) {
                 run.events.emit(EventKind::NodeFailed {
                     node,

@@ -407,8 +407,33 @@ impl Engine {
         Ok(w.tier_policy(&level).await?)
     }
 
+    /// A metered user's flow may only use priced models: refuse before anything is spent.
+    async fn check_prices(&self, owner: &str, flow: &Flow) -> Result<(), EngineError> {
+        let Some(w) = &self.inner.wallet else {
+            return Ok(());
+        };
+        if w.wallet(owner).await?.is_none() {
+            return Ok(());
+        }
+        let mut missing: Vec<String> = Vec::new();
+        for n in &flow.nodes {
+            for (p, m) in n.node.models() {
+                let name = format!("{p}/{m}");
+                if self.inner.prices.get(&p, &m).is_none() && !missing.contains(&name) {
+                    missing.push(name);
+                }
+            }
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::MissingPrices(missing))
+        }
+    }
+
     /// Refuse a flow that uses models, kinds or formats the user's tier lacks.
     pub async fn check_tier(&self, owner: &str, flow: &Flow) -> Result<(), EngineError> {
+        self.check_prices(owner, flow).await?;
         let Some(policy) = self.tier_policy_for(owner).await? else {
             return Ok(());
         };

@@ -16,6 +16,9 @@ pub enum EngineError {
         level: String,
         problems: Vec<String>,
     },
+    /// The user's runs are metered but the catalog has no price for these models. Nothing was spent.
+    #[error("no price in the model catalog for {}; metered runs need one", .0.join(", "))]
+    MissingPrices(Vec<String>),
     #[error("no node `{0}` in this flow")]
     UnknownNode(String),
     /// The request does not fit the execution's state.
@@ -33,7 +36,11 @@ impl EngineError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            Self::Flow(_) | Self::InvalidInput(_) | Self::UnknownNode(_) | Self::TierDenied { .. }
+            Self::Flow(_)
+                | Self::InvalidInput(_)
+                | Self::UnknownNode(_)
+                | Self::TierDenied { .. }
+                | Self::MissingPrices(_)
         )
     }
 }

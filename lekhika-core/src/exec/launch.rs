@@ -46,11 +46,22 @@ pub(crate) async fn launch(
     let epoch = store.begin_attempt(&owner, &id, fence.as_ref()).await?;
     store.clear_stop(&owner, &id).await?;
 
-    // Wallet: release what a crashed attempt left reserved, roll the period over.
+    let results = store.node_results(&owner, &id).await?;
+
+    // Wallet: a crashed attempt's open reservations are settled when their
+    // work was checkpointed and released when it was lost; then the period
+    // rolls over.
     let (wallet, limit) = match &inner.wallet {
         Some(w) => {
+            let kept: HashMap<&str, i64> = results
+                .iter()
+                .flat_map(|(_, r)| r.charges.iter().map(|c| (c.key.as_str(), c.amount)))
+                .collect();
             for r in w.open_reservations(&owner, &id).await? {
-                w.release(&owner, &r.key).await?;
+                match kept.get(r.key.as_str()) {
+                    Some(&amount) => w.settle(&owner, &r.key, amount).await?,
+                    None => w.release(&owner, &r.key).await?,
+                }
             }
             match w.wallet(&owner).await? {
                 Some(wallet) => {
@@ -74,7 +85,7 @@ pub(crate) async fn launch(
     let mut done = vec![false; n];
     let outputs: Vec<OnceLock<Arc<Value>>> = (0..n).map(|_| OnceLock::new()).collect();
     let mut items: HashMap<usize, BTreeMap<u32, NodeResult>> = HashMap::new();
-    for (key, result) in store.node_results(&owner, &id).await? {
+    for (key, result) in results {
         let Some(&idx) = flow.graph.index.get(&key.node) else {
             continue;
         };
@@ -106,6 +117,7 @@ pub(crate) async fn launch(
             owner: owner.clone(),
             execution_id: id.clone(),
             limit,
+            pending: Mutex::new(HashMap::new()),
         },
         events: events.clone(),
         store,

@@ -1,10 +1,12 @@
 //! Wallet accounting around each AI call: reserve the worst case, settle at
 //! reported usage, release on failure. Keys make every step idempotent.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::node::NodeError;
 use crate::provider::{TextRequest, Usage};
+use crate::store::Charge;
 use crate::wallet::{
     prompt_tokens_for_bytes, PriceBook, ReserveOutcome, ReserveRequest, WalletStore,
 };
@@ -16,6 +18,10 @@ pub(crate) struct Meter {
     pub owner: String,
     pub execution_id: String,
     pub limit: Option<i64>,
+    /// Charges of finished calls per (node, item), settled once the result
+    /// is checkpointed ([`Meter::commit`]) or released when the node is
+    /// stopped or paused ([`Meter::release_all`]).
+    pub pending: Mutex<HashMap<(String, Option<u32>), Vec<Charge>>>,
 }
 
 /// Upper bound of a request's prompt tokens.
@@ -66,23 +72,58 @@ impl Meter {
         }
     }
 
-    /// Settle at reported usage; returns the wallet cost (also computed for
-    /// unmetered runs when the model has a price, for reports).
-    pub async fn settle(
+    /// Price a finished call at its reported usage and hold the charge
+    /// until the node's result is checkpointed; returns the wallet cost (also
+    /// computed for unmetered runs when the model has a price, for reports).
+    pub fn settle_later(
         &self,
         key: &str,
+        node: &str,
+        item: Option<u32>,
         provider: &str,
         model: &str,
         usage: Usage,
-    ) -> Result<i64, NodeError> {
+    ) -> i64 {
         let cost = self
             .prices
             .get(provider, model)
             .map_or(0, |p| p.cost(usage.input_tokens, usage.output_tokens));
-        if let Some(wallet) = &self.wallet {
-            wallet.settle(&self.owner, key, cost).await?;
+        if self.wallet.is_some() {
+            if let Ok(mut p) = self.pending.lock() {
+                p.entry((node.to_string(), item)).or_default().push(Charge {
+                    key: key.to_string(),
+                    amount: cost,
+                });
+            }
         }
-        Ok(cost)
+        cost
+    }
+
+    /// The charges waiting for a node's (or item's) checkpoint.
+    pub fn take_pending(&self, node: &str, item: Option<u32>) -> Vec<Charge> {
+        self.pending
+            .lock()
+            .ok()
+            .and_then(|mut p| p.remove(&(node.to_string(), item)))
+            .unwrap_or_default()
+    }
+
+    /// Settle charges: after their result was checkpointed, or when the node failed for good.
+    pub async fn commit(&self, charges: &[Charge]) -> Result<(), NodeError> {
+        if let Some(wallet) = &self.wallet {
+            for c in charges {
+                wallet.settle(&self.owner, &c.key, c.amount).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Return the reservations of calls whose work is not kept (stop, pause).
+    pub async fn release_all(&self, charges: &[Charge]) -> Result<(), NodeError> {
+        for c in charges {
+            self.release(&c.key).await?;
+        }
+        Ok(())
     }
 
     pub async fn release(&self, key: &str) -> Result<(), NodeError> {

@@ -150,8 +150,9 @@ impl NodeContext {
         )
     }
 
-    /// One metered text call: reserve the worst case, call, settle at the
-    /// reported usage (or release on failure). Streams deltas as events.
+    /// One metered text call: reserve the worst case, call, price the
+    /// reported usage (settled once the node's result is checkpointed), or
+    /// release on failure. Streams deltas as events.
     pub async fn generate_text(&self, req: &TextRequest) -> Result<TextResponse, NodeError> {
         let key = self.next_key();
         self.run.meter.reserve(&key, self.node_id(), req).await?;
@@ -168,11 +169,14 @@ impl NodeContext {
         };
         match result {
             Ok(resp) => {
-                let cost = self
-                    .run
-                    .meter
-                    .settle(&key, &req.provider, &req.model, resp.usage)
-                    .await?;
+                let cost = self.run.meter.settle_later(
+                    &key,
+                    self.node_id(),
+                    self.item_index(),
+                    &req.provider,
+                    &req.model,
+                    resp.usage,
+                );
                 self.account(resp.usage, cost, &req.provider, &req.model);
                 Ok(resp)
             }
