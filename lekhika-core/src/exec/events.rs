@@ -179,6 +179,17 @@ impl EventStream {
         e
     }
 
+    /// Callback adapter: call `f` with every event until the run ends.
+    pub async fn for_each(mut self, mut f: impl FnMut(Event)) {
+        while let Some(e) = self.recv().await {
+            let end = e.kind.is_terminal();
+            f(e);
+            if end {
+                break;
+            }
+        }
+    }
+
     fn note(&self, e: &Option<Event>) {
         if let Some(Event {
             kind: EventKind::TokenDelta { .. },
