@@ -18,7 +18,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -52,11 +52,7 @@ impl Progress {
             return;
         };
         let width = 24;
-        let filled = if total == 0 {
-            width
-        } else {
-            done * width / total
-        };
+        let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
         let text = format!(
             "  {node:<14} [{}{}] {done}/{total}   tokens {}   cost {}",
             "#".repeat(filled),
@@ -69,7 +65,7 @@ impl Progress {
             let _ = write!(err, "\r{text}");
             let _ = err.flush();
             self.bar_open = true;
-        } else if done == total || done % 5 == 0 {
+        } else if done == total || done.is_multiple_of(5) {
             let _ = writeln!(err, "{text}");
         }
     }
@@ -99,10 +95,8 @@ impl Progress {
                 node,
                 kind,
                 item: None,
-            } if kind != "map" => {
-                if !self.tty {
-                    self.line(&format!("  {node:<14} started"));
-                }
+            } if kind != "map" && !self.tty => {
+                self.line(&format!("  {node:<14} started"));
             }
             EventKind::NodeFinished {
                 node,

@@ -12,7 +12,7 @@ mod runtime;
 
 pub use book::ALL_FORMATS;
 pub use error::{LekhikaError, Result};
-pub use runtime::{default_store_path, open_stores, read_json, Config, Lekhika};
+pub use runtime::{default_store_path, open_stores, read_json, Config, Lekhika, Registration};
 
 pub use lekhika_core as core;
 pub use lekhika_export as export;

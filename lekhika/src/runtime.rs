@@ -9,6 +9,9 @@ use lekhika_store::Stores;
 use crate::error::{LekhikaError, Result};
 use crate::providers::{Catalog, Providers};
 
+/// A deferred registration of custom node kinds.
+pub type Registration = Box<dyn FnOnce(&mut Registry) + Send>;
+
 /// How to assemble Lekhika. Everything is optional.
 #[derive(Default)]
 pub struct Config {
@@ -27,7 +30,7 @@ pub struct Config {
     /// Nodes at once per run.
     pub max_concurrency: Option<usize>,
     /// Extra node kinds (custom nodes).
-    pub register: Vec<Box<dyn FnOnce(&mut Registry) + Send>>,
+    pub register: Vec<Registration>,
 }
 
 /// An assembled engine and everything it was built from.

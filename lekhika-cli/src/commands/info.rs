@@ -35,8 +35,8 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
     );
     println!();
     println!(
-        "{:<22} {:>9} {:>9} {:>9} {:>7} {:>8}  {}",
-        "node", "seconds", "in", "out", "cost", "attempts", "model / notes"
+        "{:<22} {:>9} {:>9} {:>9} {:>7} {:>8}  model / notes",
+        "node", "seconds", "in", "out", "cost", "attempts"
     );
     for n in &r.nodes {
         let name = match n.item {

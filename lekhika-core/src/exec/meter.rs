@@ -11,6 +11,9 @@ use crate::wallet::{
     prompt_tokens_for_bytes, PriceBook, ReserveOutcome, ReserveRequest, WalletStore,
 };
 
+/// Charges per (node, item) awaiting their checkpoint.
+pub(crate) type PendingCharges = HashMap<(String, Option<u32>), Vec<Charge>>;
+
 pub(crate) struct Meter {
     /// `Some` when this user's runs are metered (they have a wallet).
     pub wallet: Option<Arc<dyn WalletStore>>,
@@ -21,7 +24,7 @@ pub(crate) struct Meter {
     /// Charges of finished calls per (node, item), settled once the result
     /// is checkpointed ([`Meter::commit`]) or released when the node is
     /// stopped or paused ([`Meter::release_all`]).
-    pub pending: Mutex<HashMap<(String, Option<u32>), Vec<Charge>>>,
+    pub pending: Mutex<PendingCharges>,
 }
 
 /// Upper bound of a request's prompt tokens.

@@ -79,6 +79,10 @@ pub fn result(text: &str, cost: u64) -> NodeResult {
         started_at_ms: 10,
         finished_at_ms: 20,
         metrics: json!({"words": text.split_whitespace().count()}),
+        charges: vec![lekhika_core::store::Charge {
+            key: format!("charge/{text}"),
+            amount: cost as i64,
+        }],
     }
 }
 
