@@ -27,13 +27,19 @@ impl Node for Shout {
             .collect::<Vec<_>>()
             .join("\n");
         ctx.progress(format!("shouting {} characters", text.len()));
-        Ok(NodeOutput::new(Value::String(format!("{}{}", text.to_uppercase(), self.suffix))))
+        Ok(NodeOutput::new(Value::String(format!(
+            "{}{}",
+            text.to_uppercase(),
+            self.suffix
+        ))))
     }
 }
 
 fn build(spec: &NodeSpec) -> Result<Box<dyn Node>, Vec<String>> {
     match spec.config.get("suffix") {
-        None => Ok(Box::new(Shout { suffix: String::new() })),
+        None => Ok(Box::new(Shout {
+            suffix: String::new(),
+        })),
         Some(Value::String(s)) => Ok(Box::new(Shout { suffix: s.clone() })),
         Some(_) => Err(vec!["`suffix` must be a string".into()]),
     }
@@ -53,7 +59,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ],
         "edges": [{"id": "e", "source": "poem", "target": "loud"}]
     });
-    let outcome = engine.start("me", &flow, &json!({}), &RunOptions::default()).await?.wait().await?;
+    let outcome = engine
+        .start("me", &flow, &json!({}), &RunOptions::default())
+        .await?
+        .wait()
+        .await?;
     use lekhika::core::store::ExecutionStore;
     for (key, result) in store.node_results("me", &outcome.execution_id).await? {
         println!("{}: {}", key.node, result.output);

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use lekhika::core::store::{
-    ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError, StoreResult,
+    ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError,
+    StoreResult,
 };
 use lekhika::core::testing::ScriptedModel;
 use lekhika::core::{Engine, RunOptions};
@@ -53,7 +54,8 @@ impl DirStore {
     }
 
     fn load(&self, owner: &str, id: &str) -> StoreResult<FileExecution> {
-        let text = std::fs::read_to_string(self.path(id)?).map_err(|_| StoreError::not_found(format!("execution {id}")))?;
+        let text = std::fs::read_to_string(self.path(id)?)
+            .map_err(|_| StoreError::not_found(format!("execution {id}")))?;
         let f: FileExecution = serde_json::from_str(&text).map_err(io)?;
         if f.record.owner != owner {
             return Err(StoreError::not_found(format!("execution {id}")));
@@ -68,7 +70,12 @@ impl DirStore {
         std::fs::rename(&tmp, &path).map_err(io)
     }
 
-    fn update(&self, owner: &str, id: &str, change: impl FnOnce(&mut FileExecution)) -> StoreResult<()> {
+    fn update(
+        &self,
+        owner: &str,
+        id: &str,
+        change: impl FnOnce(&mut FileExecution),
+    ) -> StoreResult<()> {
         let _g = self.lock.lock().map_err(io)?;
         let mut f = self.load(owner, id)?;
         change(&mut f);
@@ -95,7 +102,11 @@ impl ExecutionStore for DirStore {
     async fn list_executions(&self, owner: &str) -> StoreResult<Vec<ExecutionRecord>> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(io)? {
-            let name = entry.map_err(io)?.file_name().to_string_lossy().into_owned();
+            let name = entry
+                .map_err(io)?
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             if let Some(id) = name.strip_suffix(".json") {
                 if let Ok(f) = self.load(owner, id) {
                     out.push(f.record);
@@ -119,7 +130,12 @@ impl ExecutionStore for DirStore {
             f.record.reason = reason.map(str::to_string);
         })
     }
-    async fn begin_attempt(&self, owner: &str, id: &str, _fence: Option<&Lease>) -> StoreResult<u32> {
+    async fn begin_attempt(
+        &self,
+        owner: &str,
+        id: &str,
+        _fence: Option<&Lease>,
+    ) -> StoreResult<u32> {
         let mut epoch = 0;
         self.update(owner, id, |f| {
             f.record.epoch += 1;
@@ -128,7 +144,12 @@ impl ExecutionStore for DirStore {
         })?;
         Ok(epoch)
     }
-    async fn set_options(&self, owner: &str, id: &str, options: &serde_json::Value) -> StoreResult<()> {
+    async fn set_options(
+        &self,
+        owner: &str,
+        id: &str,
+        options: &serde_json::Value,
+    ) -> StoreResult<()> {
         self.update(owner, id, |f| f.record.options = options.clone())
     }
     async fn put_node_result(
@@ -143,10 +164,18 @@ impl ExecutionStore for DirStore {
             f.results.insert(key_of(key), result.clone());
         })
     }
-    async fn remove_node_results(&self, owner: &str, id: &str, nodes: &[String]) -> StoreResult<()> {
+    async fn remove_node_results(
+        &self,
+        owner: &str,
+        id: &str,
+        nodes: &[String],
+    ) -> StoreResult<()> {
         self.update(owner, id, |f| {
-            f.results
-                .retain(|k, _| !nodes.iter().any(|n| k == n || k.starts_with(&format!("{n}#"))))
+            f.results.retain(|k, _| {
+                !nodes
+                    .iter()
+                    .any(|n| k == n || k.starts_with(&format!("{n}#")))
+            })
         })
     }
     async fn node_results(&self, owner: &str, id: &str) -> StoreResult<Vec<(NodeKey, NodeResult)>> {
@@ -155,7 +184,10 @@ impl ExecutionStore for DirStore {
             .results
             .into_iter()
             .map(|(k, r)| {
-                let key = match k.rsplit_once('#').and_then(|(n, i)| Some((n, i.parse().ok()?))) {
+                let key = match k
+                    .rsplit_once('#')
+                    .and_then(|(n, i)| Some((n, i.parse().ok()?)))
+                {
                     Some((n, i)) => NodeKey::item(n, i),
                     None => NodeKey::node(k),
                 };
@@ -176,10 +208,23 @@ impl ExecutionStore for DirStore {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "lekhika-runs".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "lekhika-runs".into()),
+    );
     std::fs::create_dir_all(&dir)?;
-    let store = Arc::new(DirStore { dir: dir.clone(), lock: Mutex::new(()) });
-    let model = ScriptedModel::new(|r, _| Ok(ScriptedModel::reply(format!("Answer to: {}", r.messages[0].content), 5, 5)));
+    let store = Arc::new(DirStore {
+        dir: dir.clone(),
+        lock: Mutex::new(()),
+    });
+    let model = ScriptedModel::new(|r, _| {
+        Ok(ScriptedModel::reply(
+            format!("Answer to: {}", r.messages[0].content),
+            5,
+            5,
+        ))
+    });
     let engine = Engine::builder(model, store).build();
     let flow = json!({
         "nodes": [
@@ -188,7 +233,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ],
         "edges": [{"id": "e", "source": "a", "target": "b"}]
     });
-    let out = engine.start("me", &flow, &json!({}), &RunOptions::default()).await?.wait().await?;
-    println!("{:?}; checkpoint in {}", out.status, dir.join(format!("{}.json", out.execution_id)).display());
+    let out = engine
+        .start("me", &flow, &json!({}), &RunOptions::default())
+        .await?
+        .wait()
+        .await?;
+    println!(
+        "{:?}; checkpoint in {}",
+        out.status,
+        dir.join(format!("{}.json", out.execution_id)).display()
+    );
     Ok(())
 }

@@ -43,7 +43,11 @@ fn scripted() -> Arc<ScriptedModel> {
             let chapters = json!({"chapters": [{"title": "Arrival"}, {"title": "The Map"}, {"title": "Home"}]});
             Ok(ScriptedModel::reply(chapters.to_string(), 40, 30))
         } else {
-            Ok(ScriptedModel::reply(format!("The morning was quiet.\n\n{prompt}\n\nAnd so it went."), 60, 200))
+            Ok(ScriptedModel::reply(
+                format!("The morning was quiet.\n\n{prompt}\n\nAnd so it went."),
+                60,
+                200,
+            ))
         }
     })
 }
@@ -52,23 +56,42 @@ fn scripted() -> Arc<ScriptedModel> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args().nth(1).unwrap_or_else(|| "book-out".into());
     let (models, provider, model): (Arc<dyn ModelProvider>, &str, &str) =
-        if std::env::var_os("OPENAI_API_KEY").is_some() || std::env::var_os("OPENAI_BASE_URL").is_some() {
-            (Arc::new(lekhika::provider_clients::ProviderSet::from_env()?), "openai", "gpt-5-mini")
+        if std::env::var_os("OPENAI_API_KEY").is_some()
+            || std::env::var_os("OPENAI_BASE_URL").is_some()
+        {
+            (
+                Arc::new(lekhika::provider_clients::ProviderSet::from_env()?),
+                "openai",
+                "gpt-5-mini",
+            )
         } else {
             eprintln!("no OPENAI_API_KEY / OPENAI_BASE_URL: using a scripted test model");
             (scripted(), "scripted", "scripted")
         };
     let store = Arc::new(MemoryStore::new());
-    let engine = Engine::builder(models, store.clone()).artifacts(store.clone()).build();
+    let engine = Engine::builder(models, store.clone())
+        .artifacts(store.clone())
+        .build();
 
     let mut run = engine
-        .start("me", &flow(provider, model), &json!({"title": "A Small Book"}), &RunOptions::default())
+        .start(
+            "me",
+            &flow(provider, model),
+            &json!({"title": "A Small Book"}),
+            &RunOptions::default(),
+        )
         .await?;
     let mut events = run.events().ok_or("no events")?;
     while let Some(e) = events.recv().await {
         match &e.kind {
-            EventKind::NodeFinished { node, item, usage, .. } => {
-                println!("finished {node}{} ({} tokens)", item.map(|i| format!("[{i}]")).unwrap_or_default(), usage.total())
+            EventKind::NodeFinished {
+                node, item, usage, ..
+            } => {
+                println!(
+                    "finished {node}{} ({} tokens)",
+                    item.map(|i| format!("[{i}]")).unwrap_or_default(),
+                    usage.total()
+                )
             }
             k if k.is_terminal() => break,
             _ => {}
@@ -77,8 +100,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outcome = run.wait().await?;
     println!("{}: {:?}", outcome.execution_id, outcome.status);
 
-    let results = lekhika::core::store::ExecutionStore::node_results(&*store, "me", &outcome.execution_id).await?;
-    let compiled = results.into_iter().find(|(k, _)| k.node == "book").ok_or("no book")?.1.output;
+    let results =
+        lekhika::core::store::ExecutionStore::node_results(&*store, "me", &outcome.execution_id)
+            .await?;
+    let compiled = results
+        .into_iter()
+        .find(|(k, _)| k.node == "book")
+        .ok_or("no book")?
+        .1
+        .output;
     let book = Book::from_compiled(&compiled)?;
     std::fs::create_dir_all(&out)?;
     for f in export_all(&book, &["md", "html", "epub"], &ExportOptions::default())? {
