@@ -52,7 +52,10 @@ impl Progress {
             return;
         };
         let width = 24;
-        let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
+        let filled = (done * width)
+            .checked_div(total)
+            .unwrap_or(width)
+            .min(width);
         let text = format!(
             "  {node:<14} [{}{}] {done}/{total}   tokens {}   cost {}",
             "#".repeat(filled),
