@@ -1,0 +1,115 @@
+//! Flow documents (React Flow JSON) for each workload. Node kinds `inc`,
+//! `leaf`, `sum` and `fail_once` are registered by [`crate::nodes`].
+
+use serde_json::{json, Value};
+
+/// A node object as an editor saves it (type + data).
+fn node(id: &str, kind: &str, data: Value) -> Value {
+    json!({"id": id, "type": kind, "position": {"x": 0, "y": 0}, "data": data})
+}
+
+fn edge(source: &str, target: &str) -> Value {
+    json!({"id": format!("{source}-{target}"), "source": source, "target": target})
+}
+
+fn chain_id(i: usize) -> String {
+    format!("n{i}")
+}
+
+/// `n` nodes `n1 → n2 → … → nN` of kind `kind` (each `inc` adds one to its
+/// upstream's number, so the last output is `n`).
+pub fn chain(n: usize, kind: &str) -> Value {
+    let mut nodes = Vec::with_capacity(n);
+    let mut edges = Vec::with_capacity(n.saturating_sub(1));
+    for i in 1..=n {
+        nodes.push(node(&chain_id(i), kind, json!({})));
+        if i > 1 {
+            edges.push(edge(&chain_id(i - 1), &chain_id(i)));
+        }
+    }
+    json!({"nodes": nodes, "edges": edges})
+}
+
+/// A chain of built-in `template` nodes: each renders a short constant
+/// text, so no model and no custom code runs.
+pub fn template_chain(n: usize) -> Value {
+    let mut nodes = Vec::with_capacity(n);
+    let mut edges = Vec::with_capacity(n.saturating_sub(1));
+    for i in 1..=n {
+        nodes.push(node(&chain_id(i), "template", json!({"template": "step"})));
+        if i > 1 {
+            edges.push(edge(&chain_id(i - 1), &chain_id(i)));
+        }
+    }
+    json!({"nodes": nodes, "edges": edges})
+}
+
+/// A chain whose node number `fail_at` (1-based) fails on its first call.
+pub fn failing_chain(n: usize, fail_at: usize) -> Value {
+    let mut nodes = Vec::with_capacity(n);
+    let mut edges = Vec::with_capacity(n.saturating_sub(1));
+    for i in 1..=n {
+        let kind = if i == fail_at { "fail_once" } else { "inc" };
+        nodes.push(node(&chain_id(i), kind, json!({})));
+        if i > 1 {
+            edges.push(edge(&chain_id(i - 1), &chain_id(i)));
+        }
+    }
+    json!({"nodes": nodes, "edges": edges})
+}
+
+/// Static fan-out: `start → leaf0..leaf{n-1} → join`; `join` sums its
+/// `n` inputs (each leaf outputs 1), so its output is `n`.
+pub fn fanout_static(n: usize) -> Value {
+    let mut nodes = Vec::with_capacity(n + 2);
+    let mut edges = Vec::with_capacity(2 * n);
+    nodes.push(node("start", "inc", json!({})));
+    for i in 0..n {
+        let id = format!("leaf{i}");
+        nodes.push(node(&id, "leaf", json!({})));
+        edges.push(edge("start", &id));
+        edges.push(edge(&id, "join"));
+    }
+    nodes.push(node("join", "sum", json!({})));
+    json!({"nodes": nodes, "edges": edges})
+}
+
+/// Dynamic fan-out with the built-in `map` node (LangGraph's `Send`):
+/// `start` outputs a list of `n` numbers, `fan` runs a `leaf` per item
+/// (each item checkpointed), `join` sums the results.
+pub fn fanout_map(n: usize, concurrency: usize) -> Value {
+    json!({
+        "nodes": [
+            node("start", "list", json!({"n": n})),
+            node("fan", "map", json!({
+                "items": "{{nodes.start.output}}",
+                "concurrency": concurrency,
+                "node": {"kind": "leaf"}
+            })),
+            node("join", "sum", json!({})),
+        ],
+        "edges": [edge("start", "fan"), edge("fan", "join")]
+    })
+}
+
+/// W3: `outline` (a model call) → `write` (a map of one model call per
+/// chapter, `concurrency` at once) → `book` (a `template` joining them,
+/// no model).
+pub fn book(concurrency: usize) -> Value {
+    json!({
+        "nodes": [
+            node("outline", "text", json!({
+                "provider": "scripted", "model": "planner", "max_tokens": 800, "output": "json",
+                "prompt": "OUTLINE"
+            })),
+            node("write", "map", json!({
+                "items": "{{nodes.outline.output.chapters}}",
+                "concurrency": concurrency,
+                "node": {"kind": "text", "provider": "scripted", "model": "writer", "max_tokens": 400,
+                         "prompt": "WRITE chapter {{item.number}}"}
+            })),
+            node("book", "template", json!({"template": "{{nodes.write.output}}"})),
+        ],
+        "edges": [edge("outline", "write"), edge("write", "book")]
+    })
+}

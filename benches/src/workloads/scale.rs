@@ -1,0 +1,52 @@
+//! Scale: a chain of `n` nodes (1k, 10k, 100k) — parse, validate and run
+//! times, per-node cost, and the process's peak RSS.
+
+use std::time::Instant;
+
+use lekhika_core::RunOptions;
+use serde_json::Value;
+
+use super::{med, secs};
+use crate::error::BenchError;
+use crate::flows;
+use crate::harness::Bench;
+use crate::measure::{round, runs, Record};
+
+/// One chain of `n` `inc` nodes: JSON text → `Value` → validated flow → run.
+/// `wall_s` is the median run (start to end, which validates again);
+/// each rep uses a fresh in-memory store.
+pub async fn scale(n: usize, reps: usize) -> Result<Record, BenchError> {
+    let text = flows::chain(n, "inc").to_string();
+    let t = Instant::now();
+    let doc: Value =
+        serde_json::from_str(&text).map_err(|e| BenchError::unexpected("scale", e.to_string()))?;
+    let parse_s = t.elapsed().as_secs_f64();
+    let probe_engine = Bench::memory();
+    let t = Instant::now();
+    let flow = probe_engine.engine.load(&doc, &RunOptions::default())?;
+    let validate_s = t.elapsed().as_secs_f64();
+    drop(flow);
+    let mut times = Vec::with_capacity(reps);
+    for rep in 0..reps.max(1) {
+        let b = Bench::memory();
+        let (outcome, d) = b.run_ok("scale", &doc).await?;
+        if rep == 0 {
+            let last = b.output(&outcome.execution_id, &format!("n{n}")).await?;
+            if last.as_ref().and_then(Value::as_u64) != Some(n as u64) {
+                return Err(BenchError::unexpected(
+                    "scale",
+                    format!("last output {last:?}"),
+                ));
+            }
+        }
+        times.push(d);
+    }
+    let run_s = med(&times);
+    Ok(Record::new(&format!("S_chain_{}k", n / 1000), n, run_s)
+        .note("what", "chain of `inc` nodes, MemoryStore; wall_s = Engine::start..wait (includes its own validation)")
+        .note("json_bytes", text.len())
+        .note("parse_s", round(parse_s, 6))
+        .note("validate_s", round(validate_s, 6))
+        .note("validate_plus_run_s", round(validate_s + run_s, 6))
+        .note("runs_s", runs(&secs(&times))))
+}
