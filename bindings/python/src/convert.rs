@@ -1,0 +1,141 @@
+//! JSON values between Python and Rust, and the "dict, JSON string or path"
+//! arguments (flows, catalogs, inputs).
+
+use std::path::PathBuf;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+
+use crate::errors;
+
+/// A JSON value returned to Python (dicts, lists, str, int, float, bool, None).
+pub struct Json(pub Value);
+
+impl<'py> IntoPyObject<'py> for Json {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(py, &self.0)
+    }
+}
+
+pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else {
+                PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(a) => {
+            let items = a.iter().map(|x| value_to_py(py, x)).collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)?.into_any()
+        }
+        Value::Object(o) => {
+            let d = PyDict::new(py);
+            for (k, x) in o {
+                d.set_item(k, value_to_py(py, x)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+/// A JSON-able Python value (dict with str keys, list, tuple, str, int, float, bool, None).
+pub fn py_to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::from(u));
+        }
+        return Err(PyTypeError::new_err("integer out of the 64-bit range cannot be sent as JSON"));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| PyTypeError::new_err("NaN and infinity cannot be sent as JSON"));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.extract::<String>()?));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut m = Map::new();
+        for (k, v) in d.iter() {
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| PyTypeError::new_err(format!("JSON object keys must be str, got {}", type_name(&k))))?;
+            m.insert(key.extract::<String>()?, py_to_value(&v)?);
+        }
+        return Ok(Value::Object(m));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return l.iter().map(|x| py_to_value(&x)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return t.iter().map(|x| py_to_value(&x)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+    }
+    Err(PyTypeError::new_err(format!("{} is not JSON-able", type_name(obj))))
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into())
+}
+
+/// A JSON document given as a dict, a JSON string, or a path (str or `os.PathLike`).
+/// A str that starts with `{` or `[` is JSON; any other str is a path.
+pub fn document(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
+    if let Ok(flow) = obj.cast::<crate::flow::Flow>() {
+        return Ok(flow.get().doc.clone());
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        let s: String = s.extract()?;
+        let s = s.as_str();
+        let t = s.trim_start();
+        if t.starts_with('{') || t.starts_with('[') {
+            return serde_json::from_str(s).map_err(|e| errors::config(format!("{what} is not valid JSON: {e}")));
+        }
+        return read_path(PathBuf::from(s), what);
+    }
+    if obj.hasattr("__fspath__")? {
+        let p: PathBuf = obj.extract()?;
+        return read_path(p, what);
+    }
+    if obj.cast::<PyDict>().is_ok() {
+        return py_to_value(obj);
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} must be a dict, a JSON string or a path, got {}",
+        type_name(obj)
+    )))
+}
+
+fn read_path(p: PathBuf, what: &str) -> PyResult<Value> {
+    lekhika::read_json(&p, what).map_err(errors::from_lekhika)
+}
+
+/// Run inputs: `None` means `{}`.
+pub fn input(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Value> {
+    match obj {
+        None => Ok(Value::Object(Map::new())),
+        Some(o) if o.is_none() => Ok(Value::Object(Map::new())),
+        Some(o) => py_to_value(o),
+    }
+}
