@@ -18,6 +18,7 @@ pub enum BenchError {
         detail: String,
     },
     /// The book could not be built or exported.
+    #[cfg(feature = "export")]
     #[error("export: {0}")]
     Export(#[from] lekhika_export::ExportError),
     /// Files, pipes, child processes.

@@ -12,6 +12,7 @@
 //! * [`measure`]: peak RSS (getrusage), bytes written, medians.
 
 pub mod error;
+#[cfg(feature = "export")]
 pub mod export;
 pub mod flows;
 pub mod harness;

@@ -65,6 +65,13 @@ pub fn peak_rss_mb() -> f64 {
     round(usage.ru_maxrss as f64 / 1024.0, 1)
 }
 
+/// Resident set size right now, in MiB (`/proc/self/statm`; 4 KiB pages).
+pub fn rss_now_mb() -> Option<f64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(round(pages * 4096.0 / (1024.0 * 1024.0), 1))
+}
+
 /// Bytes this process has passed to `write(2)` and friends so far
 /// (`wchar` of `/proc/self/io`), or `None` where that file is missing.
 pub fn bytes_written() -> Option<u64> {

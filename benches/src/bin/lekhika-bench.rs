@@ -15,7 +15,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use lekhika_benches::measure::{load_average, median, round, runs};
-use lekhika_benches::{export, workloads, BenchError, Record};
+use lekhika_benches::{workloads, BenchError, Record};
 use serde_json::json;
 
 const WORKLOADS: &[&str] = &[
@@ -89,7 +89,8 @@ fn child(name: &str, reps: usize) -> Result<(), BenchError> {
         "S_chain_1k" => vec![rt.block_on(workloads::scale(1_000, reps))?],
         "S_chain_10k" => vec![rt.block_on(workloads::scale(10_000, reps))?],
         "S_chain_100k" => vec![rt.block_on(workloads::scale(100_000, reps))?],
-        "X_export" => export::export_vs_pandoc(reps)?,
+        #[cfg(feature = "export")]
+        "X_export" => lekhika_benches::export::export_vs_pandoc(reps)?,
         other => {
             return Err(BenchError::unexpected(
                 "child",
@@ -180,7 +181,12 @@ fn parent(a: &Args) -> Result<(), BenchError> {
             }
         }
     }
-    for name in WORKLOADS.iter().filter(|n| selected(&a.only, n)) {
+    let built = |n: &&&str| cfg!(feature = "export") || !n.starts_with("X_");
+    for name in WORKLOADS
+        .iter()
+        .filter(built)
+        .filter(|n| selected(&a.only, n))
+    {
         let o = Command::new(&exe)
             .args(["--child", name, "--reps", &a.reps.to_string()])
             .output()?;

@@ -112,6 +112,25 @@ pub async fn w2_fanout_map(reps: usize) -> Result<Record, BenchError> {
         .note("runs_s", runs(&secs(&times))))
 }
 
+/// The same schedule in plain tokio (a semaphore of 10 and 50 sleeping
+/// tasks after one sleep), no engine: the floor the timer allows here.
+async fn plain_tokio_once() -> Duration {
+    let sem = Arc::new(tokio::sync::Semaphore::new(W3_CONCURRENCY));
+    let t = Instant::now();
+    tokio::time::sleep(W3_SLEEP).await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..W3_CHAPTERS {
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            tokio::time::sleep(W3_SLEEP).await;
+            i
+        });
+    }
+    while set.join_next().await.is_some() {}
+    t.elapsed()
+}
+
 /// W3: outline + 50 chapters, 50 ms per model call, 10 chapters at once.
 pub async fn w3_book(reps: usize) -> Result<Record, BenchError> {
     let model = book_model(W3_SLEEP, W3_CHAPTERS);
@@ -124,6 +143,11 @@ pub async fn w3_book(reps: usize) -> Result<Record, BenchError> {
     }
     let ideal = w3_ideal().as_secs_f64();
     let m = med(&times);
+    let mut plain = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        plain.push(plain_tokio_once().await);
+    }
+    let p = med(&plain);
     let calls = model.calls();
     if calls != (W3_CHAPTERS + 1) * reps.max(1) {
         return Err(BenchError::unexpected(
@@ -138,5 +162,8 @@ pub async fn w3_book(reps: usize) -> Result<Record, BenchError> {
         .note("efficiency", round(ideal / m, 4))
         .note("overhead_vs_ideal_ms", round((m - ideal) * 1e3, 2))
         .note("observed_max_concurrency", model.max_in_flight())
+        .note("plain_tokio_reference_median_s", round(p, 6))
+        .note("plain_tokio_reference_efficiency", round(ideal / p, 4))
+        .note("engine_overhead_vs_plain_tokio_ms", round((m - p) * 1e3, 2))
         .note("runs_s", runs(&secs(&times))))
 }

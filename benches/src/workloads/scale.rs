@@ -10,22 +10,27 @@ use super::{med, secs};
 use crate::error::BenchError;
 use crate::flows;
 use crate::harness::Bench;
-use crate::measure::{round, runs, Record};
+use crate::measure::{peak_rss_mb, round, rss_now_mb, runs, Record};
 
 /// One chain of `n` `inc` nodes: JSON text → `Value` → validated flow → run.
 /// `wall_s` is the median run (start to end, which validates again);
 /// each rep uses a fresh in-memory store.
 pub async fn scale(n: usize, reps: usize) -> Result<Record, BenchError> {
     let text = flows::chain(n, "inc").to_string();
+    let json_bytes = text.len();
     let t = Instant::now();
     let doc: Value =
         serde_json::from_str(&text).map_err(|e| BenchError::unexpected("scale", e.to_string()))?;
     let parse_s = t.elapsed().as_secs_f64();
+    drop(text);
+    let rss_doc = rss_now_mb();
     let probe_engine = Bench::memory();
     let t = Instant::now();
     let flow = probe_engine.engine.load(&doc, &RunOptions::default())?;
     let validate_s = t.elapsed().as_secs_f64();
+    let rss_flow = rss_now_mb();
     drop(flow);
+    let peak_before_run = peak_rss_mb();
     let mut times = Vec::with_capacity(reps);
     for rep in 0..reps.max(1) {
         let b = Bench::memory();
@@ -44,7 +49,10 @@ pub async fn scale(n: usize, reps: usize) -> Result<Record, BenchError> {
     let run_s = med(&times);
     Ok(Record::new(&format!("S_chain_{}k", n / 1000), n, run_s)
         .note("what", "chain of `inc` nodes, MemoryStore; wall_s = Engine::start..wait (includes its own validation)")
-        .note("json_bytes", text.len())
+        .note("json_bytes", json_bytes)
+        .note("rss_with_document_mb", rss_doc)
+        .note("rss_with_document_and_flow_mb", rss_flow)
+        .note("peak_rss_before_run_mb", peak_before_run)
         .note("parse_s", round(parse_s, 6))
         .note("validate_s", round(validate_s, 6))
         .note("validate_plus_run_s", round(validate_s + run_s, 6))
