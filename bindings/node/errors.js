@@ -36,6 +36,7 @@ class ExportError extends LekhikaError {}
 const BY_CODE = {
   config: ConfigError,
   store_open: ConfigError,
+  missing_prices: ConfigError,
   invalid_argument: ArgumentError,
   flow_invalid: FlowError,
   invalid_input: InputError,

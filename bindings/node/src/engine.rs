@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use lekhika::core::RunOptions;
-use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use serde_json::{json, Value};
 
@@ -59,7 +58,7 @@ pub struct Lekhika {
 pub async fn open(
     options: Option<OpenOptions>,
     custom_kinds: Option<Vec<String>>,
-    dispatch: Option<Dispatcher>,
+    #[napi(ts_arg_type = "((call: string) => Promise<string>) | undefined | null")] dispatch: Option<Dispatcher>,
 ) -> napi::Result<Lekhika> {
     let mut cfg = to_config(options.unwrap_or(OpenOptions {
         store: None,
@@ -99,8 +98,8 @@ impl Lekhika {
     /// Parse and validate a flow (object, JSON text or file path); throws
     /// `FlowError` listing every problem.
     #[napi]
-    pub fn validate_flow(&self, flow: Either<String, Value>, options: Option<RunOptionsInput>) -> napi::Result<FlowInfo> {
-        let doc = flow_document(either(flow)).map_err(js)?;
+    pub fn validate_flow(&self, flow: Value, options: Option<RunOptionsInput>) -> napi::Result<FlowInfo> {
+        let doc = flow_document(flow).map_err(js)?;
         let opts = RunOptionsWrap::from(options).0;
         let f = self.inner.engine.load(&doc, &opts).map_err(js)?;
         let order = f.graph.topo_order().unwrap_or_default();
@@ -118,15 +117,15 @@ impl Lekhika {
 
     /// Every provider the flow calls must be configured; throws `ConfigError` saying what to set.
     #[napi]
-    pub fn check_providers(&self, flow: Either<String, Value>, options: Option<RunOptionsInput>) -> napi::Result<()> {
-        let doc = flow_document(either(flow)).map_err(js)?;
+    pub fn check_providers(&self, flow: Value, options: Option<RunOptionsInput>) -> napi::Result<()> {
+        let doc = flow_document(flow).map_err(js)?;
         self.load(&doc, &RunOptionsWrap::from(options).0).map(|_| ()).map_err(js)
     }
 
     /// Worst-case tokens and cost of a run, without calling any model.
     #[napi]
-    pub fn estimate(&self, flow: Either<String, Value>, input: Option<Value>, options: Option<RunOptionsInput>) -> napi::Result<Estimate> {
-        let doc = flow_document(either(flow)).map_err(js)?;
+    pub fn estimate(&self, flow: Value, input: Option<Value>, options: Option<RunOptionsInput>) -> napi::Result<Estimate> {
+        let doc = flow_document(flow).map_err(js)?;
         let input = object_or_empty(input, "input").map_err(js)?;
         let opts = RunOptionsWrap::from(options).0;
         self.inner.engine.estimate(&doc, &input, &opts).map(Into::into).map_err(js)
@@ -134,8 +133,8 @@ impl Lekhika {
 
     /// Start a run of `flow` for `user`.
     #[napi]
-    pub async fn start(&self, user: String, flow: Either<String, Value>, input: Option<Value>, options: Option<RunOptionsInput>) -> napi::Result<Run> {
-        let doc = flow_document(either(flow)).map_err(js)?;
+    pub async fn start(&self, user: String, flow: Value, input: Option<Value>, options: Option<RunOptionsInput>) -> napi::Result<Run> {
+        let doc = flow_document(flow).map_err(js)?;
         let input = object_or_empty(input, "input").map_err(js)?;
         let opts = RunOptionsWrap::from(options).0;
         self.load(&doc, &opts).map_err(js)?;
@@ -200,12 +199,5 @@ impl Lekhika {
                        "engineId": r.engine_id, "createdAtMs": r.created_at_ms, "updatedAtMs": r.updated_at_ms})
             })
             .collect())
-    }
-}
-
-fn either(v: Either<String, Value>) -> Value {
-    match v {
-        Either::A(s) => Value::String(s),
-        Either::B(v) => v,
     }
 }

@@ -66,6 +66,7 @@ impl From<EngineError> for BindError {
             EngineError::TierDenied { level, problems } => {
                 Self::new("tier_denied", message).with(json!({ "level": level, "problems": problems }))
             }
+            EngineError::MissingPrices(models) => Self::new("missing_prices", message).with(json!({ "models": models })),
             EngineError::UnknownNode(node) => Self::new("unknown_node", message).with(json!({ "node": node })),
             EngineError::InvalidState(_) => Self::new("invalid_state", message),
             EngineError::Store(s) => s.into(),

@@ -40,19 +40,21 @@ impl Run {
     /// The next event (camelCase keys, `type` says which), or `null` once
     /// the run's terminal event has been read.
     #[napi]
-    pub async fn next_event(&self) -> Option<Value> {
+    pub async fn next_event(&self) -> napi::Result<Option<Value>> {
         let mut guard = self.events.lock().await;
-        let stream = guard.as_mut()?;
+        let Some(stream) = guard.as_mut() else {
+            return Ok(None);
+        };
         match stream.recv().await {
             Some(e) => {
                 if e.kind.is_terminal() {
                     *guard = None;
                 }
-                serde_json::to_value(e).ok().map(camel_record)
+                Ok(serde_json::to_value(e).ok().map(camel_record))
             }
             None => {
                 *guard = None;
-                None
+                Ok(None)
             }
         }
     }

@@ -78,7 +78,22 @@ test('an AbortSignal stops the run, resume finishes it without repeating finishe
   }
 })
 
-test('stop by execution id and regenerate with an instruction', async () => {
+test('stop by execution id, from the store', async () => {
+  const slow = await startOpenAI({ delayMs: 300 })
+  try {
+    const { lk } = await openOn(slow)
+    const handle = await lk.start(bookFlow({ chapters: 3, concurrency: 1 }), { title: 'Halt' })
+    await lk.stop(handle.executionId)
+    const out = await handle.result()
+    assert.equal(out.status, 'stopped')
+    assert.equal((await lk.report(handle.executionId)).status, 'stopped')
+    await assert.rejects(lk.stop('missing-id'), (e) => e.code === 'not_found')
+  } finally {
+    await slow.close()
+  }
+})
+
+test('regenerate with an instruction', async () => {
   const { lk } = await openOn(server)
   const done = await lk.run(bookFlow({ chapters: 2 }), { title: 'Again' })
   assert.equal(done.status, 'completed')
@@ -88,7 +103,6 @@ test('stop by execution id and regenerate with an instruction', async () => {
   const reqs = server.requests.slice(before)
   assert.equal(reqs.length, 2, 'only the map items run again')
   assert.ok(reqs.every((r) => JSON.stringify(r.messages).includes('Make it rhyme')))
-  await lk.stop(done.executionId)
   await assert.rejects(lk.regenerate(done.executionId, 'nope'), (e) => e instanceof lekhika.NotFoundError && e.code === 'unknown_node')
   await assert.rejects(lk.approve(done.executionId, 'write'), (e) => e instanceof lekhika.StateError)
 })

@@ -103,7 +103,6 @@ export function createWorker(config, lk, { quiet = false } = {}) {
         const r = errorReply(err)
         if (r.status >= 500) logs.error('request failed', { method: req.method, path: req.url.split('?')[0], error: String(err && err.message) })
         if (res.headersSent) return
-        if (r.status === 413) res.setHeader('connection', 'close')
         if (r.problems) sendJson(res, r.status, { success: false, error: { code: r.code, message: r.message, problems: r.problems } })
         else sendError(res, r.status, r.code, r.message)
       })
