@@ -132,9 +132,16 @@ def main():
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
         print(line(r))
-    print("\npeer = LangGraph %s (Python), except X_export_* where peer = pandoc. "
+    meta = {}
+    err = os.path.splitext(a.peer)[0] + ".stderr"
+    if os.path.exists(err):
+        with open(err) as f:
+            for line in f:
+                if line.startswith('{"meta"'):
+                    meta = json.loads(line).get("meta", {})
+    print("\npeer = LangGraph %s (Python %s), except X_export_* where peer = pandoc. "
           "Efficiency ratio is Lekhika/peer (higher is better)." %
-          (note(next(iter(lg.values()), {}), "notes", "langgraph") or ""))
+          (meta.get("langgraph", "?"), meta.get("python", "?")))
 
 
 if __name__ == "__main__":
