@@ -257,7 +257,10 @@ impl ArtifactStore for MemoryStore {
     async fn put_book(&self, book: &BookRecord) -> StoreResult<()> {
         let mut g = self.lock()?;
         g.owned(&book.owner, &book.execution_id)?;
-        if g.books.iter().any(|b| b.id == book.id && b.owner != book.owner) {
+        if g.books
+            .iter()
+            .any(|b| b.id == book.id && b.owner != book.owner)
+        {
             return Err(StoreError::Conflict(format!("book {} exists", book.id)));
         }
         g.books.retain(|b| b.id != book.id);
@@ -288,7 +291,9 @@ impl ExecutionQueue for MemoryStore {
                 ExecutionStatus::Pending => true,
                 // A running execution without a lease is run directly by
                 // some process; only an expired lease makes it claimable.
-                ExecutionStatus::Running => g.leases.get(&r.id).is_some_and(|l| l.expires_at_ms < now),
+                ExecutionStatus::Running => {
+                    g.leases.get(&r.id).is_some_and(|l| l.expires_at_ms < now)
+                }
                 _ => false,
             })
             .collect();
