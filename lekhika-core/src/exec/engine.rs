@@ -174,6 +174,21 @@ impl Engine {
         options: &RunOptions,
         status: ExecutionStatus,
     ) -> Result<ExecutionRecord, EngineError> {
+        Ok(self
+            .create_loaded(owner, doc, input, options, status)
+            .await?
+            .0)
+    }
+
+    /// [`Engine::create`], also returning the loaded flow (so a start validates once).
+    async fn create_loaded(
+        &self,
+        owner: &str,
+        doc: &Value,
+        input: &Value,
+        options: &RunOptions,
+        status: ExecutionStatus,
+    ) -> Result<(ExecutionRecord, Flow), EngineError> {
         let flow = self.load(doc, options)?;
         let input =
             normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
@@ -195,7 +210,7 @@ impl Engine {
             updated_at_ms: now,
         };
         self.inner.store.create_execution(&rec).await?;
-        Ok(rec)
+        Ok((rec, flow))
     }
 
     /// Start a new run and return its handle (events, stop, wait).
@@ -206,10 +221,19 @@ impl Engine {
         input: &Value,
         options: &RunOptions,
     ) -> Result<RunHandle, EngineError> {
-        let rec = self
-            .create(owner, doc, input, options, ExecutionStatus::Running)
+        let (rec, flow) = self
+            .create_loaded(owner, doc, input, options, ExecutionStatus::Running)
             .await?;
-        self.launch(rec, None).await
+        launch(
+            self.inner.clone(),
+            LaunchSpec {
+                record: rec,
+                options: options.clone(),
+                flow: Arc::new(flow),
+                fence: None,
+            },
+        )
+        .await
     }
 
     /// Queue a run for a worker ([`Engine::run_leased`]); returns its id.
