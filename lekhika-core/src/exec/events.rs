@@ -142,7 +142,7 @@ impl EventSink {
     }
 
     pub fn emit(&self, kind: EventKind) {
-        if let Some(tx) = &self.tx {
+        if let Some(tx) = self.tx.as_ref().filter(|tx| !tx.is_closed()) {
             let _ = tx.send(Event {
                 execution_id: self.execution_id.to_string(),
                 at_ms: now_ms(),
@@ -152,7 +152,9 @@ impl EventSink {
     }
 
     pub fn delta(&self, node: &str, item: Option<u32>, text: &str) {
-        if self.pending_deltas.load(Ordering::Relaxed) >= MAX_PENDING_DELTAS {
+        if self.pending_deltas.load(Ordering::Relaxed) >= MAX_PENDING_DELTAS
+            || self.tx.as_ref().is_none_or(|tx| tx.is_closed())
+        {
             return;
         }
         self.pending_deltas.fetch_add(1, Ordering::Relaxed);

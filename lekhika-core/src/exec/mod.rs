@@ -84,8 +84,10 @@ impl RunHandle {
     pub fn stop_token(&self) -> CancellationToken {
         self.cancel.clone()
     }
-    /// Wait for the run to end.
-    pub async fn wait(self) -> Result<RunOutcome, EngineError> {
+    /// Wait for the run to end. Events not taken before are dropped (and no
+    /// longer built), so a host that only waits pays nothing for them.
+    pub async fn wait(mut self) -> Result<RunOutcome, EngineError> {
+        drop(self.events.take());
         self.task
             .await
             .map_err(|e| EngineError::Task(e.to_string()))
