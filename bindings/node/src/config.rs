@@ -56,7 +56,8 @@ impl ProviderRowInput {
             "requests_per_minute": self.requests_per_minute,
             "tokens_per_minute": self.tokens_per_minute,
         });
-        serde_json::from_value(v).map_err(|e| BindError::new("config", format!("provider `{}`: {e}", self.name)))
+        serde_json::from_value(v)
+            .map_err(|e| BindError::new("config", format!("provider `{}`: {e}", self.name)))
     }
 }
 

@@ -78,11 +78,24 @@ impl JsNode {
     }
 
     async fn call(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
-        let lost = |e: napi::Error| NodeError::failed(format!("custom node `{}` could not call JS: {}", self.kind, e.reason));
-        let promise = self.dispatch.call_async_catch(self.call_json(ctx)).await.map_err(lost)?;
+        let lost = |e: napi::Error| {
+            NodeError::failed(format!(
+                "custom node `{}` could not call JS: {}",
+                self.kind, e.reason
+            ))
+        };
+        let promise = self
+            .dispatch
+            .call_async_catch(self.call_json(ctx))
+            .await
+            .map_err(lost)?;
         let text = promise.await.map_err(lost)?;
-        let reply: Reply = serde_json::from_str(&text)
-            .map_err(|e| NodeError::failed(format!("custom node `{}` returned an unreadable reply: {e}", self.kind)))?;
+        let reply: Reply = serde_json::from_str(&text).map_err(|e| {
+            NodeError::failed(format!(
+                "custom node `{}` returned an unreadable reply: {e}",
+                self.kind
+            ))
+        })?;
         if reply.ok {
             Ok(NodeOutput {
                 output: reply.output,
@@ -90,7 +103,9 @@ impl JsNode {
             })
         } else {
             Err(NodeError::Failed {
-                message: reply.message.unwrap_or_else(|| format!("custom node `{}` failed", self.kind)),
+                message: reply
+                    .message
+                    .unwrap_or_else(|| format!("custom node `{}` failed", self.kind)),
                 retryable: reply.retryable,
             })
         }

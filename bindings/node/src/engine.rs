@@ -58,7 +58,8 @@ pub struct Lekhika {
 pub async fn open(
     options: Option<OpenOptions>,
     custom_kinds: Option<Vec<String>>,
-    #[napi(ts_arg_type = "((call: string) => Promise<string>) | undefined | null")] dispatch: Option<Dispatcher>,
+    #[napi(ts_arg_type = "((call: string) => Promise<string>) | undefined | null")]
+    dispatch: Option<Dispatcher>,
 ) -> napi::Result<Lekhika> {
     let mut cfg = to_config(options.unwrap_or(OpenOptions {
         store: None,
@@ -72,11 +73,19 @@ pub async fn open(
     .map_err(js)?;
     let kinds = custom_kinds.unwrap_or_default();
     if !kinds.is_empty() {
-        let dispatch = Arc::new(dispatch.ok_or_else(|| js(BindError::invalid_argument("custom kinds need a dispatcher")))?);
-        cfg.register.push(Box::new(move |r| custom_node::register(r, &kinds, &dispatch)));
+        let dispatch = Arc::new(dispatch.ok_or_else(|| {
+            js(BindError::invalid_argument(
+                "custom kinds need a dispatcher",
+            ))
+        })?);
+        cfg.register.push(Box::new(move |r| {
+            custom_node::register(r, &kinds, &dispatch)
+        }));
     }
     let lk = lekhika::Lekhika::open(cfg).await.map_err(js)?;
-    Ok(Lekhika { inner: Arc::new(lk) })
+    Ok(Lekhika {
+        inner: Arc::new(lk),
+    })
 }
 
 impl Lekhika {
@@ -98,7 +107,11 @@ impl Lekhika {
     /// Parse and validate a flow (object, JSON text or file path); throws
     /// `FlowError` listing every problem.
     #[napi]
-    pub fn validate_flow(&self, flow: Value, options: Option<RunOptionsInput>) -> napi::Result<FlowInfo> {
+    pub fn validate_flow(
+        &self,
+        flow: Value,
+        options: Option<RunOptionsInput>,
+    ) -> napi::Result<FlowInfo> {
         let doc = flow_document(flow).map_err(js)?;
         let opts = RunOptionsWrap::from(options).0;
         let f = self.inner.engine.load(&doc, &opts).map_err(js)?;
@@ -111,47 +124,88 @@ impl Lekhika {
                     kind: f.nodes[i].kind.clone(),
                 })
                 .collect(),
-            input_fields: f.input_fields.iter().filter_map(|x| serde_json::to_value(x).ok()).collect(),
+            input_fields: f
+                .input_fields
+                .iter()
+                .filter_map(|x| serde_json::to_value(x).ok())
+                .collect(),
         })
     }
 
     /// Every provider the flow calls must be configured; throws `ConfigError` saying what to set.
     #[napi]
-    pub fn check_providers(&self, flow: Value, options: Option<RunOptionsInput>) -> napi::Result<()> {
+    pub fn check_providers(
+        &self,
+        flow: Value,
+        options: Option<RunOptionsInput>,
+    ) -> napi::Result<()> {
         let doc = flow_document(flow).map_err(js)?;
-        self.load(&doc, &RunOptionsWrap::from(options).0).map(|_| ()).map_err(js)
+        self.load(&doc, &RunOptionsWrap::from(options).0)
+            .map(|_| ())
+            .map_err(js)
     }
 
     /// Worst-case tokens and cost of a run, without calling any model.
     #[napi]
-    pub fn estimate(&self, flow: Value, input: Option<Value>, options: Option<RunOptionsInput>) -> napi::Result<Estimate> {
+    pub fn estimate(
+        &self,
+        flow: Value,
+        input: Option<Value>,
+        options: Option<RunOptionsInput>,
+    ) -> napi::Result<Estimate> {
         let doc = flow_document(flow).map_err(js)?;
         let input = object_or_empty(input, "input").map_err(js)?;
         let opts = RunOptionsWrap::from(options).0;
-        self.inner.engine.estimate(&doc, &input, &opts).map(Into::into).map_err(js)
+        self.inner
+            .engine
+            .estimate(&doc, &input, &opts)
+            .map(Into::into)
+            .map_err(js)
     }
 
     /// Start a run of `flow` for `user`.
     #[napi]
-    pub async fn start(&self, user: String, flow: Value, input: Option<Value>, options: Option<RunOptionsInput>) -> napi::Result<Run> {
+    pub async fn start(
+        &self,
+        user: String,
+        flow: Value,
+        input: Option<Value>,
+        options: Option<RunOptionsInput>,
+    ) -> napi::Result<Run> {
         let doc = flow_document(flow).map_err(js)?;
         let input = object_or_empty(input, "input").map_err(js)?;
         let opts = RunOptionsWrap::from(options).0;
         self.load(&doc, &opts).map_err(js)?;
-        let h = self.inner.engine.start(&user, &doc, &input, &opts).await.map_err(js)?;
+        let h = self
+            .inner
+            .engine
+            .start(&user, &doc, &input, &opts)
+            .await
+            .map_err(js)?;
         Ok(Run::new(h))
     }
 
     /// Continue an execution from its checkpoint: only unfinished work runs.
     #[napi]
     pub async fn resume(&self, user: String, execution_id: String) -> napi::Result<Run> {
-        let h = self.inner.engine.resume(&user, &execution_id).await.map_err(js)?;
+        let h = self
+            .inner
+            .engine
+            .resume(&user, &execution_id)
+            .await
+            .map_err(js)?;
         Ok(Run::new(h))
     }
 
     /// Re-run `node` and everything downstream of it, with an extra instruction.
     #[napi]
-    pub async fn regenerate(&self, user: String, execution_id: String, node: String, instruction: Option<String>) -> napi::Result<Run> {
+    pub async fn regenerate(
+        &self,
+        user: String,
+        execution_id: String,
+        node: String,
+        instruction: Option<String>,
+    ) -> napi::Result<Run> {
         let h = self
             .inner
             .engine
@@ -163,35 +217,72 @@ impl Lekhika {
 
     /// Approve the output waiting at an approval gate (optionally edited) and continue.
     #[napi]
-    pub async fn approve(&self, user: String, execution_id: String, node: String, edited: Option<Value>) -> napi::Result<Run> {
-        let h = self.inner.engine.approve(&user, &execution_id, &node, edited).await.map_err(js)?;
+    pub async fn approve(
+        &self,
+        user: String,
+        execution_id: String,
+        node: String,
+        edited: Option<Value>,
+    ) -> napi::Result<Run> {
+        let h = self
+            .inner
+            .engine
+            .approve(&user, &execution_id, &node, edited)
+            .await
+            .map_err(js)?;
         Ok(Run::new(h))
     }
 
     /// Reject the output at an approval gate: the reviewed node is regenerated with the instruction.
     #[napi]
-    pub async fn reject(&self, user: String, execution_id: String, node: String, instruction: String) -> napi::Result<Run> {
-        let h = self.inner.engine.reject(&user, &execution_id, &node, &instruction).await.map_err(js)?;
+    pub async fn reject(
+        &self,
+        user: String,
+        execution_id: String,
+        node: String,
+        instruction: String,
+    ) -> napi::Result<Run> {
+        let h = self
+            .inner
+            .engine
+            .reject(&user, &execution_id, &node, &instruction)
+            .await
+            .map_err(js)?;
         Ok(Run::new(h))
     }
 
     /// Ask a run to stop, wherever it runs (this process or another sharing the store).
     #[napi]
     pub async fn stop(&self, user: String, execution_id: String) -> napi::Result<()> {
-        self.inner.engine.stop(&user, &execution_id).await.map_err(js)
+        self.inner
+            .engine
+            .stop(&user, &execution_id)
+            .await
+            .map_err(js)
     }
 
     /// Status and analytics of an execution (camelCase keys).
     #[napi]
     pub async fn report(&self, user: String, execution_id: String) -> napi::Result<Value> {
-        let r = self.inner.engine.report(&user, &execution_id).await.map_err(js)?;
+        let r = self
+            .inner
+            .engine
+            .report(&user, &execution_id)
+            .await
+            .map_err(js)?;
         Ok(camel_record(serde_json::to_value(r).unwrap_or(Value::Null)))
     }
 
     /// The user's executions, newest last: `{id, status, message, reason, engineId, createdAtMs, updatedAtMs}`.
     #[napi]
     pub async fn list_executions(&self, user: String) -> napi::Result<Vec<Value>> {
-        let list = self.inner.stores.executions.list_executions(&user).await.map_err(js)?;
+        let list = self
+            .inner
+            .stores
+            .executions
+            .list_executions(&user)
+            .await
+            .map_err(js)?;
         Ok(list
             .into_iter()
             .map(|r| {

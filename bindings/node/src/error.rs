@@ -61,13 +61,20 @@ impl From<EngineError> for BindError {
     fn from(e: EngineError) -> Self {
         let message = e.to_string();
         match e {
-            EngineError::Flow(f) => Self::new("flow_invalid", message).with(json!({ "problems": f.problems })),
-            EngineError::InvalidInput(p) => Self::new("invalid_input", message).with(json!({ "problems": p })),
-            EngineError::TierDenied { level, problems } => {
-                Self::new("tier_denied", message).with(json!({ "level": level, "problems": problems }))
+            EngineError::Flow(f) => {
+                Self::new("flow_invalid", message).with(json!({ "problems": f.problems }))
             }
-            EngineError::MissingPrices(models) => Self::new("missing_prices", message).with(json!({ "models": models })),
-            EngineError::UnknownNode(node) => Self::new("unknown_node", message).with(json!({ "node": node })),
+            EngineError::InvalidInput(p) => {
+                Self::new("invalid_input", message).with(json!({ "problems": p }))
+            }
+            EngineError::TierDenied { level, problems } => Self::new("tier_denied", message)
+                .with(json!({ "level": level, "problems": problems })),
+            EngineError::MissingPrices(models) => {
+                Self::new("missing_prices", message).with(json!({ "models": models }))
+            }
+            EngineError::UnknownNode(node) => {
+                Self::new("unknown_node", message).with(json!({ "node": node }))
+            }
             EngineError::InvalidState(_) => Self::new("invalid_state", message),
             EngineError::Store(s) => s.into(),
             EngineError::Task(_) => Self::new("internal", message),

@@ -19,17 +19,34 @@ fn formats_or_all(formats: Option<Vec<String>>) -> Vec<String> {
 impl Lekhika {
     /// The compiled book of a finished execution (the output of its last `compile` node).
     #[napi]
-    pub async fn compiled_book(&self, user: String, execution_id: String) -> napi::Result<serde_json::Value> {
-        self.inner.compiled_book(&user, &execution_id).await.map_err(js)
+    pub async fn compiled_book(
+        &self,
+        user: String,
+        execution_id: String,
+    ) -> napi::Result<serde_json::Value> {
+        self.inner
+            .compiled_book(&user, &execution_id)
+            .await
+            .map_err(js)
     }
 
     /// Render the book to `formats` (pdf, epub, docx, html, md; default all).
     /// The files are also stored as artifacts of the execution.
     #[napi]
-    pub async fn export_book(&self, user: String, execution_id: String, formats: Option<Vec<String>>) -> napi::Result<Vec<ExportedFile>> {
+    pub async fn export_book(
+        &self,
+        user: String,
+        execution_id: String,
+        formats: Option<Vec<String>>,
+    ) -> napi::Result<Vec<ExportedFile>> {
         let files = self
             .inner
-            .export_book(&user, &execution_id, &formats_or_all(formats), &ExportOptions::default())
+            .export_book(
+                &user,
+                &execution_id,
+                &formats_or_all(formats),
+                &ExportOptions::default(),
+            )
             .await
             .map_err(js)?;
         Ok(files
@@ -44,12 +61,26 @@ impl Lekhika {
 
     /// Export, then write the files into `dir`; returns their paths.
     #[napi]
-    pub async fn write_book(&self, user: String, execution_id: String, formats: Option<Vec<String>>, dir: String) -> napi::Result<Vec<String>> {
+    pub async fn write_book(
+        &self,
+        user: String,
+        execution_id: String,
+        formats: Option<Vec<String>>,
+        dir: String,
+    ) -> napi::Result<Vec<String>> {
         let paths = self
             .inner
-            .write_book(&user, &execution_id, &formats_or_all(formats), std::path::Path::new(&dir))
+            .write_book(
+                &user,
+                &execution_id,
+                &formats_or_all(formats),
+                std::path::Path::new(&dir),
+            )
             .await
             .map_err(js)?;
-        Ok(paths.into_iter().map(|p| p.to_string_lossy().into_owned()).collect())
+        Ok(paths
+            .into_iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect())
     }
 }

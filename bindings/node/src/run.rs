@@ -68,12 +68,12 @@ impl Run {
     /// Wait for the run to end. Resolves once; later calls reject with `invalid_state`.
     #[napi]
     pub async fn wait(&self) -> napi::Result<RunOutcome> {
-        let handle = self
-            .handle
-            .lock()
-            .await
-            .take()
-            .ok_or_else(|| js(BindError::new("invalid_state", "wait() was already called for this run")))?;
+        let handle = self.handle.lock().await.take().ok_or_else(|| {
+            js(BindError::new(
+                "invalid_state",
+                "wait() was already called for this run",
+            ))
+        })?;
         handle.wait().await.map(Into::into).map_err(js)
     }
 }

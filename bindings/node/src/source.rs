@@ -12,12 +12,16 @@ pub fn flow_document(source: Value) -> BindResult<Value> {
         Value::String(s) => {
             let t = s.trim_start();
             if t.starts_with('{') {
-                serde_json::from_str(t).map_err(|e| BindError::invalid_argument(format!("flow is not valid JSON: {e}")))
+                serde_json::from_str(t).map_err(|e| {
+                    BindError::invalid_argument(format!("flow is not valid JSON: {e}"))
+                })
             } else {
-                let text = std::fs::read_to_string(&s)
-                    .map_err(|e| BindError::invalid_argument(format!("cannot read flow file {s}: {e}")))?;
-                serde_json::from_str(&text)
-                    .map_err(|e| BindError::invalid_argument(format!("flow file {s} is not valid JSON: {e}")))
+                let text = std::fs::read_to_string(&s).map_err(|e| {
+                    BindError::invalid_argument(format!("cannot read flow file {s}: {e}"))
+                })?;
+                serde_json::from_str(&text).map_err(|e| {
+                    BindError::invalid_argument(format!("flow file {s} is not valid JSON: {e}"))
+                })
             }
         }
         other => Err(BindError::invalid_argument(format!(
@@ -32,7 +36,10 @@ pub fn object_or_empty(v: Option<Value>, what: &str) -> BindResult<Value> {
     match v {
         None | Some(Value::Null) => Ok(Value::Object(Default::default())),
         Some(v @ Value::Object(_)) => Ok(v),
-        Some(other) => Err(BindError::invalid_argument(format!("{what} must be an object, not {}", kind_of(&other)))),
+        Some(other) => Err(BindError::invalid_argument(format!(
+            "{what} must be an object, not {}",
+            kind_of(&other)
+        ))),
     }
 }
 
@@ -74,9 +81,11 @@ pub fn camel_record(v: Value) -> Value {
                 .map(|(k, v)| {
                     let v = match k.as_str() {
                         "review" | "output" | "metrics" | "providers" => match (k.as_str(), v) {
-                            ("providers", Value::Object(p)) => {
-                                Value::Object(p.into_iter().map(|(name, t)| (name, camel_record(t))).collect())
-                            }
+                            ("providers", Value::Object(p)) => Value::Object(
+                                p.into_iter()
+                                    .map(|(name, t)| (name, camel_record(t)))
+                                    .collect(),
+                            ),
                             (_, v) => v,
                         },
                         _ => camel_record(v),
@@ -100,12 +109,22 @@ mod tests {
         let doc = json!({"nodes": [], "edges": []});
         assert_eq!(flow_document(doc.clone()).unwrap(), doc);
         assert_eq!(flow_document(Value::String(doc.to_string())).unwrap(), doc);
-        let path = std::env::temp_dir().join(format!("lekhika-node-flow-{}.json", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("lekhika-node-flow-{}.json", std::process::id()));
         std::fs::write(&path, doc.to_string()).unwrap();
-        assert_eq!(flow_document(Value::String(path.to_string_lossy().into())).unwrap(), doc);
+        assert_eq!(
+            flow_document(Value::String(path.to_string_lossy().into())).unwrap(),
+            doc
+        );
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(flow_document(json!(3)).unwrap_err().code, "invalid_argument");
-        assert_eq!(flow_document(json!("{nope")).unwrap_err().code, "invalid_argument");
+        assert_eq!(
+            flow_document(json!(3)).unwrap_err().code,
+            "invalid_argument"
+        );
+        assert_eq!(
+            flow_document(json!("{nope")).unwrap_err().code,
+            "invalid_argument"
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use lekhika::core::exec::estimate::{Estimate as CoreEstimate, NodeEstimate as CoreNodeEstimate};
 use lekhika::core::provider::Usage as CoreUsage;
-use lekhika::core::wallet::{LedgerEntry as CoreLedgerEntry, TierPolicy as CoreTierPolicy, Wallet as CoreWallet};
+use lekhika::core::wallet::{
+    LedgerEntry as CoreLedgerEntry, TierPolicy as CoreTierPolicy, Wallet as CoreWallet,
+};
 use lekhika::core::RunOutcome as CoreOutcome;
 use napi_derive::napi;
 use serde_json::Value;
