@@ -57,6 +57,22 @@ impl Attempts {
     }
 }
 
+/// Move the charges of a nested call (held under this node and the nested
+/// item index) to the host node's own, so they are settled when the host's
+/// result is checkpointed, or released when it stops.
+fn adopt_charges(ctx: &NodeContext, nested_item: u32) {
+    let node = ctx.node_id();
+    let charges = ctx.run.meter.take_pending(node, Some(nested_item));
+    if charges.is_empty() {
+        return;
+    }
+    if let Ok(mut p) = ctx.run.meter.pending.lock() {
+        p.entry((node.to_string(), ctx.item().map(|i| i.index)))
+            .or_default()
+            .extend(charges);
+    }
+}
+
 /// One job: the item scope and the extra instruction.
 pub(crate) type Job = (usize, ItemScope, Option<String>);
 
@@ -84,18 +100,20 @@ pub(crate) async fn run_all(
                 ctx.node_idx,
                 attempts.next(),
             );
+            let item_idx = scope.index;
             set.spawn(async move {
                 let r =
                     run_with_policy_from(&run, idx, &tpl, Some(Arc::new(scope)), instruction, base)
                         .await;
-                (key, r)
+                (key, item_idx, r)
             });
         }
         let Some(joined) = set.join_next().await else {
             break;
         };
         match joined {
-            Ok((key, Ok(r))) => {
+            Ok((key, item_idx, Ok(r))) => {
+                adopt_charges(ctx, item_idx);
                 ctx.absorb(
                     r.usage,
                     r.cost as i64,
@@ -104,7 +122,8 @@ pub(crate) async fn run_all(
                 );
                 out.push((key, r));
             }
-            Ok((_, Err(e))) => {
+            Ok((_, item_idx, Err(e))) => {
+                adopt_charges(ctx, item_idx);
                 if first_err.is_none() || matches!(first_err, Some(NodeError::Cancelled)) {
                     first_err = Some(e);
                 }

@@ -1,0 +1,144 @@
+//! Book-craft node kinds on the in-process scripted model: every nested
+//! call of `continuity` / `phrase_check` is metered under its own wallet key
+//! and counted in the node's usage; `bible` filters entries per chapter.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use lekhika_core::memory_store::MemoryStore;
+use lekhika_core::provider::TextRequest;
+use lekhika_core::store::{ExecutionStatus, ExecutionStore};
+use lekhika_core::testing::ScriptedModel;
+use lekhika_core::wallet::{LedgerKind, MemoryWalletStore, ModelPrice, PriceBook, WalletStore};
+use lekhika_core::{Engine, RunOptions};
+use serde_json::{json, Value};
+
+fn flow() -> Value {
+    let rewrite = json!({"kind": "text", "provider": "scripted", "model": "m", "max_tokens": 100,
+        "prompt": "REWRITE {{item.number}} {{item.draft}}"});
+    json!({"nodes": [
+        {"id": "in", "type": "input", "data": {"fields": [{"name": "plan", "type": "select", "required": true}]}},
+        {"id": "codex", "type": "bible", "data": {
+            "entries": "{{nodes.plan.output.bible}}", "chapters": "{{nodes.plan.output.chapters}}",
+            "entry_format": "{name}: {description}", "match_fields": ["beats"]}},
+        {"id": "plan", "type": "template", "data": {"template": "{{input.plan}}"}},
+        {"id": "write", "type": "map", "data": {"items": "{{nodes.codex.output.chapters}}", "node":
+            {"kind": "text", "provider": "scripted", "model": "m", "max_tokens": 100,
+             "prompt": "WRITE {{item.number}} [{{item.bible}}]"}}},
+        {"id": "cont", "type": "continuity", "data": {
+            "chapters": "{{nodes.write.output}}", "outline": "{{nodes.codex.output.chapters}}",
+            "instruction": "FIX: {issue}", "max_rounds": 2,
+            "check": {"kind": "text", "provider": "scripted", "model": "m", "max_tokens": 100, "output": "json",
+                      "prompt": "CHECK {{item.ending}} | {{item.opening}}"},
+            "rewrite": rewrite}},
+        {"id": "slop", "type": "phrase_check", "data": {
+            "chapters": "{{nodes.cont.output.chapters}}", "phrases": ["tapestry of"], "ngram": 0,
+            "instruction": "HITS: {hits}", "rewrite": rewrite}}
+    ], "edges": [
+        {"source": "in", "target": "plan"}, {"source": "plan", "target": "codex"},
+        {"source": "codex", "target": "write"}, {"source": "write", "target": "cont"},
+        {"source": "cont", "target": "slop"}
+    ]})
+}
+
+fn answer(req: &TextRequest) -> String {
+    let p = &req.messages[0].content;
+    if let Some(rest) = p.strip_prefix("WRITE ") {
+        let k: u32 = rest.split(' ').next().unwrap().parse().unwrap();
+        // Chapter 3 opens in the wrong place and uses a stock phrase.
+        return if k == 3 {
+            "open ROME a tapestry of words end HOME".into()
+        } else {
+            "open HOME plain words end HOME".into()
+        };
+    }
+    if let Some(rest) = p.strip_prefix("CHECK ") {
+        let ok = !rest.contains("| open ROME");
+        return json!({"consistent": ok, "issue": "opens in ROME", "fix": "later"}).to_string();
+    }
+    if p.starts_with("REWRITE ") {
+        return "open HOME plain words end HOME".into();
+    }
+    "?".into()
+}
+
+#[tokio::test]
+async fn nested_calls_are_metered_once_each_and_counted_in_usage() {
+    let model = ScriptedModel::new(|req, _| Ok(ScriptedModel::reply(answer(req), 10, 5)));
+    let store = Arc::new(MemoryStore::new());
+    let wallet = Arc::new(MemoryWalletStore::new());
+    wallet.grant("u", 1_000_000, "g", None).await.unwrap();
+    let engine = Engine::builder(model.clone(), store.clone())
+        .wallet(wallet.clone())
+        .prices(PriceBook::new([ModelPrice {
+            provider: "scripted".into(),
+            model: "m".into(),
+            input_per_1k: 1000.0,
+            output_per_1k: 1000.0,
+        }]))
+        .build();
+    let plan = json!({
+        "chapters": (1..=4).map(|k| json!({"beats": [format!("beat with {}", if k == 2 { "the Smith" } else { "nobody" })]})).collect::<Vec<_>>(),
+        "bible": [{"name": "Ana", "description": "ALWAYS", "always": true},
+                  {"name": "Bo", "aliases": ["the Smith"], "description": "SMITH"},
+                  {"name": "Cy", "description": "NEVER"}]
+    });
+    let h = engine
+        .start("u", &flow(), &json!({"plan": plan}), &RunOptions::default())
+        .await
+        .unwrap();
+    let out = h.wait().await.unwrap();
+    assert_eq!(out.status, ExecutionStatus::Completed, "{:?}", out.message);
+
+    // Bible: always-on entries everywhere, Bo only where an alias is mentioned, Cy nowhere.
+    let prompts = model.prompts();
+    let writes: Vec<&String> = prompts.iter().filter(|p| p.starts_with("WRITE")).collect();
+    assert_eq!(writes.len(), 4);
+    for w in &writes {
+        assert!(w.contains("Ana: ALWAYS") && !w.contains("NEVER"));
+        assert_eq!(w.contains("Bo: SMITH"), w.starts_with("WRITE 2 "));
+    }
+    // Continuity: 3 joins, then the 2 around chapter 3; one rewrite of chapter 3.
+    assert_eq!(prompts.iter().filter(|p| p.starts_with("CHECK")).count(), 5);
+    let rewrites: Vec<&String> = prompts
+        .iter()
+        .filter(|p| p.starts_with("REWRITE"))
+        .collect();
+    assert_eq!(rewrites.len(), 1);
+    assert!(
+        rewrites[0].starts_with("REWRITE 3 open ROME")
+            && rewrites[0].contains("FIX: opens in ROME")
+    );
+    // The rewrite also removed the stock phrase: phrase_check finds nothing.
+    let results: std::collections::HashMap<_, _> = store
+        .node_results("u", &out.execution_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, r)| ((k.node, k.item), r))
+        .collect();
+    assert_eq!(
+        results[&("slop".to_string(), None)].output["rewritten"],
+        json!([])
+    );
+    let cont = &results[&("cont".to_string(), None)];
+    assert_eq!(cont.output["rewritten"], json!([3]));
+    // Usage of the 6 nested calls is the continuity node's own.
+    assert_eq!(cont.usage.input_tokens, 60);
+    assert_eq!(cont.usage.output_tokens, 30);
+
+    // Every call reserved and settled under its own key; the wallet paid for all of them.
+    let ledger = wallet.ledger("u", Some(&out.execution_id)).await.unwrap();
+    let settles: Vec<_> = ledger
+        .iter()
+        .filter(|e| e.kind == LedgerKind::Settle)
+        .collect();
+    assert_eq!(settles.len(), model.calls(), "one settle per model call");
+    let mut keys: Vec<&String> = settles.iter().map(|e| &e.key).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), model.calls(), "no two calls share a wallet key");
+    let w = wallet.wallet("u").await.unwrap().unwrap();
+    assert_eq!(w.total_spent, out.cost);
+    assert_eq!(w.total_spent, 15 * model.calls() as i64);
+}
