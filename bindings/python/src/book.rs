@@ -47,7 +47,12 @@ impl ExportedFile {
         self.bytes.len()
     }
     fn __repr__(&self) -> String {
-        format!("ExportedFile(name={:?}, mime={:?}, {} bytes)", self.name, self.mime, self.bytes.len())
+        format!(
+            "ExportedFile(name={:?}, mime={:?}, {} bytes)",
+            self.name,
+            self.mime,
+            self.bytes.len()
+        )
     }
 }
 
@@ -55,13 +60,30 @@ fn formats(f: Option<Vec<String>>) -> Vec<String> {
     f.unwrap_or_else(|| lekhika::ALL_FORMATS.iter().map(|s| s.to_string()).collect())
 }
 
-pub async fn export(lk: &Lekhika, user: &str, id: &str, f: Option<Vec<String>>) -> PyResult<Vec<lekhika::export::ExportedFile>> {
+pub async fn export(
+    lk: &Lekhika,
+    user: &str,
+    id: &str,
+    f: Option<Vec<String>>,
+) -> PyResult<Vec<lekhika::export::ExportedFile>> {
     lk.export_book(user, id, &formats(f), &ExportOptions::default())
         .await
         .map_err(errors::from_lekhika)
 }
 
-pub async fn write(lk: &Lekhika, user: &str, id: &str, f: Option<Vec<String>>, out: &Path) -> PyResult<Vec<String>> {
-    let paths = lk.write_book(user, id, &formats(f), out).await.map_err(errors::from_lekhika)?;
-    Ok(paths.into_iter().map(|p| p.to_string_lossy().into_owned()).collect())
+pub async fn write(
+    lk: &Lekhika,
+    user: &str,
+    id: &str,
+    f: Option<Vec<String>>,
+    out: &Path,
+) -> PyResult<Vec<String>> {
+    let paths = lk
+        .write_book(user, id, &formats(f), out)
+        .await
+        .map_err(errors::from_lekhika)?;
+    Ok(paths
+        .into_iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect())
 }

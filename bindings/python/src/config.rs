@@ -11,6 +11,9 @@ use crate::convert::{document, py_to_value};
 use crate::errors;
 use crate::loops::Loops;
 
+/// Adds one custom kind to the engine's registry.
+type Registration = Box<dyn FnOnce(&mut lekhika_core::Registry) + Send>;
+
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     store: Option<PathBuf>,
@@ -25,24 +28,29 @@ pub fn build(
     let provider_rows: Vec<ProviderRow> = match providers {
         None => Vec::new(),
         Some(p) if p.is_none() => Vec::new(),
-        Some(p) => serde_json::from_value(py_to_value(p)?)
-            .map_err(|e| errors::config(format!("providers must be a list of provider rows: {e}")))?,
+        Some(p) => serde_json::from_value(py_to_value(p)?).map_err(|e| {
+            errors::config(format!("providers must be a list of provider rows: {e}"))
+        })?,
     };
     let catalog_json = match catalog {
         None => None,
         Some(c) if c.is_none() => None,
         Some(c) => Some(document(c, "catalog")?.to_string()),
     };
-    let mut register: Vec<Box<dyn FnOnce(&mut lekhika_core::Registry) + Send>> = Vec::new();
+    let mut register: Vec<Registration> = Vec::new();
     if let Some(nodes) = nodes {
         for (kind, func) in nodes.iter() {
             let kind: String = kind.extract()?;
             if !func.is_callable() {
-                return Err(errors::config(format!("node kind `{kind}`: expected a function, got a value")));
+                return Err(errors::config(format!(
+                    "node kind `{kind}`: expected a function, got a value"
+                )));
             }
             let func = Arc::new(func.unbind());
             let loops = loops.clone();
-            register.push(Box::new(move |r| crate::pynode::register(r, kind, func, loops)));
+            register.push(Box::new(move |r| {
+                crate::pynode::register(r, kind, func, loops)
+            }));
         }
     }
     if max_concurrency == Some(0) {

@@ -38,7 +38,10 @@ pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny
         }
         Value::String(s) => PyString::new(py, s).into_any(),
         Value::Array(a) => {
-            let items = a.iter().map(|x| value_to_py(py, x)).collect::<PyResult<Vec<_>>>()?;
+            let items = a
+                .iter()
+                .map(|x| value_to_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)?.into_any()
         }
         Value::Object(o) => {
@@ -66,7 +69,9 @@ pub fn py_to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::from(u));
         }
-        return Err(PyTypeError::new_err("integer out of the 64-bit range cannot be sent as JSON"));
+        return Err(PyTypeError::new_err(
+            "integer out of the 64-bit range cannot be sent as JSON",
+        ));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Number::from_f64(f.value())
@@ -79,24 +84,41 @@ pub fn py_to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut m = Map::new();
         for (k, v) in d.iter() {
-            let key = k
-                .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err(format!("JSON object keys must be str, got {}", type_name(&k))))?;
+            let key = k.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "JSON object keys must be str, got {}",
+                    type_name(&k)
+                ))
+            })?;
             m.insert(key.extract::<String>()?, py_to_value(&v)?);
         }
         return Ok(Value::Object(m));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return l.iter().map(|x| py_to_value(&x)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return l
+            .iter()
+            .map(|x| py_to_value(&x))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return t.iter().map(|x| py_to_value(&x)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return t
+            .iter()
+            .map(|x| py_to_value(&x))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
-    Err(PyTypeError::new_err(format!("{} is not JSON-able", type_name(obj))))
+    Err(PyTypeError::new_err(format!(
+        "{} is not JSON-able",
+        type_name(obj)
+    )))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into())
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".into())
 }
 
 /// A JSON document given as a dict, a JSON string, or a path (str or `os.PathLike`).
@@ -110,7 +132,8 @@ pub fn document(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
         let s = s.as_str();
         let t = s.trim_start();
         if t.starts_with('{') || t.starts_with('[') {
-            return serde_json::from_str(s).map_err(|e| errors::config(format!("{what} is not valid JSON: {e}")));
+            return serde_json::from_str(s)
+                .map_err(|e| errors::config(format!("{what} is not valid JSON: {e}")));
         }
         return read_path(PathBuf::from(s), what);
     }

@@ -34,8 +34,22 @@ pub struct Lekhika {
 
 type Lk = Arc<lekhika::Lekhika>;
 
+/// The event loop of the coroutine being run (call inside `aio::spawn` futures).
+fn current_loop() -> PyResult<(pyo3_async_runtimes::TaskLocals, Py<PyAny>)> {
+    Python::attach(|py| {
+        let locals = pyo3_async_runtimes::tokio::get_current_locals(py)?;
+        let event_loop = locals.event_loop(py).unbind();
+        Ok((locals, event_loop))
+    })
+}
+
 impl Lekhika {
-    fn options(&self, provider: Option<String>, model: Option<String>, max_concurrency: Option<usize>) -> PyResult<RunOptions> {
+    fn options(
+        &self,
+        provider: Option<String>,
+        model: Option<String>,
+        max_concurrency: Option<usize>,
+    ) -> PyResult<RunOptions> {
         let (provider, model) = self
             .inner
             .resolve_models(provider.as_deref(), model.as_deref())
@@ -51,8 +65,14 @@ impl Lekhika {
     /// Load and validate, and check that every provider it calls is configured.
     fn checked(&self, flow: &Bound<'_, PyAny>, opts: &RunOptions) -> PyResult<Value> {
         let doc = document(flow, "flow")?;
-        let loaded = self.inner.engine.load(&doc, opts).map_err(errors::from_engine)?;
-        self.inner.check_providers(&loaded).map_err(errors::from_lekhika)?;
+        let loaded = self
+            .inner
+            .engine
+            .load(&doc, opts)
+            .map_err(errors::from_engine)?;
+        self.inner
+            .check_providers(&loaded)
+            .map_err(errors::from_lekhika)?;
         Ok(doc)
     }
 
@@ -61,7 +81,6 @@ impl Lekhika {
     #[allow(clippy::too_many_arguments)]
     fn starting(
         &self,
-        py: Python<'_>,
         flow: &Bound<'_, PyAny>,
         input: Option<&Bound<'_, PyAny>>,
         user: String,
@@ -73,10 +92,9 @@ impl Lekhika {
         let opts = self.options(provider, model, max_concurrency)?;
         let doc = self.checked(flow, &opts)?;
         let input = crate::convert::input(input)?;
-        let locals = pyo3_async_runtimes::tokio::get_current_locals(py)?;
-        let event_loop = locals.event_loop(py).unbind();
         let (lk, loops) = (self.inner.clone(), self.loops.clone());
         Ok(async move {
+            let (locals, event_loop) = current_loop()?;
             let rec = lk
                 .engine
                 .create(&user, &doc, &input, &opts, ExecutionStatus::Running)
@@ -94,15 +112,21 @@ impl Lekhika {
     }
 
     /// Launch with `make` on the caller's event loop; resolves to a `Run`.
-    fn launch<'py, F, Fut>(&self, py: Python<'py>, id: String, on_event: Option<Py<PyAny>>, make: F) -> PyResult<Bound<'py, PyAny>>
+    fn launch<'py, F, Fut>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        on_event: Option<Py<PyAny>>,
+        make: F,
+    ) -> PyResult<Bound<'py, PyAny>>
     where
         F: FnOnce(Lk) -> Fut + Send + 'static,
         Fut: Future<Output = Result<RunHandle, EngineError>> + Send + 'static,
     {
-        let locals = pyo3_async_runtimes::tokio::get_current_locals(py)?;
-        self.loops.insert(&id, locals.event_loop(py).unbind());
         let (lk, loops) = (self.inner.clone(), self.loops.clone());
         crate::aio::spawn(py, async move {
+            let (locals, event_loop) = current_loop()?;
+            loops.insert(&id, event_loop);
             match make(lk).await {
                 Ok(h) => Ok(Run::launch(h, loops, on_event, Some(locals))),
                 Err(e) => {
@@ -136,10 +160,24 @@ impl Lekhika {
         nodes: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let loops = Loops::default();
-        let cfg = crate::config::build(store, providers, providers_file, providers_from_env, catalog, max_concurrency, nodes, &loops)?;
+        let cfg = crate::config::build(
+            store,
+            providers,
+            providers_file,
+            providers_from_env,
+            catalog,
+            max_concurrency,
+            nodes,
+            &loops,
+        )?;
         crate::aio::spawn(py, async move {
-            let inner = lekhika::Lekhika::open(cfg).await.map_err(errors::from_lekhika)?;
-            Ok(Lekhika { inner: Arc::new(inner), loops })
+            let inner = lekhika::Lekhika::open(cfg)
+                .await
+                .map_err(errors::from_lekhika)?;
+            Ok(Lekhika {
+                inner: Arc::new(inner),
+                loops,
+            })
         })
     }
 
@@ -158,10 +196,24 @@ impl Lekhika {
         nodes: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Lekhika> {
         let loops = Loops::default();
-        let cfg = crate::config::build(store, providers, providers_file, providers_from_env, catalog, max_concurrency, nodes, &loops)?;
+        let cfg = crate::config::build(
+            store,
+            providers,
+            providers_file,
+            providers_from_env,
+            catalog,
+            max_concurrency,
+            nodes,
+            &loops,
+        )?;
         let rt = pyo3_async_runtimes::tokio::get_runtime();
-        let inner = py.detach(|| rt.block_on(lekhika::Lekhika::open(cfg))).map_err(errors::from_lekhika)?;
-        Ok(Lekhika { inner: Arc::new(inner), loops })
+        let inner = py
+            .detach(|| rt.block_on(lekhika::Lekhika::open(cfg)))
+            .map_err(errors::from_lekhika)?;
+        Ok(Lekhika {
+            inner: Arc::new(inner),
+            loops,
+        })
     }
 
     /// Create or upgrade the PostgreSQL schema (run once with an admin URL
@@ -170,7 +222,9 @@ impl Lekhika {
     #[staticmethod]
     fn migrate_postgres(py: Python<'_>, admin_url: String) -> PyResult<Bound<'_, PyAny>> {
         crate::aio::spawn(py, async move {
-            lekhika::store::PgStore::migrate(&admin_url).await.map_err(|e| errors::store_open(&e.to_string()))
+            lekhika::store::PgStore::migrate(&admin_url)
+                .await
+                .map_err(|e| errors::store_open(&e.to_string()))
         })
     }
 
@@ -190,10 +244,19 @@ impl Lekhika {
 
     /// Load and validate a flow (dict, JSON string or path). Raises `FlowError`.
     #[pyo3(signature = (flow, *, provider = None, model = None))]
-    fn load_flow(&self, flow: &Bound<'_, PyAny>, provider: Option<String>, model: Option<String>) -> PyResult<Flow> {
+    fn load_flow(
+        &self,
+        flow: &Bound<'_, PyAny>,
+        provider: Option<String>,
+        model: Option<String>,
+    ) -> PyResult<Flow> {
         let opts = self.options(provider, model, None)?;
         let doc = document(flow, "flow")?;
-        let loaded = self.inner.engine.load(&doc, &opts).map_err(errors::from_engine)?;
+        let loaded = self
+            .inner
+            .engine
+            .load(&doc, &opts)
+            .map_err(errors::from_engine)?;
         Ok(Flow::new(doc, &loaded))
     }
 
@@ -202,7 +265,9 @@ impl Lekhika {
         let doc = document(flow, "flow")?;
         match self.inner.engine.load(&doc, &RunOptions::default()) {
             Ok(_) => Ok(Json(Value::Array(Vec::new()))),
-            Err(EngineError::Flow(f)) => Ok(Json(serde_json::to_value(f.problems).unwrap_or_default())),
+            Err(EngineError::Flow(f)) => {
+                Ok(Json(serde_json::to_value(f.problems).unwrap_or_default()))
+            }
             Err(e) => Err(errors::from_engine(e)),
         }
     }
@@ -214,11 +279,21 @@ impl Lekhika {
 
     /// Worst-case tokens and wallet cost of a run, per node and in total; calls no model.
     #[pyo3(signature = (flow, input = None, *, provider = None, model = None))]
-    fn estimate(&self, flow: &Bound<'_, PyAny>, input: Option<&Bound<'_, PyAny>>, provider: Option<String>, model: Option<String>) -> PyResult<Json> {
+    fn estimate(
+        &self,
+        flow: &Bound<'_, PyAny>,
+        input: Option<&Bound<'_, PyAny>>,
+        provider: Option<String>,
+        model: Option<String>,
+    ) -> PyResult<Json> {
         let opts = self.options(provider, model, None)?;
         let doc = document(flow, "flow")?;
         let input = crate::convert::input(input)?;
-        let est = self.inner.engine.estimate(&doc, &input, &opts).map_err(errors::from_engine)?;
+        let est = self
+            .inner
+            .engine
+            .estimate(&doc, &input, &opts)
+            .map_err(errors::from_engine)?;
         Ok(Json(serde_json::to_value(est).unwrap_or_default()))
     }
 
@@ -237,7 +312,15 @@ impl Lekhika {
         max_concurrency: Option<usize>,
         on_event: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.starting(py, flow, input, user, provider, model, max_concurrency, on_event)?;
+        let fut = self.starting(
+            flow,
+            input,
+            user,
+            provider,
+            model,
+            max_concurrency,
+            on_event,
+        )?;
         crate::aio::spawn(py, fut)
     }
 
@@ -259,7 +342,15 @@ impl Lekhika {
         on_event: Option<Py<PyAny>>,
         check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.starting(py, flow, input, user, provider, model, max_concurrency, on_event)?;
+        let fut = self.starting(
+            flow,
+            input,
+            user,
+            provider,
+            model,
+            max_concurrency,
+            on_event,
+        )?;
         crate::aio::spawn(py, async move { fut.await?.state.wait(check).await })
     }
 
@@ -293,9 +384,17 @@ impl Lekhika {
 
     /// Continue a paused, stopped or failed execution; only unfinished work runs.
     #[pyo3(signature = (execution_id, *, user = LOCAL.to_string(), on_event = None))]
-    fn resume<'py>(&self, py: Python<'py>, execution_id: String, user: String, on_event: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn resume<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        user: String,
+        on_event: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let id = execution_id.clone();
-        self.launch(py, id, on_event, move |lk| async move { lk.engine.resume(&user, &execution_id).await })
+        self.launch(py, id, on_event, move |lk| async move {
+            lk.engine.resume(&user, &execution_id).await
+        })
     }
 
     /// Re-run `node` and everything downstream, with an extra instruction.
@@ -311,7 +410,9 @@ impl Lekhika {
     ) -> PyResult<Bound<'py, PyAny>> {
         let id = execution_id.clone();
         self.launch(py, id, on_event, move |lk| async move {
-            lk.engine.regenerate(&user, &execution_id, &node, instruction.as_deref()).await
+            lk.engine
+                .regenerate(&user, &execution_id, &node, instruction.as_deref())
+                .await
         })
     }
 
@@ -326,9 +427,14 @@ impl Lekhika {
         user: String,
         on_event: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let edited = edited.filter(|e| !e.is_none()).map(crate::convert::py_to_value).transpose()?;
+        let edited = edited
+            .filter(|e| !e.is_none())
+            .map(crate::convert::py_to_value)
+            .transpose()?;
         let id = execution_id.clone();
-        self.launch(py, id, on_event, move |lk| async move { lk.engine.approve(&user, &execution_id, &node, edited).await })
+        self.launch(py, id, on_event, move |lk| async move {
+            lk.engine.approve(&user, &execution_id, &node, edited).await
+        })
     }
 
     /// Reject the output at gate `node`: the reviewed node is regenerated with `instruction`.
@@ -343,31 +449,57 @@ impl Lekhika {
         on_event: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id = execution_id.clone();
-        self.launch(py, id, on_event, move |lk| async move { lk.engine.reject(&user, &execution_id, &node, &instruction).await })
+        self.launch(py, id, on_event, move |lk| async move {
+            lk.engine
+                .reject(&user, &execution_id, &node, &instruction)
+                .await
+        })
     }
 
     /// Ask a run to stop wherever it runs (this process or another), through the store.
     #[pyo3(signature = (execution_id, *, user = LOCAL.to_string()))]
-    fn stop<'py>(&self, py: Python<'py>, execution_id: String, user: String) -> PyResult<Bound<'py, PyAny>> {
+    fn stop<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        user: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let lk = self.inner.clone();
         crate::aio::spawn(py, async move {
-            lk.engine.stop(&user, &execution_id).await.map_err(errors::from_engine)
+            lk.engine
+                .stop(&user, &execution_id)
+                .await
+                .map_err(errors::from_engine)
         })
     }
 
     /// Status and analytics: per-node timings, usage, cost, attempts; totals per provider.
     #[pyo3(signature = (execution_id, *, user = LOCAL.to_string()))]
-    fn report<'py>(&self, py: Python<'py>, execution_id: String, user: String) -> PyResult<Bound<'py, PyAny>> {
+    fn report<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        user: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let lk = self.inner.clone();
         crate::aio::spawn(py, async move {
-            let r = lk.engine.report(&user, &execution_id).await.map_err(errors::from_engine)?;
+            let r = lk
+                .engine
+                .report(&user, &execution_id)
+                .await
+                .map_err(errors::from_engine)?;
             Ok(Json(serde_json::to_value(r).unwrap_or_default()))
         })
     }
 
     /// `report`, blocking.
     #[pyo3(signature = (execution_id, *, user = LOCAL.to_string()))]
-    fn report_blocking(&self, py: Python<'_>, execution_id: String, user: String) -> PyResult<Json> {
+    fn report_blocking(
+        &self,
+        py: Python<'_>,
+        execution_id: String,
+        user: String,
+    ) -> PyResult<Json> {
         let lk = self.inner.clone();
         let rt = pyo3_async_runtimes::tokio::get_runtime();
         let r = py
@@ -378,10 +510,18 @@ impl Lekhika {
 
     /// The compiled book (output of the flow's last `compile` node).
     #[pyo3(signature = (execution_id, *, user = LOCAL.to_string()))]
-    fn compiled_book<'py>(&self, py: Python<'py>, execution_id: String, user: String) -> PyResult<Bound<'py, PyAny>> {
+    fn compiled_book<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        user: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let lk = self.inner.clone();
         crate::aio::spawn(py, async move {
-            let v = lk.compiled_book(&user, &execution_id).await.map_err(errors::from_lekhika)?;
+            let v = lk
+                .compiled_book(&user, &execution_id)
+                .await
+                .map_err(errors::from_lekhika)?;
             Ok(Json(v))
         })
     }
@@ -389,10 +529,23 @@ impl Lekhika {
     /// Render the finished book in `formats` (default: all of pdf, epub,
     /// docx, html, md) to `ExportedFile`s; also stored as artifacts.
     #[pyo3(signature = (execution_id, formats = None, *, user = LOCAL.to_string()))]
-    fn export_book<'py>(&self, py: Python<'py>, execution_id: String, formats: Option<Vec<String>>, user: String) -> PyResult<Bound<'py, PyAny>> {
+    fn export_book<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        formats: Option<Vec<String>>,
+        user: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let lk = self.inner.clone();
         crate::aio::spawn(py, async move {
-            book::export(&lk, &user, &execution_id, formats).await.map(|files| files.into_iter().map(ExportedFile::from).collect::<Vec<_>>())
+            book::export(&lk, &user, &execution_id, formats)
+                .await
+                .map(|files| {
+                    files
+                        .into_iter()
+                        .map(ExportedFile::from)
+                        .collect::<Vec<_>>()
+                })
         })
     }
 
@@ -407,7 +560,9 @@ impl Lekhika {
         user: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let lk = self.inner.clone();
-        crate::aio::spawn(py, async move { book::write(&lk, &user, &execution_id, formats, &out_dir).await })
+        crate::aio::spawn(py, async move {
+            book::write(&lk, &user, &execution_id, formats, &out_dir).await
+        })
     }
 
     fn __repr__(&self) -> String {

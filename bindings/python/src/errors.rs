@@ -35,25 +35,120 @@ use pyo3::types::PyList;
 use crate::convert::value_to_py;
 use crate::outcome::RunOutcome;
 
-create_exception!(lekhika, LekhikaError, PyException, "Base of every Lekhika error.");
-create_exception!(lekhika, ConfigError, LekhikaError, "Bad configuration or argument; fix it and retry.");
-create_exception!(lekhika, FlowError, LekhikaError, "The flow document is invalid; `.problems` lists every problem.");
-create_exception!(lekhika, InvalidInput, LekhikaError, "The inputs do not match the flow's input form; `.problems` says how.");
-create_exception!(lekhika, TierDenied, LekhikaError, "The user's tier does not allow what the flow uses; nothing was spent.");
-create_exception!(lekhika, MissingPrices, LekhikaError, "The user is metered but the catalog has no price for `.models`; nothing was spent.");
-create_exception!(lekhika, UnknownNode, LekhikaError, "No node with that id in the flow.");
-create_exception!(lekhika, InvalidState, LekhikaError, "The request does not fit the execution's state.");
-create_exception!(lekhika, StoreError, LekhikaError, "The store failed; `.retryable` says whether trying again may help.");
-create_exception!(lekhika, NotFound, StoreError, "No such record for this user.");
-create_exception!(lekhika, ExportError, LekhikaError, "Rendering or writing the book failed.");
-create_exception!(lekhika, RunError, LekhikaError, "A run did not complete; `.outcome` tells how it ended.");
-create_exception!(lekhika, RunFailed, RunError, "A run failed; `.code` and `.retryable` describe the node failure.");
-create_exception!(lekhika, ProviderError, RunFailed, "An AI provider call failed; `.retryable` says whether resuming may help.");
-create_exception!(lekhika, RunStopped, RunError, "The run was stopped; finished work is kept, `resume` continues.");
-create_exception!(lekhika, RunPaused, RunError, "The run paused; act on `.reason`, then `resume`.");
-create_exception!(lekhika, InsufficientTokens, RunPaused, "The wallet cannot cover the next call; grant tokens and resume.");
-create_exception!(lekhika, ExecutionLimitExceeded, RunPaused, "The tier's per-execution limit is reached.");
-create_exception!(lekhika, AwaitingApproval, RunPaused, "An approval gate waits; approve or reject, `.review` holds the output.");
+create_exception!(
+    lekhika,
+    LekhikaError,
+    PyException,
+    "Base of every Lekhika error."
+);
+create_exception!(
+    lekhika,
+    ConfigError,
+    LekhikaError,
+    "Bad configuration or argument; fix it and retry."
+);
+create_exception!(
+    lekhika,
+    FlowError,
+    LekhikaError,
+    "The flow document is invalid; `.problems` lists every problem."
+);
+create_exception!(
+    lekhika,
+    InvalidInput,
+    LekhikaError,
+    "The inputs do not match the flow's input form; `.problems` says how."
+);
+create_exception!(
+    lekhika,
+    TierDenied,
+    LekhikaError,
+    "The user's tier does not allow what the flow uses; nothing was spent."
+);
+create_exception!(
+    lekhika,
+    MissingPrices,
+    LekhikaError,
+    "The user is metered but the catalog has no price for `.models`; nothing was spent."
+);
+create_exception!(
+    lekhika,
+    UnknownNode,
+    LekhikaError,
+    "No node with that id in the flow."
+);
+create_exception!(
+    lekhika,
+    InvalidState,
+    LekhikaError,
+    "The request does not fit the execution's state."
+);
+create_exception!(
+    lekhika,
+    StoreError,
+    LekhikaError,
+    "The store failed; `.retryable` says whether trying again may help."
+);
+create_exception!(
+    lekhika,
+    NotFound,
+    StoreError,
+    "No such record for this user."
+);
+create_exception!(
+    lekhika,
+    ExportError,
+    LekhikaError,
+    "Rendering or writing the book failed."
+);
+create_exception!(
+    lekhika,
+    RunError,
+    LekhikaError,
+    "A run did not complete; `.outcome` tells how it ended."
+);
+create_exception!(
+    lekhika,
+    RunFailed,
+    RunError,
+    "A run failed; `.code` and `.retryable` describe the node failure."
+);
+create_exception!(
+    lekhika,
+    ProviderError,
+    RunFailed,
+    "An AI provider call failed; `.retryable` says whether resuming may help."
+);
+create_exception!(
+    lekhika,
+    RunStopped,
+    RunError,
+    "The run was stopped; finished work is kept, `resume` continues."
+);
+create_exception!(
+    lekhika,
+    RunPaused,
+    RunError,
+    "The run paused; act on `.reason`, then `resume`."
+);
+create_exception!(
+    lekhika,
+    InsufficientTokens,
+    RunPaused,
+    "The wallet cannot cover the next call; grant tokens and resume."
+);
+create_exception!(
+    lekhika,
+    ExecutionLimitExceeded,
+    RunPaused,
+    "The tier's per-execution limit is reached."
+);
+create_exception!(
+    lekhika,
+    AwaitingApproval,
+    RunPaused,
+    "An approval gate waits; approve or reject, `.review` holds the output."
+);
 
 /// Register every exception class on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -75,13 +170,19 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RunStopped", py.get_type::<RunStopped>())?;
     m.add("RunPaused", py.get_type::<RunPaused>())?;
     m.add("InsufficientTokens", py.get_type::<InsufficientTokens>())?;
-    m.add("ExecutionLimitExceeded", py.get_type::<ExecutionLimitExceeded>())?;
+    m.add(
+        "ExecutionLimitExceeded",
+        py.get_type::<ExecutionLimitExceeded>(),
+    )?;
     m.add("AwaitingApproval", py.get_type::<AwaitingApproval>())?;
     Ok(())
 }
 
 /// Build an exception and set attributes on it.
-fn with_attrs(err: PyErr, attrs: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<()>) -> PyErr {
+fn with_attrs(
+    err: PyErr,
+    attrs: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<()>,
+) -> PyErr {
     Python::attach(|py| {
         let value = err.value(py).clone().into_any();
         match attrs(py, &value) {
@@ -98,7 +199,9 @@ pub fn config(message: impl Into<String>) -> PyErr {
 
 /// The store could not be opened or migrated.
 pub fn store_open(message: &str) -> PyErr {
-    with_attrs(StoreError::new_err(message.to_string()), |_, v| v.setattr("retryable", false))
+    with_attrs(StoreError::new_err(message.to_string()), |_, v| {
+        v.setattr("retryable", false)
+    })
 }
 
 pub fn from_lekhika(e: Lk) -> PyErr {
@@ -119,17 +222,21 @@ pub fn from_engine(e: EngineError) -> PyErr {
             let problems = serde_json::to_value(&f.problems).unwrap_or_default();
             v.setattr("problems", value_to_py(py, &problems)?)
         }),
-        EngineError::InvalidInput(p) => {
-            with_attrs(InvalidInput::new_err(msg), |py, v| v.setattr("problems", PyList::new(py, p)?))
-        }
-        EngineError::TierDenied { level, problems } => with_attrs(TierDenied::new_err(msg), |py, v| {
-            v.setattr("level", level)?;
-            v.setattr("problems", PyList::new(py, problems)?)
+        EngineError::InvalidInput(p) => with_attrs(InvalidInput::new_err(msg), |py, v| {
+            v.setattr("problems", PyList::new(py, p)?)
         }),
-        EngineError::MissingPrices(models) => {
-            with_attrs(MissingPrices::new_err(msg), |py, v| v.setattr("models", PyList::new(py, models)?))
+        EngineError::TierDenied { level, problems } => {
+            with_attrs(TierDenied::new_err(msg), |py, v| {
+                v.setattr("level", level)?;
+                v.setattr("problems", PyList::new(py, problems)?)
+            })
         }
-        EngineError::UnknownNode(n) => with_attrs(UnknownNode::new_err(msg), |_, v| v.setattr("node", n)),
+        EngineError::MissingPrices(models) => with_attrs(MissingPrices::new_err(msg), |py, v| {
+            v.setattr("models", PyList::new(py, models)?)
+        }),
+        EngineError::UnknownNode(n) => {
+            with_attrs(UnknownNode::new_err(msg), |_, v| v.setattr("node", n))
+        }
         EngineError::InvalidState(_) => InvalidState::new_err(msg),
         EngineError::Store(s) => from_store(s),
         EngineError::Task(_) => LekhikaError::new_err(msg),
@@ -138,7 +245,13 @@ pub fn from_engine(e: EngineError) -> PyErr {
 
 pub fn from_store(e: RsStoreError) -> PyErr {
     let msg = e.to_string();
-    let retryable = matches!(e, RsStoreError::Backend { retryable: true, .. });
+    let retryable = matches!(
+        e,
+        RsStoreError::Backend {
+            retryable: true,
+            ..
+        }
+    );
     let err = match e {
         RsStoreError::NotFound { .. } => NotFound::new_err(msg),
         _ => StoreError::new_err(msg),
@@ -149,11 +262,16 @@ pub fn from_store(e: RsStoreError) -> PyErr {
 /// The exception for an outcome that is not `completed`, or `None`.
 pub fn from_outcome(py: Python<'_>, outcome: &RunOutcome) -> Option<PyErr> {
     let o = &outcome.inner;
-    let msg = o.message.clone().unwrap_or_else(|| format!("run {} ended {}", o.execution_id, o.status.as_str()));
+    let msg = o
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("run {} ended {}", o.execution_id, o.status.as_str()));
     let reason = o.reason.as_deref().unwrap_or("");
     let failure = outcome.failure.as_ref();
     let err = match o.status {
-        ExecutionStatus::Completed | ExecutionStatus::Running | ExecutionStatus::Pending => return None,
+        ExecutionStatus::Completed | ExecutionStatus::Running | ExecutionStatus::Pending => {
+            return None
+        }
         ExecutionStatus::Stopped => RunStopped::new_err(msg),
         ExecutionStatus::Paused => match reason {
             "insufficient_tokens" => InsufficientTokens::new_err(msg),
@@ -176,7 +294,10 @@ pub fn from_outcome(py: Python<'_>, outcome: &RunOutcome) -> Option<PyErr> {
         v.setattr("reason", o.reason.clone())?;
         v.setattr("node", o.node.clone())?;
         if o.status == ExecutionStatus::Failed {
-            v.setattr("code", failure.map(|f| f.code.clone()).or_else(|| o.reason.clone()))?;
+            v.setattr(
+                "code",
+                failure.map(|f| f.code.clone()).or_else(|| o.reason.clone()),
+            )?;
             v.setattr("retryable", failure.is_some_and(|f| f.retryable))?;
         }
         if reason == "awaiting_approval" {

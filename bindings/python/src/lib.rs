@@ -29,6 +29,7 @@ fn _lekhika(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<wallet::Wallets>()?;
     m.add_class::<book::ExportedFile>()?;
     m.add_class::<pynode::Progress>()?;
+    m.add_class::<aio::Deferred>()?;
     m.add("ALL_FORMATS", lekhika::ALL_FORMATS.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;

@@ -26,6 +26,10 @@ impl Loops {
     }
 
     pub fn get(&self, py: Python<'_>, execution_id: &str) -> Option<Py<PyAny>> {
-        self.0.lock().ok()?.get(execution_id).map(|l| l.clone_ref(py))
+        self.0
+            .lock()
+            .ok()?
+            .get(execution_id)
+            .map(|l| l.clone_ref(py))
     }
 }

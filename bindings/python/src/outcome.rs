@@ -31,11 +31,20 @@ pub struct RunOutcome {
 impl RunOutcome {
     pub fn new(inner: RsOutcome, terminal: Option<&Event>) -> Self {
         let (failure, review) = match terminal.map(|e| &e.kind) {
-            Some(EventKind::RunFailed { error, .. }) => (serde_json::to_value(error).ok().and_then(|v| serde_json::from_value(v).ok()), None),
+            Some(EventKind::RunFailed { error, .. }) => (
+                serde_json::to_value(error)
+                    .ok()
+                    .and_then(|v| serde_json::from_value(v).ok()),
+                None,
+            ),
             Some(EventKind::RunPaused { review, .. }) => (None, review.clone()),
             _ => (None, None),
         };
-        Self { inner, failure, review }
+        Self {
+            inner,
+            failure,
+            review,
+        }
     }
 }
 
@@ -100,7 +109,10 @@ impl RunOutcome {
     fn to_dict(&self) -> Json {
         let mut v = serde_json::to_value(&self.inner).unwrap_or_default();
         if let Value::Object(m) = &mut v {
-            m.insert("failure".into(), serde_json::to_value(&self.failure).unwrap_or_default());
+            m.insert(
+                "failure".into(),
+                serde_json::to_value(&self.failure).unwrap_or_default(),
+            );
             m.insert("review".into(), self.review.clone().unwrap_or_default());
         }
         Json(v)

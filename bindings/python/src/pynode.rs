@@ -127,7 +127,9 @@ impl Node for PyNode {
             ctx.progress(m);
         }
         drop(guard);
-        let value = result.map_err(|e| NodeError::failed(format!("python node `{}` did not finish: {e}", self.kind)))??;
+        let value = result.map_err(|e| {
+            NodeError::failed(format!("python node `{}` did not finish: {e}", self.kind))
+        })??;
         Ok(NodeOutput::new(value))
     }
 }
@@ -143,7 +145,8 @@ fn call_python(
     let fail = |e: PyErr| errors::node_failure(py, &e);
     let ctx = value_to_py(py, payload).map_err(fail)?;
     if let Ok(d) = ctx.cast::<PyDict>() {
-        d.set_item("progress", Py::new(py, Progress { tx }).map_err(fail)?).map_err(fail)?;
+        d.set_item("progress", Py::new(py, Progress { tx }).map_err(fail)?)
+            .map_err(fail)?;
     }
     let out = func.bind(py).call1((ctx,)).map_err(fail)?;
     let asyncio = py.import("asyncio").map_err(fail)?;
@@ -156,8 +159,14 @@ fn call_python(
     } else {
         let usable = event_loop.filter(|l| {
             let l = l.bind(py);
-            let running = l.call_method0("is_running").and_then(|b| b.is_truthy()).unwrap_or(false);
-            let closed = l.call_method0("is_closed").and_then(|b| b.is_truthy()).unwrap_or(true);
+            let running = l
+                .call_method0("is_running")
+                .and_then(|b| b.is_truthy())
+                .unwrap_or(false);
+            let closed = l
+                .call_method0("is_closed")
+                .and_then(|b| b.is_truthy())
+                .unwrap_or(true);
             running && !closed
         });
         match usable {
@@ -174,5 +183,9 @@ fn call_python(
             None => asyncio.call_method1("run", (&out,)).map_err(fail)?,
         }
     };
-    py_to_value(&out).map_err(|e| NodeError::failed(format!("the node returned a value that is not JSON-able: {e}")))
+    py_to_value(&out).map_err(|e| {
+        NodeError::failed(format!(
+            "the node returned a value that is not JSON-able: {e}"
+        ))
+    })
 }

@@ -59,6 +59,8 @@ pub struct RunState {
     forwarded: bool,
     /// The first exception raised by `on_event`; it stopped the run.
     callback_error: Mutex<Option<PyErr>>,
+    /// Set when the `on_event` forwarder has delivered its last event.
+    forwarder_done: watch::Sender<bool>,
 }
 
 /// A running (or finished) execution.
@@ -75,7 +77,12 @@ pub struct Run {
 impl Run {
     /// Take over a started run. With `on_event`, a task forwards every event
     /// to it (async callbacks are awaited on `locals`' event loop).
-    pub fn launch(mut handle: RunHandle, loops: Loops, on_event: Option<Py<PyAny>>, locals: Option<TaskLocals>) -> Self {
+    pub fn launch(
+        mut handle: RunHandle,
+        loops: Loops,
+        on_event: Option<Py<PyAny>>,
+        locals: Option<TaskLocals>,
+    ) -> Self {
         let rt = pyo3_async_runtimes::tokio::get_runtime();
         let id = handle.execution_id().to_string();
         let stop = handle.stop_token();
@@ -95,13 +102,19 @@ impl Run {
             outcome: rx,
             forwarded: on_event.is_some(),
             callback_error: Mutex::new(None),
+            forwarder_done: watch::channel(false).0,
         });
         let run = Self { state };
         run.attach_stream(stream, on_event, locals);
         run
     }
 
-    fn attach_stream(&self, stream: Option<EventStream>, on_event: Option<Py<PyAny>>, locals: Option<TaskLocals>) {
+    fn attach_stream(
+        &self,
+        stream: Option<EventStream>,
+        on_event: Option<Py<PyAny>>,
+        locals: Option<TaskLocals>,
+    ) {
         let Some(mut stream) = stream else { return };
         let Some(cb) = on_event else {
             if let Ok(mut ev) = self.state.events.try_lock() {
@@ -113,15 +126,16 @@ impl Run {
         pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
             while let Some(event) = stream.recv().await {
                 let end = event.kind.is_terminal();
-                state.note(&event);
                 if let Err(e) = deliver(&cb, locals.as_ref(), &event).await {
                     state.fail_callback(e);
                     break;
                 }
+                state.note(&event);
                 if end {
                     break;
                 }
             }
+            state.forwarder_done.send_replace(true);
         });
     }
 
@@ -177,7 +191,9 @@ impl RunState {
             let mut cx = Context::from_waker(Waker::noop());
             let mut read = Vec::new();
             if let Some(stream) = ev.stream.as_mut() {
-                while let Poll::Ready(Some(e)) = futures_core::Stream::poll_next(std::pin::Pin::new(&mut *stream), &mut cx) {
+                while let Poll::Ready(Some(e)) =
+                    futures_core::Stream::poll_next(std::pin::Pin::new(&mut *stream), &mut cx)
+                {
                     read.push(e);
                 }
             }
@@ -204,13 +220,9 @@ impl RunState {
             None => return Err(errors::from_engine(EngineError::Task("no outcome".into()))),
         };
         if self.forwarded {
-            // Let the forwarder hand over the last event before looking at it.
-            for _ in 0..200 {
-                if self.terminal.lock().map(|t| t.is_some()).unwrap_or(true) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            // Let `on_event` see the last event before the outcome is handed out.
+            let mut done = self.forwarder_done.subscribe();
+            let _ = tokio::time::timeout(Duration::from_secs(30), done.wait_for(|d| *d)).await;
         }
         if let Some(e) = self.callback_error.lock().ok().and_then(|mut s| s.take()) {
             return Err(e);
@@ -227,7 +239,9 @@ impl RunState {
     /// The next event, or `None` after the terminal one.
     async fn next_event(self: &Arc<Self>) -> PyResult<Option<Event>> {
         if self.forwarded {
-            return Err(errors::config("this run's events go to its on_event callback"));
+            return Err(errors::config(
+                "this run's events go to its on_event callback",
+            ));
         }
         let guard = StopOnDrop::new(&self.stop);
         let mut ev = self.events.lock().await;
@@ -286,7 +300,10 @@ impl Run {
     /// The next event dict, or None when the run is over.
     fn next_event<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let state = self.state.clone();
-        crate::aio::spawn(py, async move { Ok(state.next_event().await?.map(event_json)) })
+        crate::aio::spawn(
+            py,
+            async move { Ok(state.next_event().await?.map(event_json)) },
+        )
     }
 
     fn __aiter__(slf: Py<Self>) -> Py<Self> {
@@ -310,7 +327,11 @@ impl Run {
 
 /// Wait with the GIL released, waking every 100 ms to let Python handle
 /// signals (Ctrl-C stops the run and raises KeyboardInterrupt).
-pub fn block_until_done(py: Python<'_>, state: &Arc<RunState>, check: bool) -> PyResult<RunOutcome> {
+pub fn block_until_done(
+    py: Python<'_>,
+    state: &Arc<RunState>,
+    check: bool,
+) -> PyResult<RunOutcome> {
     let rt = pyo3_async_runtimes::tokio::get_runtime();
     loop {
         let mut rx = state.outcome.clone();

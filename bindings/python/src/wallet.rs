@@ -43,32 +43,53 @@ impl Wallets {
         note: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         if amount <= 0 {
-            return Err(errors::config(format!("grant amount must be positive, got {amount}")));
+            return Err(errors::config(format!(
+                "grant amount must be positive, got {amount}"
+            )));
         }
         let store = self.store.clone();
         let key = key.unwrap_or_else(|| format!("grant:{}", lekhika_core::util::new_id()));
         crate::aio::spawn(py, async move {
-            let w = store.grant(&user, amount, &key, note.as_deref()).await.map_err(errors::from_store)?;
+            let w = store
+                .grant(&user, amount, &key, note.as_deref())
+                .await
+                .map_err(errors::from_store)?;
             Ok(json(&w))
         })
     }
 
     /// Set the user's tier level (None clears it); creates the wallet. Returns the wallet.
     #[pyo3(signature = (user, level))]
-    fn set_level<'py>(&self, py: Python<'py>, user: String, level: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn set_level<'py>(
+        &self,
+        py: Python<'py>,
+        user: String,
+        level: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
         crate::aio::spawn(py, async move {
-            let w = store.set_level(&user, level.as_deref()).await.map_err(errors::from_store)?;
+            let w = store
+                .set_level(&user, level.as_deref())
+                .await
+                .map_err(errors::from_store)?;
             Ok(json(&w))
         })
     }
 
     /// Ledger entries, oldest first (`kind` is grant, reserve, settle or release).
     #[pyo3(signature = (user, execution_id = None))]
-    fn ledger<'py>(&self, py: Python<'py>, user: String, execution_id: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn ledger<'py>(
+        &self,
+        py: Python<'py>,
+        user: String,
+        execution_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
         crate::aio::spawn(py, async move {
-            let l = store.ledger(&user, execution_id.as_deref()).await.map_err(errors::from_store)?;
+            let l = store
+                .ledger(&user, execution_id.as_deref())
+                .await
+                .map_err(errors::from_store)?;
             Ok(json(&l))
         })
     }
@@ -77,7 +98,10 @@ impl Wallets {
     fn tier_policy<'py>(&self, py: Python<'py>, level: String) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
         crate::aio::spawn(py, async move {
-            let p = store.tier_policy(&level).await.map_err(errors::from_store)?;
+            let p = store
+                .tier_policy(&level)
+                .await
+                .map_err(errors::from_store)?;
             Ok(json(&p))
         })
     }
@@ -85,22 +109,37 @@ impl Wallets {
     /// Create or replace a tier policy: `{"level", "monthly_allocation",
     /// "per_execution_limit", "features": {"allowed_models",
     /// "allowed_node_kinds", "allowed_export_formats"}}`.
-    fn put_tier_policy<'py>(&self, py: Python<'py>, policy: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn put_tier_policy<'py>(
+        &self,
+        py: Python<'py>,
+        policy: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let value = py_to_value(policy)?;
-        let policy: TierPolicy =
-            serde_json::from_value(value).map_err(|e| errors::config(format!("tier policy: {e}")))?;
+        let policy: TierPolicy = serde_json::from_value(value)
+            .map_err(|e| errors::config(format!("tier policy: {e}")))?;
         let store = self.store.clone();
         crate::aio::spawn(py, async move {
-            store.put_tier_policy(&policy).await.map_err(errors::from_store)?;
+            store
+                .put_tier_policy(&policy)
+                .await
+                .map_err(errors::from_store)?;
             Ok(())
         })
     }
 
     /// Grant the tier's monthly allocation for `period` (e.g. "2026-11") once.
-    fn ensure_period<'py>(&self, py: Python<'py>, user: String, period: String) -> PyResult<Bound<'py, PyAny>> {
+    fn ensure_period<'py>(
+        &self,
+        py: Python<'py>,
+        user: String,
+        period: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
         crate::aio::spawn(py, async move {
-            let w = store.ensure_period(&user, &period).await.map_err(errors::from_store)?;
+            let w = store
+                .ensure_period(&user, &period)
+                .await
+                .map_err(errors::from_store)?;
             Ok(json(&w))
         })
     }

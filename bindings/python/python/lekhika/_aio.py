@@ -1,13 +1,13 @@
-"""Turns the asyncio futures of the native module into coroutines, so that
-``asyncio.create_task(lk.run(...))`` works like with any ``async def``."""
+"""Coroutines around the native module's futures: the Rust future starts when
+the coroutine is first awaited, on the running event loop, so
+``asyncio.run(lk.report(id))`` and ``asyncio.create_task(lk.run(...))`` work
+like with any ``async def``."""
 
-from typing import Awaitable, TypeVar
-
-T = TypeVar("T")
+from typing import Any, Awaitable, Callable
 
 
-async def wrap(fut: Awaitable[T]) -> T:
-    return await fut
+async def wrap(start: Callable[[], Awaitable[Any]]) -> Any:
+    return await start()
 
 
 __all__ = ["wrap"]
