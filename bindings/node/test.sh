@@ -19,7 +19,7 @@ npm ci --no-audit --no-fund
 
 echo "== bindings/node: native build (debug, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 t0=$(date +%s)
-npx napi build --platform --js native.js --dts native.d.ts
+node scripts/build.mjs
 echo "native build took $(( $(date +%s) - t0 )) s"
 
 echo "== bindings/node: tsc --noEmit"
