@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== cargo test --workspace"
-cargo test --workspace --all-features
+cargo test --workspace --all-features --no-fail-fast
 
 for b in bindings/python bindings/node; do
   if [ -x "$b/test.sh" ]; then

@@ -29,8 +29,20 @@ async fn the_novel_flow_with_12_chapters_writes_all_five_formats() {
         let mut c = cmd(Some(&server), &store);
         c.arg("run")
             .arg(novel())
-            .args(["--input", "title=The Map of Salt", "--input", "chapters=12", "--input", "chapter_words=300"])
-            .args(["--input", "genre=literary adventure", "--input", "premise=A cartographer crosses a continent."])
+            .args([
+                "--input",
+                "title=The Map of Salt",
+                "--input",
+                "chapters=12",
+                "--input",
+                "chapter_words=300",
+            ])
+            .args([
+                "--input",
+                "genre=literary adventure",
+                "--input",
+                "premise=A cartographer crosses a continent.",
+            ])
             .args(["--input", "review_outline=false"])
             .args(["--json", "--out"])
             .arg(&out_dir);
@@ -41,11 +53,22 @@ async fn the_novel_flow_with_12_chapters_writes_all_five_formats() {
     let lines = json_lines(&out.stdout);
     let result = lines.last().unwrap();
     assert_eq!(result["status"], "completed", "{result}");
-    let written: Vec<&str> = result["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let written: Vec<&str> = result["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
     assert_eq!(written.len(), 5, "{written:?}");
     for ext in ["pdf", "epub", "docx", "html", "md"] {
         let p = out_dir.join(format!("the-map-of-salt.{ext}"));
-        assert!(std::fs::metadata(&p).map(|m| m.len() > 500).unwrap_or(false), "{}", p.display());
+        assert!(
+            std::fs::metadata(&p)
+                .map(|m| m.len() > 500)
+                .unwrap_or(false),
+            "{}",
+            p.display()
+        );
     }
     let md = std::fs::read_to_string(out_dir.join("the-map-of-salt.md")).unwrap();
     let chapters = md.lines().filter(|l| l.starts_with("# Chapter ")).count();
@@ -54,5 +77,9 @@ async fn the_novel_flow_with_12_chapters_writes_all_five_formats() {
     let st = run_ok(cmd(None, &store).args(["status", id, "--json"]));
     let report: Value = serde_json::from_slice(&st.stdout).unwrap();
     assert_eq!(report["status"], "completed");
-    assert!(report["nodes"].as_array().unwrap().iter().any(|n| n["metrics"]["length_score"].is_number()));
+    assert!(report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["metrics"]["length_score"].is_number()));
 }
