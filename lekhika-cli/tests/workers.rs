@@ -156,3 +156,48 @@ async fn two_workers_on_postgres_one_killed_the_other_takes_over() {
     let twice = asked.values().filter(|&&n| n > 1).count();
     assert!(twice <= 2 && asked.values().all(|&n| n <= 2), "{asked:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_request_reaches_the_worker_holding_the_run() {
+    let server = ScriptedServer::openai(|b| book_reply(b, Duration::from_millis(500)));
+    let dir = tmpdir("sqlite-stop");
+    let store = dir.join("q.db").to_string_lossy().into_owned();
+    let id = submit(&server, &store, "alice", "Stop Me", 8);
+    let mut w = cmd(Some(&server), &dir.join("unused.db"));
+    w.env("LEKHIKA_STORE", &store)
+        .args(["worker", "--max-runs", "1", "--json", "--lease", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let (store2, id2) = (store.clone(), id.clone());
+    let code = tokio::task::spawn_blocking(move || {
+        let mut child = w.spawn().unwrap();
+        let reader = BufReader::new(child.stdout.take().unwrap());
+        let mut asked = false;
+        for line in reader.lines() {
+            let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if !asked && v["type"] == "node_finished" && v["item"].is_u64() {
+                asked = true;
+                run_ok(
+                    cmd(None, &tmpdir("stopper").join("unused.db"))
+                        .env("LEKHIKA_STORE", &store2)
+                        .args(["stop", &id2, "--user", "alice"]),
+                );
+            }
+        }
+        child.wait().unwrap().code()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        code,
+        Some(0),
+        "the worker finishes its one run (stopped) and exits"
+    );
+    let report = status(&store, "alice", &id);
+    assert_eq!(report["status"], "stopped");
+    assert!(report["nodes_done"].as_u64().unwrap() < 4);
+    assert!(
+        server.request_count() < 9,
+        "the remaining chapters were never asked for"
+    );
+}
