@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use context::{ItemScope, NodeContext};
-pub use error::NodeError;
+pub use error::{NodeError, NodeFailure};
 pub use policy::{NodePolicy, OutputValidator, RetryPolicy};
 pub use registry::{BuiltNode, NodeFactory, Registry};
 
