@@ -119,7 +119,9 @@ def main():
     if a.hyperfine and os.path.exists(a.hyperfine):
         with open(a.hyperfine) as f:
             for res in json.load(f).get("results", []):
-                rows.append(("S0 (hyperfine)", res["command"].split("/")[-1][:40], "≤ 20 ms", "–",
+                words = res["command"].split()
+                label = "lekhika " + (words[1] if len(words) > 1 else "")
+                rows.append(("S0 (hyperfine)", label, "≤ 20 ms", "–",
                              f"{res['mean'] * 1e3:.1f} ± {res['stddev'] * 1e3:.1f} ms", "–"))
     for fmt_name in ("epub", "docx", "html", "md", "pdf"):
         w = f"X_export_{fmt_name}"
