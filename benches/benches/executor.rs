@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lekhika_benches::flows;
-use lekhika_benches::harness::{book_model, Bench};
+use lekhika_benches::harness::{book_model, Bench, Latency};
 use lekhika_benches::workloads::{W3_CHAPTERS, W3_CONCURRENCY, W3_SLEEP};
 use lekhika_core::memory_store::MemoryStore;
 use lekhika_core::RunOptions;
@@ -54,7 +54,7 @@ fn w3(c: &mut Criterion) {
     let doc = flows::book(W3_CONCURRENCY);
     let bench = Bench::new(
         Arc::new(MemoryStore::new()),
-        book_model(W3_SLEEP, W3_CHAPTERS),
+        book_model(Latency::Exact(W3_SLEEP), W3_CHAPTERS),
         8,
     );
     // Ideal makespan is 300 ms; efficiency = 0.300 / the reported time.

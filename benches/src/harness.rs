@@ -1,12 +1,15 @@
 //! Engine construction for the workloads and a run-to-the-end helper.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
+use lekhika_core::flow::FlowSource;
 use lekhika_core::memory_store::MemoryStore;
 use lekhika_core::provider::{
-    ModelProvider, ProviderError, ProviderErrorKind, TextRequest, TextResponse,
+    DeltaSink, ModelProvider, ProviderError, ProviderErrorKind, TextRequest, TextResponse,
 };
 use lekhika_core::store::{ExecutionStatus, ExecutionStore, NodeKey};
 use lekhika_core::testing::ScriptedModel;
@@ -55,7 +58,7 @@ impl Bench {
     }
 
     /// Start a run of `doc` (no inputs).
-    pub async fn start(&self, doc: &Value) -> Result<RunHandle, BenchError> {
+    pub async fn start<'a>(&self, doc: impl Into<FlowSource<'a>>) -> Result<RunHandle, BenchError> {
         Ok(self
             .engine
             .start(OWNER, doc, &json!({}), &RunOptions::default())
@@ -64,7 +67,10 @@ impl Bench {
 
     /// Run `doc` to its end; returns the outcome and the wall time from
     /// `start` (validation, execution record, every node, final status).
-    pub async fn run(&self, doc: &Value) -> Result<(RunOutcome, Duration), BenchError> {
+    pub async fn run<'a>(
+        &self,
+        doc: impl Into<FlowSource<'a>>,
+    ) -> Result<(RunOutcome, Duration), BenchError> {
         let t = Instant::now();
         let h = self.start(doc).await?;
         let outcome = finish(h).await?;
@@ -72,10 +78,10 @@ impl Bench {
     }
 
     /// Like [`Bench::run`], but fail unless the run completed.
-    pub async fn run_ok(
+    pub async fn run_ok<'a>(
         &self,
         workload: &'static str,
-        doc: &Value,
+        doc: impl Into<FlowSource<'a>>,
     ) -> Result<(RunOutcome, Duration), BenchError> {
         let (o, d) = self.run(doc).await?;
         if o.status != ExecutionStatus::Completed {
@@ -121,10 +127,83 @@ pub fn no_model() -> Arc<dyn ModelProvider> {
     })
 }
 
-/// W3's model: every call sleeps `delay`; `OUTLINE` answers `chapters`
-/// chapters as JSON, anything else a short chapter text.
-pub fn book_model(delay: Duration, chapters: usize) -> Arc<ScriptedModel> {
-    ScriptedModel::with_delay(delay, move |req, _| Ok(book_answer(req, chapters)))
+/// How a simulated model call waits out its latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Latency {
+    /// `tokio::time::sleep`: the runtime's timer wheel ticks every 1 ms
+    /// and rounds each deadline up, so a 50 ms call takes 50–51 ms (plus
+    /// the wake-up), for the engine and for bare tokio alike.
+    Timer(Duration),
+    /// Exact: the timer sleeps until 2 ms before the deadline, then the
+    /// task yields to the runtime until the deadline has passed — the way
+    /// a real call resumes when its reply reaches the socket, with no
+    /// timer rounding. Costs a little CPU per call (the last 1–2 ms).
+    Exact(Duration),
+}
+
+impl Latency {
+    /// Wait out one call's latency.
+    pub async fn wait(self) {
+        match self {
+            Latency::Timer(d) => tokio::time::sleep(d).await,
+            Latency::Exact(d) => {
+                let deadline = Instant::now() + d;
+                let coarse = d.saturating_sub(Duration::from_millis(2));
+                if !coarse.is_zero() {
+                    tokio::time::sleep(coarse).await;
+                }
+                while Instant::now() < deadline {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+}
+
+/// W3's model: every call waits its latency; `OUTLINE` answers `chapters`
+/// chapters as JSON, anything else a short chapter text. Counts calls and
+/// the most in flight at once.
+pub struct BookModel {
+    latency: Latency,
+    chapters: usize,
+    calls: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl BookModel {
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl ModelProvider for BookModel {
+    async fn generate_text(
+        &self,
+        req: &TextRequest,
+        _on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, ProviderError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        self.latency.wait().await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(book_answer(req, self.chapters))
+    }
+}
+
+pub fn book_model(latency: Latency, chapters: usize) -> Arc<BookModel> {
+    Arc::new(BookModel {
+        latency,
+        chapters,
+        calls: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
+        max_in_flight: AtomicUsize::new(0),
+    })
 }
 
 fn book_answer(req: &TextRequest, chapters: usize) -> TextResponse {

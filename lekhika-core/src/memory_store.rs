@@ -21,7 +21,10 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct Inner {
     executions: HashMap<String, ExecutionRecord>,
-    results: HashMap<String, BTreeMap<NodeKey, NodeResult>>,
+    /// Boxed: a B-tree node holds 11 slots and is about half full after
+    /// in-order inserts, so slots of pointers waste far less than slots of
+    /// ~190-byte results.
+    results: HashMap<String, BTreeMap<NodeKey, Box<NodeResult>>>,
     stops: HashSet<String>,
     artifacts: HashMap<(String, String), Artifact>,
     books: Vec<BookRecord>,
@@ -150,10 +153,18 @@ impl ExecutionStore for MemoryStore {
         let mut g = self.lock()?;
         g.check_fence(id, fence)?;
         g.owned(owner, id)?;
-        g.results
-            .entry(id.to_string())
-            .or_default()
-            .insert(key.clone(), result.clone());
+        let result = Box::new(result.clone());
+        match g.results.get_mut(id) {
+            Some(m) => {
+                m.insert(key.clone(), result);
+            }
+            None => {
+                g.results
+                    .entry(id.to_string())
+                    .or_default()
+                    .insert(key.clone(), result);
+            }
+        }
         Ok(())
     }
 
@@ -177,7 +188,7 @@ impl ExecutionStore for MemoryStore {
         g.owned(owner, id)?;
         Ok(g.results
             .get(id)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), (**v).clone())).collect())
             .unwrap_or_default())
     }
 

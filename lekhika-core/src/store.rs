@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::flow::FlowJson;
 use crate::provider::Usage;
 
 /// Lifecycle of an execution.
@@ -61,8 +62,8 @@ pub struct ExecutionRecord {
     pub id: String,
     pub owner: String,
     pub engine_id: Option<String>,
-    /// The flow document as loaded (React Flow JSON).
-    pub flow: serde_json::Value,
+    /// The flow document as started (React Flow JSON), kept as text.
+    pub flow: FlowJson,
     /// The user's inputs (the brief).
     pub input: serde_json::Value,
     /// Run options (provider override, concurrency, formats...), host-defined JSON.

@@ -101,6 +101,13 @@ async fn every_problem_is_reported_at_once() {
     let Err(EngineError::Flow(err)) = engine.load(&flow, &RunOptions::default()) else {
         panic!("expected a flow error")
     };
+    // The same document as text (the typed fast path) reports the same problems.
+    let Err(EngineError::Flow(from_text)) =
+        engine.load(flow.to_string().as_str(), &RunOptions::default())
+    else {
+        panic!("expected a flow error from the text")
+    };
+    assert_eq!(from_text.problems, err.problems);
     let text = err.to_string();
     for needle in [
         "node `a`: duplicate node id",
@@ -113,6 +120,58 @@ async fn every_problem_is_reported_at_once() {
     ] {
         assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn flow_text_that_is_not_a_flow_gets_a_clear_error() {
+    let model = ScriptedModel::new(|r, _| book_answer(r));
+    let engine = engine(model, Arc::new(MemoryStore::new()));
+    let cases = [
+        ("{\"nodes\": [", "the flow is not valid JSON: EOF while parsing"),
+        ("[1, 2]", "the flow must be a JSON object with `nodes` and `edges`"),
+        ("{\"nodes\": 3}", "`nodes` must be an array"),
+        ("{\"nodes\": [7]}", "nodes[0] is not an object"),
+        ("{\"edges\": []}", "the flow has no `nodes` array"),
+        (
+            "{\"nodes\": [{\"id\": \"a\", \"type\": \"input\"}], \"edges\": [{\"id\": \"e\", \"source\": \"a\"}]}",
+            "edge `e`: needs string `source` and `target`",
+        ),
+    ];
+    for (text, needle) in cases {
+        let err = engine.load(text, &RunOptions::default()).unwrap_err();
+        assert!(err.to_string().contains(needle), "{text}: {err}");
+        let Err(EngineError::Flow(_)) = engine
+            .start("alice", text, &json!({}), &RunOptions::default())
+            .await
+        else {
+            panic!("{text}: expected a flow error from start")
+        };
+    }
+}
+
+#[tokio::test]
+async fn a_run_started_from_json_text_keeps_that_document() {
+    let model = ScriptedModel::new(|r, _| book_answer(r));
+    let store = Arc::new(MemoryStore::new());
+    let engine = engine(model.clone(), store.clone());
+    let doc = book_flow(3);
+    let text = serde_json::to_string_pretty(&doc).unwrap();
+    let h = engine
+        .start("alice", text.as_str(), &input(2), &RunOptions::default())
+        .await
+        .unwrap();
+    let id = h.execution_id().to_string();
+    let outcome = h.wait().await.unwrap();
+    assert_eq!(outcome.status, ExecutionStatus::Completed, "{outcome:?}");
+    let rec = store.get_execution("alice", &id).await.unwrap();
+    assert_eq!(rec.flow.as_str(), text, "the text is kept as given");
+    assert_eq!(rec.flow.to_value().unwrap(), doc);
+    assert_eq!(
+        rec.flow.node_count(),
+        doc["nodes"].as_array().unwrap().len()
+    );
+    // 1 outline + 2 chapters + 1 blurb
+    assert_eq!(model.calls(), 4);
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             id: id.clone(),
             owner: "bench".into(),
             engine_id: None,
-            flow: serde_json::json!({}),
+            flow: (&serde_json::json!({})).into(),
             input: serde_json::json!({}),
             options: serde_json::json!({}),
             status: ExecutionStatus::Running,

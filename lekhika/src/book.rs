@@ -33,7 +33,7 @@ impl Lekhika {
         let results = self.stores.executions.node_results(user, id).await?;
         results
             .into_iter()
-            .find(|(k, _)| *k == NodeKey::node(compile.clone()))
+            .find(|(k, _)| *k == NodeKey::node(compile.to_string()))
             .map(|(_, r)| r.output)
             .ok_or_else(|| {
                 LekhikaError::Config(format!(

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{med, secs, w3_ideal, W3_CHAPTERS, W3_CONCURRENCY, W3_SLEEP};
 use crate::error::BenchError;
 use crate::flows;
-use crate::harness::{book_model, Bench};
+use crate::harness::{book_model, Bench, Latency};
 use crate::measure::{round, runs, Record};
 
 async fn expect_output(
@@ -34,7 +34,7 @@ async fn expect_output(
 async fn timed(
     b: &Bench,
     workload: &'static str,
-    doc: &Value,
+    doc: &str,
     reps: usize,
     check: Option<(&str, i64)>,
 ) -> Result<Vec<Duration>, BenchError> {
@@ -112,28 +112,29 @@ pub async fn w2_fanout_map(reps: usize) -> Result<Record, BenchError> {
         .note("runs_s", runs(&secs(&times))))
 }
 
-/// The same schedule in plain tokio (a semaphore of 10 and 50 sleeping
-/// tasks after one sleep), no engine: the floor the timer allows here.
-async fn plain_tokio_once() -> Duration {
+/// The same schedule with no engine (a semaphore of 10 and 50 tasks after
+/// one call), each call waiting `latency`: the floor the latency source
+/// allows here.
+async fn plain_tokio_once(latency: Latency) -> Duration {
     let sem = Arc::new(tokio::sync::Semaphore::new(W3_CONCURRENCY));
     let t = Instant::now();
-    tokio::time::sleep(W3_SLEEP).await;
+    latency.wait().await;
     let mut set = tokio::task::JoinSet::new();
-    for i in 0..W3_CHAPTERS {
+    for _ in 0..W3_CHAPTERS {
         let sem = sem.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            tokio::time::sleep(W3_SLEEP).await;
-            i
+            latency.wait().await;
         });
     }
     while set.join_next().await.is_some() {}
     t.elapsed()
 }
 
-/// W3: outline + 50 chapters, 50 ms per model call, 10 chapters at once.
-pub async fn w3_book(reps: usize) -> Result<Record, BenchError> {
-    let model = book_model(W3_SLEEP, W3_CHAPTERS);
+/// Median makespan of `reps` W3 runs with model calls waiting `latency`,
+/// and the most calls seen in flight.
+async fn w3_runs(latency: Latency, reps: usize) -> Result<(Vec<Duration>, usize), BenchError> {
+    let model = book_model(latency, W3_CHAPTERS);
     let b = Bench::new(Arc::new(MemoryStore::new()), model.clone(), 8);
     let doc = flows::book(W3_CONCURRENCY);
     let mut times = Vec::with_capacity(reps);
@@ -141,13 +142,6 @@ pub async fn w3_book(reps: usize) -> Result<Record, BenchError> {
         let (_, d) = b.run_ok("W3_book", &doc).await?;
         times.push(d);
     }
-    let ideal = w3_ideal().as_secs_f64();
-    let m = med(&times);
-    let mut plain = Vec::with_capacity(reps);
-    for _ in 0..reps.max(1) {
-        plain.push(plain_tokio_once().await);
-    }
-    let p = med(&plain);
     let calls = model.calls();
     if calls != (W3_CHAPTERS + 1) * reps.max(1) {
         return Err(BenchError::unexpected(
@@ -155,15 +149,40 @@ pub async fn w3_book(reps: usize) -> Result<Record, BenchError> {
             format!("{calls} model calls"),
         ));
     }
+    Ok((times, model.max_in_flight()))
+}
+
+/// W3: outline + 50 chapters, 50 ms per model call, 10 chapters at once.
+/// The headline figure uses an exact latency source ([`Latency::Exact`]);
+/// the tokio-timer figure is reported next to it, with the same
+/// schedule run without the engine for each source.
+pub async fn w3_book(reps: usize) -> Result<Record, BenchError> {
+    let ideal = w3_ideal().as_secs_f64();
+    let (times, max_in_flight) = w3_runs(Latency::Exact(W3_SLEEP), reps).await?;
+    let m = med(&times);
+    let (timer_times, _) = w3_runs(Latency::Timer(W3_SLEEP), reps).await?;
+    let mt = med(&timer_times);
+    let mut plain = Vec::with_capacity(reps);
+    let mut plain_timer = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        plain.push(plain_tokio_once(Latency::Exact(W3_SLEEP)).await);
+        plain_timer.push(plain_tokio_once(Latency::Timer(W3_SLEEP)).await);
+    }
+    let p = med(&plain);
+    let pt = med(&plain_timer);
     Ok(Record::new("W3_book", W3_CHAPTERS + 2, m)
-        .note("api", "text node (outline) -> map of text nodes, concurrency 10 -> template; ScriptedModel sleeping 50 ms per call; MemoryStore")
+        .note("api", "text node (outline) -> map of text nodes, concurrency 10 -> template; model calls take exactly 50 ms (timer to 2 ms before, then yield until the deadline); MemoryStore")
         .note("sleep_s", W3_SLEEP.as_secs_f64())
         .note("ideal_s", round(ideal, 3))
         .note("efficiency", round(ideal / m, 4))
         .note("overhead_vs_ideal_ms", round((m - ideal) * 1e3, 2))
-        .note("observed_max_concurrency", model.max_in_flight())
+        .note("observed_max_concurrency", max_in_flight)
         .note("plain_tokio_reference_median_s", round(p, 6))
         .note("plain_tokio_reference_efficiency", round(ideal / p, 4))
         .note("engine_overhead_vs_plain_tokio_ms", round((m - p) * 1e3, 2))
-        .note("runs_s", runs(&secs(&times))))
+        .note("timer_latency_median_s", round(mt, 6))
+        .note("timer_latency_efficiency", round(ideal / mt, 4))
+        .note("timer_latency_plain_tokio_efficiency", round(ideal / pt, 4))
+        .note("runs_s", runs(&secs(&times)))
+        .note("timer_latency_runs_s", runs(&secs(&timer_times))))
 }

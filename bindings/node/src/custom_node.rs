@@ -56,7 +56,7 @@ impl JsNode {
         let upstream: Map<String, Value> = ctx
             .upstream_outputs()
             .into_iter()
-            .map(|(id, v)| (id, (*v).clone()))
+            .map(|(id, v)| (id.to_string(), (*v).clone()))
             .collect();
         let item = ctx.item().map(|i| {
             json!({"index": i.index, "item": i.item, "prevItem": i.prev_item, "nextItem": i.next_item,

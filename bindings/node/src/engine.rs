@@ -120,7 +120,7 @@ impl Lekhika {
             nodes: order
                 .iter()
                 .map(|&i| FlowNode {
-                    id: f.graph.ids[i].clone(),
+                    id: f.graph.ids[i].to_string(),
                     kind: f.nodes[i].kind.clone(),
                 })
                 .collect(),

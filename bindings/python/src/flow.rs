@@ -18,7 +18,7 @@ impl Flow {
     pub fn new(doc: Value, flow: &lekhika_core::Flow) -> Self {
         Self {
             doc,
-            node_ids: flow.graph.ids.clone(),
+            node_ids: flow.graph.ids.iter().map(|s| s.to_string()).collect(),
             kinds: flow.nodes.iter().map(|n| n.kind.clone()).collect(),
             input_fields: serde_json::to_value(&flow.input_fields).unwrap_or_default(),
         }

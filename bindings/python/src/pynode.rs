@@ -78,7 +78,7 @@ fn context_value(ctx: &NodeContext, kind: &str, config: &Value) -> Value {
     let upstream: Map<String, Value> = ctx
         .upstream_outputs()
         .into_iter()
-        .map(|(id, v)| (id, (*v).clone()))
+        .map(|(id, v)| (id.to_string(), (*v).clone()))
         .collect();
     let item = ctx.item().map(|i| {
         json!({

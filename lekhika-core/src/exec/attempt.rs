@@ -46,7 +46,6 @@ pub(crate) async fn run_with_policy_from(
     instruction: Option<String>,
     first_attempt: u32,
 ) -> Result<NodeResult, NodeError> {
-    let node_id = run.node_id(idx).to_string();
     let item_idx = item.as_ref().map(|i| i.index);
     let started = now_ms();
     let policy = &built.policy;
@@ -121,8 +120,8 @@ pub(crate) async fn run_with_policy_from(
             }
             _ => return Err(err),
         };
-        run.events.emit(EventKind::NodeRetrying {
-            node: node_id.clone(),
+        run.events.emit_with(|| EventKind::NodeRetrying {
+            node: run.node_id(idx).to_string(),
             item: item_idx,
             attempt: attempt + 1,
             delay_ms: delay.as_millis() as u64,
@@ -145,19 +144,19 @@ async fn run_and_checkpoint(
     item: Option<ItemScope>,
     instruction: Option<String>,
 ) -> Result<NodeResult, NodeError> {
-    let node = run.node_id(idx).to_string();
+    let node = run.node_id(idx);
     let item_idx = item.as_ref().map(|i| i.index);
-    run.events.emit(EventKind::NodeStarted {
-        node: node.clone(),
+    run.events.emit_with(|| EventKind::NodeStarted {
+        node: node.to_string(),
         kind: built.kind.clone(),
         item: item_idx,
     });
     let result = run_with_policy(run, idx, built, item.map(Arc::new), instruction).await;
-    let charges = run.meter.take_pending(&node, item_idx);
+    let charges = run.meter.take_pending(node, item_idx);
     match result {
         Ok(mut r) => {
             let key = NodeKey {
-                node: node.clone(),
+                node: node.to_string(),
                 item: item_idx,
             };
             r.charges = charges;
@@ -170,12 +169,13 @@ async fn run_and_checkpoint(
                 return Err(e.into());
             }
             run.meter.commit(&r.charges).await?;
-            run.events.emit(EventKind::CheckpointSaved {
-                node: node.clone(),
+            run.totals.add(&r);
+            run.events.emit_with(|| EventKind::CheckpointSaved {
+                node: key.node.clone(),
                 item: item_idx,
             });
-            run.events.emit(EventKind::NodeFinished {
-                node,
+            run.events.emit_with(|| EventKind::NodeFinished {
+                node: key.node,
                 item: item_idx,
                 usage: r.usage,
                 cost: r.cost as i64,
@@ -192,8 +192,8 @@ async fn run_and_checkpoint(
                 run.meter.commit(&charges).await?;
             }
             if !matches!(e, NodeError::Cancelled | NodeError::AwaitingApproval) {
-                run.events.emit(EventKind::NodeFailed {
-                    node,
+                run.events.emit_with(|| EventKind::NodeFailed {
+                    node: node.to_string(),
                     item: item_idx,
                     error: NodeFailure::from(&e),
                 });
@@ -205,9 +205,9 @@ async fn run_and_checkpoint(
 
 /// A top-level node: run, checkpoint, publish its output to dependants.
 pub(crate) async fn run_node(run: Arc<RunShared>, idx: usize) -> Result<(), NodeError> {
-    let built = run.flow.nodes[idx].clone();
+    let built = &run.flow.nodes[idx];
     let instruction = run.instructions.get(run.node_id(idx)).cloned();
-    let r = run_and_checkpoint(&run, idx, &built, None, instruction).await?;
+    let r = run_and_checkpoint(&run, idx, built, None, instruction).await?;
     let _ = run.outputs[idx].set(Arc::new(r.output));
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::error::EngineError;
 use super::launch::{launch, LaunchSpec};
 use super::{RunHandle, RunOptions};
-use crate::flow::Flow;
+use crate::flow::{Flow, FlowJson, FlowSource};
 use crate::node::builtin::input::normalize_input;
 use crate::node::registry::ModelOverride;
 use crate::node::Registry;
@@ -156,26 +156,36 @@ impl Engine {
         &self.inner.prices
     }
 
-    /// Parse and validate a flow document.
-    pub fn load(&self, doc: &Value, options: &RunOptions) -> Result<Flow, EngineError> {
+    /// Parse and validate a flow document: a `&serde_json::Value`, its JSON
+    /// text (`&str`, the cheapest: no `Value` of the document is built) or
+    /// an execution's [`FlowJson`].
+    pub fn load<'a>(
+        &self,
+        doc: impl Into<FlowSource<'a>>,
+        options: &RunOptions,
+    ) -> Result<Flow, EngineError> {
         let overrides = ModelOverride {
             provider: options.provider.clone(),
             model: options.model.clone(),
         };
-        Ok(Flow::load(doc, &self.inner.registry, &overrides)?)
+        Ok(Flow::load_source(
+            doc.into(),
+            &self.inner.registry,
+            &overrides,
+        )?)
     }
 
     /// Validate flow, inputs and tier, then record a new execution.
-    pub async fn create(
+    pub async fn create<'a>(
         &self,
         owner: &str,
-        doc: &Value,
+        doc: impl Into<FlowSource<'a>>,
         input: &Value,
         options: &RunOptions,
         status: ExecutionStatus,
     ) -> Result<ExecutionRecord, EngineError> {
         Ok(self
-            .create_loaded(owner, doc, input, options, status)
+            .create_loaded(owner, doc.into(), input, options, status)
             .await?
             .0)
     }
@@ -184,12 +194,18 @@ impl Engine {
     async fn create_loaded(
         &self,
         owner: &str,
-        doc: &Value,
+        doc: FlowSource<'_>,
         input: &Value,
         options: &RunOptions,
         status: ExecutionStatus,
     ) -> Result<(ExecutionRecord, Flow), EngineError> {
         let flow = self.load(doc, options)?;
+        // Kept as text: valid JSON, since it just parsed.
+        let doc = match doc {
+            FlowSource::Value(v) => FlowJson::from_value(v),
+            FlowSource::Text(t) => FlowJson::trusted(t),
+            FlowSource::Json(j) => j.clone(),
+        };
         let input =
             normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
         self.check_tier(owner, &flow).await?;
@@ -198,7 +214,7 @@ impl Engine {
             id: new_id(),
             owner: owner.to_string(),
             engine_id: options.engine_id.clone(),
-            flow: doc.clone(),
+            flow: doc,
             input,
             options: serde_json::to_value(options)
                 .map_err(|e| EngineError::InvalidState(e.to_string()))?,
@@ -214,15 +230,15 @@ impl Engine {
     }
 
     /// Start a new run and return its handle (events, stop, wait).
-    pub async fn start(
+    pub async fn start<'a>(
         &self,
         owner: &str,
-        doc: &Value,
+        doc: impl Into<FlowSource<'a>>,
         input: &Value,
         options: &RunOptions,
     ) -> Result<RunHandle, EngineError> {
         let (rec, flow) = self
-            .create_loaded(owner, doc, input, options, ExecutionStatus::Running)
+            .create_loaded(owner, doc.into(), input, options, ExecutionStatus::Running)
             .await?;
         launch(
             self.inner.clone(),
@@ -237,10 +253,10 @@ impl Engine {
     }
 
     /// Queue a run for a worker ([`Engine::run_leased`]); returns its id.
-    pub async fn submit(
+    pub async fn submit<'a>(
         &self,
         owner: &str,
-        doc: &Value,
+        doc: impl Into<FlowSource<'a>>,
         input: &Value,
         options: &RunOptions,
     ) -> Result<String, EngineError> {
@@ -330,7 +346,7 @@ impl Engine {
             .graph
             .descendants(idx)
             .into_iter()
-            .map(|i| flow.graph.ids[i].clone())
+            .map(|i| flow.graph.ids[i].to_string())
             .collect();
         for d in &ids {
             options.instructions.remove(d);

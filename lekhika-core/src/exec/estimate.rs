@@ -106,7 +106,7 @@ pub(crate) fn estimate_flow(
             est.output_tokens += c.output_tokens * calls;
             est.cost += cost.unwrap_or(0);
             est.nodes.push(NodeEstimate {
-                node: flow.graph.ids[i].clone(),
+                node: flow.graph.ids[i].to_string(),
                 provider: c.provider,
                 model: c.model,
                 calls,

@@ -142,11 +142,16 @@ impl EventSink {
     }
 
     pub fn emit(&self, kind: EventKind) {
+        self.emit_with(|| kind);
+    }
+
+    /// Emit the event `make` builds, building it only when somebody listens.
+    pub fn emit_with(&self, make: impl FnOnce() -> EventKind) {
         if let Some(tx) = self.tx.as_ref().filter(|tx| !tx.is_closed()) {
             let _ = tx.send(Event {
                 execution_id: self.execution_id.to_string(),
                 at_ms: now_ms(),
-                kind,
+                kind: make(),
             });
         }
     }

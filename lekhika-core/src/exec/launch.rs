@@ -15,12 +15,11 @@ use super::error::EngineError;
 use super::events::{EventKind, EventSink};
 use super::meter::Meter;
 use super::run::{drive, DriveEnd};
-use super::shared::RunShared;
+use super::shared::{RunShared, Totals};
 use super::{RunHandle, RunOptions, RunOutcome};
 use crate::flow::Flow;
 use crate::node::error::NodeFailure;
 use crate::node::NodeError;
-use crate::provider::Usage;
 use crate::store::{ExecutionRecord, ExecutionStatus, Lease, NodeResult};
 use crate::util::{now_ms, period_of};
 
@@ -85,8 +84,10 @@ pub(crate) async fn launch(
     let mut done = vec![false; n];
     let outputs: Vec<OnceLock<Arc<Value>>> = (0..n).map(|_| OnceLock::new()).collect();
     let mut items: HashMap<usize, BTreeMap<u32, NodeResult>> = HashMap::new();
+    let totals = Totals::default();
     for (key, result) in results {
-        let Some(&idx) = flow.graph.index.get(&key.node) else {
+        totals.add(&result);
+        let Some(&idx) = flow.graph.index.get(key.node.as_str()) else {
             continue;
         };
         match key.item {
@@ -127,6 +128,7 @@ pub(crate) async fn launch(
         approvals: options.approvals.clone().into_iter().collect(),
         item_results: Mutex::new(items),
         cancel: cancel.clone(),
+        totals,
     });
     events.emit(EventKind::RunStarted {
         epoch,
@@ -203,20 +205,8 @@ async fn run_task(
     finish(&run, end, lease_lost.load(Ordering::SeqCst)).await
 }
 
-async fn totals(run: &RunShared) -> (Usage, i64) {
-    let mut usage = Usage::default();
-    let mut cost = 0i64;
-    if let Ok(rs) = run.store.node_results(&run.owner, &run.execution_id).await {
-        for (_, r) in rs {
-            usage.add(r.usage);
-            cost += r.cost as i64;
-        }
-    }
-    (usage, cost)
-}
-
 async fn finish(run: &RunShared, end: DriveEnd, lease_lost: bool) -> RunOutcome {
-    let (usage, cost) = totals(run).await;
+    let (usage, cost) = run.totals.get();
     let (status, message, reason, node, event) = match end {
         DriveEnd::Completed => (
             ExecutionStatus::Completed,

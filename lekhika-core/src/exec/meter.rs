@@ -107,6 +107,7 @@ impl Meter {
         self.pending
             .lock()
             .ok()
+            .filter(|p| !p.is_empty())
             .and_then(|mut p| p.remove(&(node.to_string(), item)))
             .unwrap_or_default()
     }

@@ -52,11 +52,7 @@ impl Engine {
     /// Status and analytics of an execution.
     pub async fn report(&self, owner: &str, id: &str) -> Result<ExecutionReport, EngineError> {
         let rec = self.store().get_execution(owner, id).await?;
-        let nodes_total = rec
-            .flow
-            .get("nodes")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+        let nodes_total = rec.flow.node_count();
         let results = self.store().node_results(owner, id).await?;
         let mut report = ExecutionReport {
             execution_id: rec.id,

@@ -38,6 +38,17 @@ pub(crate) async fn drive(run: Arc<RunShared>, done: &[bool], limit: usize) -> D
     let mut halt: Option<DriveEnd> = None;
     let limit = limit.max(1);
     loop {
+        if halt.is_none() && run.cancel.is_cancelled() {
+            halt = Some(DriveEnd::Stopped);
+        }
+        // A lone ready node with nothing in flight (a chain): run it on this
+        // task, sparing a spawn, a join and two cross-thread wake-ups.
+        if halt.is_none() && tasks.is_empty() && ready.len() == 1 {
+            let Some(i) = ready.pop_front() else { break };
+            let result = catch_panic(run_node(run.clone(), i)).await;
+            settle(&run, i, result, &mut waiting, &mut ready, &mut halt);
+            continue;
+        }
         while halt.is_none() && tasks.len() < limit {
             let Some(i) = ready.pop_front() else { break };
             let r = run.clone();
@@ -62,37 +73,72 @@ pub(crate) async fn drive(run: Arc<RunShared>, done: &[bool], limit: usize) -> D
                 continue;
             }
         };
-        match result {
-            Ok(()) => {
-                for &c in &g.children[i] {
-                    waiting[c] -= 1;
-                    if waiting[c] == 0 {
-                        ready.push_back(c);
-                    }
-                }
-            }
-            Err(NodeError::Cancelled) => {
-                halt.get_or_insert(DriveEnd::Stopped);
-            }
-            Err(error) => {
-                let node = g.ids[i].clone();
-                let end = if error.pauses_run() {
-                    DriveEnd::Paused { node, error }
-                } else {
-                    DriveEnd::Failed { node, error }
-                };
-                // A failure outranks a pause; a stop outranks both.
-                match (&halt, &end) {
-                    (None, _) | (Some(DriveEnd::Paused { .. }), DriveEnd::Failed { .. }) => {
-                        halt = Some(end)
-                    }
-                    _ => {}
-                }
-            }
-        }
+        settle(&run, i, result, &mut waiting, &mut ready, &mut halt);
     }
     if run.cancel.is_cancelled() {
         return DriveEnd::Stopped;
     }
     halt.unwrap_or(DriveEnd::Completed)
+}
+
+/// Account for node `i`'s end: release its children, or record why the run halts.
+fn settle(
+    run: &RunShared,
+    i: usize,
+    result: Result<(), NodeError>,
+    waiting: &mut [u32],
+    ready: &mut VecDeque<usize>,
+    halt: &mut Option<DriveEnd>,
+) {
+    let g = &run.flow.graph;
+    match result {
+        Ok(()) => {
+            for &c in &g.children[i] {
+                waiting[c] -= 1;
+                if waiting[c] == 0 {
+                    ready.push_back(c);
+                }
+            }
+        }
+        Err(NodeError::Cancelled) => {
+            halt.get_or_insert(DriveEnd::Stopped);
+        }
+        Err(error) => {
+            let node = g.ids[i].to_string();
+            let end = if error.pauses_run() {
+                DriveEnd::Paused { node, error }
+            } else {
+                DriveEnd::Failed { node, error }
+            };
+            // A failure outranks a pause; a stop outranks both.
+            match (&*halt, &end) {
+                (None, _) | (Some(DriveEnd::Paused { .. }), DriveEnd::Failed { .. }) => {
+                    *halt = Some(end)
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A node run on the scheduler's own task: a panic in it fails the node
+/// (as it does for a spawned node) instead of unwinding the scheduler.
+async fn catch_panic(
+    fut: impl std::future::Future<Output = Result<(), NodeError>>,
+) -> Result<(), NodeError> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(p) => p,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                std::task::Poll::Ready(Err(NodeError::failed(format!("node panicked: {what}"))))
+            }
+        }
+    })
+    .await
 }

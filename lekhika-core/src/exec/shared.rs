@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::events::EventSink;
 use super::meter::Meter;
 use crate::flow::Flow;
-use crate::provider::ModelProvider;
+use crate::provider::{ModelProvider, Usage};
 use crate::store::{ArtifactStore, ExecutionStore, Lease, NodeResult};
 
 pub(crate) struct RunShared {
@@ -33,6 +33,26 @@ pub(crate) struct RunShared {
     /// Checkpointed map items, handed to their map node once.
     pub item_results: Mutex<HashMap<usize, BTreeMap<u32, NodeResult>>>,
     pub cancel: CancellationToken,
+    /// Usage and cost of every checkpointed result of the execution
+    /// (earlier attempts' included), for the run's final figures.
+    pub totals: Totals,
+}
+
+/// Running sums of checkpointed results.
+#[derive(Default)]
+pub(crate) struct Totals(Mutex<(Usage, i64)>);
+
+impl Totals {
+    pub fn add(&self, r: &NodeResult) {
+        if let Ok(mut t) = self.0.lock() {
+            t.0.add(r.usage);
+            t.1 += r.cost as i64;
+        }
+    }
+
+    pub fn get(&self) -> (Usage, i64) {
+        self.0.lock().map(|t| *t).unwrap_or_default()
+    }
 }
 
 impl RunShared {

@@ -1,6 +1,7 @@
 //! The dependency graph of a flow: indices, edges both ways, cycle detection.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::document::FlowDocument;
 use super::error::FlowProblem;
@@ -8,8 +9,9 @@ use super::error::FlowProblem;
 /// Nodes by index with upstream (`deps`) and downstream (`children`) lists.
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
-    pub ids: Vec<String>,
-    pub index: HashMap<String, usize>,
+    /// Node ids by index, shared with `index` (one allocation per id).
+    pub ids: Vec<Arc<str>>,
+    pub index: HashMap<Arc<str>, usize>,
     pub deps: Vec<Vec<usize>>,
     pub children: Vec<Vec<usize>>,
 }
@@ -18,24 +20,27 @@ impl Graph {
     /// Build the graph; reports duplicate ids, edges to missing nodes and cycles.
     pub fn build(doc: &FlowDocument, problems: &mut Vec<FlowProblem>) -> Graph {
         let mut g = Graph::default();
+        g.ids.reserve(doc.nodes.len());
+        g.index.reserve(doc.nodes.len());
         for n in &doc.nodes {
-            if g.index.contains_key(&n.id) {
+            if g.index.contains_key(n.id.as_str()) {
                 problems.push(FlowProblem::node(&n.id, "duplicate node id"));
                 continue;
             }
-            g.index.insert(n.id.clone(), g.ids.len());
-            g.ids.push(n.id.clone());
+            let id: Arc<str> = n.id.as_str().into();
+            g.index.insert(id.clone(), g.ids.len());
+            g.ids.push(id);
         }
         g.deps = vec![Vec::new(); g.ids.len()];
         g.children = vec![Vec::new(); g.ids.len()];
-        let mut seen_edges = HashSet::new();
-        let mut seen_ids = HashSet::new();
+        let mut seen_edges = HashSet::with_capacity(doc.edges.len());
+        let mut seen_ids = HashSet::with_capacity(doc.edges.len());
         for e in &doc.edges {
             if !seen_ids.insert(e.id.as_str()) {
                 problems.push(FlowProblem::edge(&e.id, "duplicate edge id"));
             }
-            let s = g.index.get(&e.source).copied();
-            let t = g.index.get(&e.target).copied();
+            let s = g.index.get(e.source.as_str()).copied();
+            let t = g.index.get(e.target.as_str()).copied();
             if s.is_none() {
                 problems.push(FlowProblem::edge(
                     &e.id,
@@ -63,7 +68,7 @@ impl Graph {
             }
         }
         if let Some(cycle) = g.find_cycle() {
-            let names: Vec<&str> = cycle.iter().map(|&i| g.ids[i].as_str()).collect();
+            let names: Vec<&str> = cycle.iter().map(|&i| &*g.ids[i]).collect();
             problems.push(FlowProblem::flow(format!(
                 "cycle: {} -> {}",
                 names.join(" -> "),

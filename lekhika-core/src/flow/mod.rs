@@ -3,6 +3,7 @@
 mod document;
 mod error;
 mod graph;
+mod json;
 
 use std::collections::HashSet;
 
@@ -11,6 +12,7 @@ use serde_json::Value;
 pub use document::{EdgeSpec, FlowDocument, NodeSpec};
 pub use error::{FlowError, FlowProblem};
 pub use graph::Graph;
+pub use json::{FlowJson, FlowSource};
 
 use crate::node::builtin::input::InputField;
 use crate::node::registry::ModelOverride;
@@ -44,21 +46,57 @@ impl Flow {
     ) -> Result<Flow, FlowError> {
         let mut problems = Vec::new();
         let parsed = FlowDocument::parse(doc, &mut problems);
+        Self::build(parsed, problems, registry, overrides)
+    }
+
+    /// [`Flow::load`] from the document's JSON text, without building a
+    /// `serde_json::Value` of the whole document.
+    pub fn load_str(
+        text: &str,
+        registry: &Registry,
+        overrides: &ModelOverride,
+    ) -> Result<Flow, FlowError> {
+        let mut problems = Vec::new();
+        let parsed = FlowDocument::parse_str(text, &mut problems);
+        Self::build(parsed, problems, registry, overrides)
+    }
+
+    /// [`Flow::load`] from any [`FlowSource`].
+    pub fn load_source(
+        doc: FlowSource<'_>,
+        registry: &Registry,
+        overrides: &ModelOverride,
+    ) -> Result<Flow, FlowError> {
+        match doc {
+            FlowSource::Value(v) => Self::load(v, registry, overrides),
+            FlowSource::Text(t) => Self::load_str(t, registry, overrides),
+            FlowSource::Json(j) => Self::load_str(j.as_str(), registry, overrides),
+        }
+    }
+
+    fn build(
+        parsed: FlowDocument,
+        mut problems: Vec<FlowProblem>,
+        registry: &Registry,
+        overrides: &ModelOverride,
+    ) -> Result<Flow, FlowError> {
         let graph = Graph::build(&parsed, &mut problems);
-        let mut nodes: Vec<Option<BuiltNode>> = vec![None; graph.len()];
-        for spec in &parsed.nodes {
-            let Some(&idx) = graph.index.get(&spec.id) else {
+        let no_nodes = parsed.nodes.is_empty();
+        let mut nodes: Vec<Option<BuiltNode>> = (0..graph.len()).map(|_| None).collect();
+        for spec in parsed.nodes {
+            let Some(&idx) = graph.index.get(spec.id.as_str()) else {
                 continue;
             };
             if nodes[idx].is_some() {
                 continue; // duplicate id, already reported
             }
-            match registry.build(spec, overrides) {
+            let id = spec.id.clone();
+            match registry.build_owned(spec, overrides) {
                 Ok(b) => nodes[idx] = Some(b),
-                Err(ps) => problems.extend(ps.into_iter().map(|p| FlowProblem::node(&spec.id, p))),
+                Err(ps) => problems.extend(ps.into_iter().map(|p| FlowProblem::node(&id, p))),
             }
         }
-        if parsed.nodes.is_empty() && problems.is_empty() {
+        if no_nodes && problems.is_empty() {
             problems.push(FlowProblem::flow("the flow has no nodes"));
         }
         let input_fields: Vec<InputField> = nodes
@@ -126,7 +164,7 @@ fn check_var(graph: &Graph, idx: usize, u: &VarUse, declared: &HashSet<&str>) ->
             if u.path.get(2).map(String::as_str) != Some("output") {
                 return Some(format!("unknown variable `{{{{{name}}}}}`: use `nodes.{id}.output`"));
             }
-            match graph.index.get(id) {
+            match graph.index.get(id.as_str()) {
                 None => Some(format!("unknown variable `{{{{{name}}}}}`: there is no node `{id}`")),
                 Some(&a) if !graph.is_ancestor(a, idx) => Some(format!(
                     "unknown variable `{{{{{name}}}}}`: node `{id}` is not upstream of this node (add an edge)"

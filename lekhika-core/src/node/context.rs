@@ -105,7 +105,7 @@ impl NodeContext {
         self.run.outputs.get(idx)?.get().cloned()
     }
     /// Outputs of this node's direct upstream nodes, in edge order.
-    pub fn upstream_outputs(&self) -> Vec<(String, Arc<Value>)> {
+    pub fn upstream_outputs(&self) -> Vec<(Arc<str>, Arc<Value>)> {
         let g = &self.run.flow.graph;
         g.deps[self.node_idx]
             .iter()

@@ -1,7 +1,7 @@
 //! Kind → factory. Built-in kinds register the same way host kinds do.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::policy::NodePolicy;
 use super::Node;
@@ -16,7 +16,9 @@ pub type NodeFactory =
 pub struct BuiltNode {
     pub kind: String,
     pub node: Arc<dyn Node>,
-    pub policy: NodePolicy,
+    /// Shared: most nodes have the default policy, and a flow of 100k
+    /// nodes should not hold 100k copies of it.
+    pub policy: Arc<NodePolicy>,
 }
 
 /// Keys of `data` that editors use for display only; never configuration.
@@ -80,6 +82,15 @@ impl Registry {
         spec: &NodeSpec,
         overrides: &ModelOverride,
     ) -> Result<BuiltNode, Vec<String>> {
+        self.build_owned(spec.clone(), overrides)
+    }
+
+    /// [`Registry::build`] taking the spec by value (no copy of its config).
+    pub fn build_owned(
+        &self,
+        mut spec: NodeSpec,
+        overrides: &ModelOverride,
+    ) -> Result<BuiltNode, Vec<String>> {
         let Some(factory) = self.factories.get(&spec.kind) else {
             return Err(vec![format!(
                 "unknown kind `{}` (known: {})",
@@ -87,7 +98,6 @@ impl Registry {
                 self.kinds().join(", ")
             )]);
         };
-        let mut spec = spec.clone();
         let policy = NodePolicy::extract(&mut spec.config).map_err(|e| vec![e])?;
         // UI-only keys editors put into `data`.
         for k in UI_KEYS {
@@ -98,9 +108,20 @@ impl Registry {
             node.override_model(overrides.provider.as_deref(), overrides.model.as_deref());
         }
         Ok(BuiltNode {
-            kind: spec.kind.clone(),
+            kind: spec.kind,
             node: Arc::from(node),
-            policy,
+            policy: shared_policy(policy),
         })
+    }
+}
+
+/// One `Arc` for every default policy; others get their own.
+fn shared_policy(p: NodePolicy) -> Arc<NodePolicy> {
+    static DEFAULT: OnceLock<Arc<NodePolicy>> = OnceLock::new();
+    let default = DEFAULT.get_or_init(|| Arc::new(NodePolicy::default()));
+    if p == **default {
+        default.clone()
+    } else {
+        Arc::new(p)
     }
 }

@@ -2,6 +2,7 @@
 //! row-level security alone hides other tenants' rows (they look missing).
 
 use async_trait::async_trait;
+use lekhika_core::flow::FlowJson;
 use lekhika_core::store::{
     ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError,
     StoreResult,
@@ -12,7 +13,7 @@ use tokio_postgres::{Row, Transaction};
 use super::{begin, json_err, pg_err, PgStore};
 
 pub(super) const SELECT_EXECUTION: &str =
-    "SELECT id, user_id, engine_id, flow, user_input, options, status, \
+    "SELECT id, user_id, engine_id, flow::text, user_input, options, status, \
      message, reason, epoch, created_at_ms, updated_at_ms FROM engine_executions";
 
 pub(super) fn execution_from_row(r: &Row) -> StoreResult<ExecutionRecord> {
@@ -21,7 +22,7 @@ pub(super) fn execution_from_row(r: &Row) -> StoreResult<ExecutionRecord> {
         id: r.get(0),
         owner: r.get(1),
         engine_id: r.get(2),
-        flow: r.get(3),
+        flow: FlowJson::parse(r.get::<_, String>(3)).map_err(json_err)?,
         input: r.get(4),
         options: r.get(5),
         status: ExecutionStatus::parse(&status).ok_or_else(|| {
@@ -92,13 +93,13 @@ impl ExecutionStore for PgStore {
         let n = tx
             .execute(
                 "INSERT INTO engine_executions (id, user_id, engine_id, flow, user_input, options, status, message, \
-                 reason, epoch, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 reason, epoch, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, $10, $11, $12) \
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &rec.id,
                     &rec.owner,
                     &rec.engine_id,
-                    &rec.flow,
+                    &rec.flow.as_str(),
                     &rec.input,
                     &rec.options,
                     &rec.status.as_str(),

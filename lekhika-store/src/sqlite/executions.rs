@@ -2,6 +2,7 @@
 //! result) and stop flags.
 
 use async_trait::async_trait;
+use lekhika_core::flow::FlowJson;
 use lekhika_core::store::{
     ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError,
     StoreResult,
@@ -20,7 +21,7 @@ fn execution_from_row(r: &Row<'_>) -> rusqlite::Result<(ExecutionRecord, [String
         id: r.get(0)?,
         owner: r.get(1)?,
         engine_id: r.get(2)?,
-        flow: serde_json::Value::Null,
+        flow: FlowJson::default(),
         input: serde_json::Value::Null,
         options: serde_json::Value::Null,
         status: ExecutionStatus::Pending,
@@ -38,7 +39,7 @@ fn finish(row: (ExecutionRecord, [String; 4])) -> StoreResult<ExecutionRecord> {
     rec.status = ExecutionStatus::parse(&status).ok_or_else(|| {
         StoreError::backend(format!("unknown execution status `{status}` in store"))
     })?;
-    rec.flow = serde_json::from_str(&flow).map_err(json_err)?;
+    rec.flow = FlowJson::parse(flow).map_err(json_err)?;
     rec.input = serde_json::from_str(&input).map_err(json_err)?;
     rec.options = serde_json::from_str(&options).map_err(json_err)?;
     Ok(rec)
@@ -93,7 +94,6 @@ impl ExecutionStore for SqliteStore {
     async fn create_execution(&self, rec: &ExecutionRecord) -> StoreResult<()> {
         let rec = rec.clone();
         self.call(move |c| {
-            let flow = serde_json::to_string(&rec.flow).map_err(json_err)?;
             let input = serde_json::to_string(&rec.input).map_err(json_err)?;
             let options = serde_json::to_string(&rec.options).map_err(json_err)?;
             write(c, |tx| {
@@ -108,7 +108,7 @@ impl ExecutionStore for SqliteStore {
                         rec.id,
                         rec.owner,
                         rec.engine_id,
-                        flow,
+                        rec.flow.as_str(),
                         input,
                         options,
                         rec.status.as_str(),

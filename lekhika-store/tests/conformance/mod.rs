@@ -52,7 +52,7 @@ pub fn record(owner: &str, id: &str) -> ExecutionRecord {
         id: id.to_string(),
         owner: owner.to_string(),
         engine_id: Some("engine-1".into()),
-        flow: json!({"nodes": [{"id": "a"}], "edges": []}),
+        flow: (&json!({"nodes": [{"id": "a"}], "edges": []})).into(),
         input: json!({"title": "A Book", "chapters": 3}),
         options: json!({"concurrency": 2}),
         status: ExecutionStatus::Pending,
