@@ -171,6 +171,12 @@ export interface RunOptionsInput {
   engineId?: string
   /** Host-defined JSON stored with the execution. */
   host?: any
+  /**
+   * Use this id for the new execution (e.g. the frontend's own
+   * executionId) instead of a generated one: 1–128 letters, digits,
+   * `-_.:`; unique.
+   */
+  executionId?: string
 }
 
 /** How a run ended. */

@@ -175,6 +175,53 @@ async fn a_run_started_from_json_text_keeps_that_document() {
 }
 
 #[tokio::test]
+async fn a_host_chosen_execution_id_is_used_once_and_checked() {
+    let model = ScriptedModel::new(|r, _| book_answer(r));
+    let store = Arc::new(MemoryStore::new());
+    let engine = engine(model, store.clone());
+    let opts = RunOptions {
+        execution_id: Some("frontend-42".into()),
+        ..RunOptions::default()
+    };
+    let h = engine
+        .start("alice", &book_flow(2), &input(1), &opts)
+        .await
+        .unwrap();
+    assert_eq!(h.execution_id(), "frontend-42");
+    assert_eq!(h.wait().await.unwrap().status, ExecutionStatus::Completed);
+    let rec = store.get_execution("alice", "frontend-42").await.unwrap();
+    assert!(
+        rec.options.get("execution_id").is_none(),
+        "not stored with the options: {}",
+        rec.options
+    );
+    // Taken, by this user or another: refused as bad input, nothing created.
+    for user in ["alice", "bob"] {
+        let Err(err) = engine.start(user, &book_flow(2), &input(1), &opts).await else {
+            panic!("{user}: the id was taken twice")
+        };
+        assert!(matches!(err, EngineError::InvalidInput(_)), "{err}");
+        assert!(err.to_string().contains("already in use"), "{err}");
+    }
+    assert_eq!(store.list_executions("bob").await.unwrap().len(), 0);
+    for bad in ["", "has space", "slash/no", &"x".repeat(129)] {
+        let opts = RunOptions {
+            execution_id: Some(bad.to_string()),
+            ..RunOptions::default()
+        };
+        let err = engine
+            .submit("alice", &book_flow(2), &input(1), &opts)
+            .await
+            .unwrap_err();
+        assert!(
+            err.is_bad_input() && err.to_string().contains("execution id"),
+            "{bad:?}: {err}"
+        );
+    }
+    assert_eq!(store.list_executions("alice").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn unknown_template_variables_are_rejected_at_load() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
     let engine = engine(model, Arc::new(MemoryStore::new()));

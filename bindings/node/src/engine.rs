@@ -28,6 +28,10 @@ pub struct RunOptionsInput {
     pub engine_id: Option<String>,
     /// Host-defined JSON stored with the execution.
     pub host: Option<Value>,
+    /// Use this id for the new execution (e.g. the frontend's own
+    /// executionId) instead of a generated one: 1–128 letters, digits,
+    /// `-_.:`; unique.
+    pub execution_id: Option<String>,
 }
 
 impl From<Option<RunOptionsInput>> for RunOptionsWrap {
@@ -39,6 +43,7 @@ impl From<Option<RunOptionsInput>> for RunOptionsWrap {
             max_concurrency: o.max_concurrency.map(|n| n as usize),
             engine_id: o.engine_id,
             host: o.host.unwrap_or(Value::Null),
+            execution_id: o.execution_id,
             ..RunOptions::default()
         })
     }

@@ -49,6 +49,7 @@ impl Lekhika {
         provider: Option<String>,
         model: Option<String>,
         max_concurrency: Option<usize>,
+        execution_id: Option<String>,
     ) -> PyResult<RunOptions> {
         let (provider, model) = self
             .inner
@@ -58,6 +59,7 @@ impl Lekhika {
             provider,
             model,
             max_concurrency,
+            execution_id,
             ..RunOptions::default()
         })
     }
@@ -87,9 +89,10 @@ impl Lekhika {
         provider: Option<String>,
         model: Option<String>,
         max_concurrency: Option<usize>,
+        execution_id: Option<String>,
         on_event: Option<Py<PyAny>>,
     ) -> PyResult<impl Future<Output = PyResult<Run>> + Send + 'static> {
-        let opts = self.options(provider, model, max_concurrency)?;
+        let opts = self.options(provider, model, max_concurrency, execution_id)?;
         let doc = self.checked(flow, &opts)?;
         let input = crate::convert::input(input)?;
         let (lk, loops) = (self.inner.clone(), self.loops.clone());
@@ -250,7 +253,7 @@ impl Lekhika {
         provider: Option<String>,
         model: Option<String>,
     ) -> PyResult<Flow> {
-        let opts = self.options(provider, model, None)?;
+        let opts = self.options(provider, model, None, None)?;
         let doc = document(flow, "flow")?;
         let loaded = self
             .inner
@@ -286,7 +289,7 @@ impl Lekhika {
         provider: Option<String>,
         model: Option<String>,
     ) -> PyResult<Json> {
-        let opts = self.options(provider, model, None)?;
+        let opts = self.options(provider, model, None, None)?;
         let doc = document(flow, "flow")?;
         let input = crate::convert::input(input)?;
         let est = self
@@ -299,7 +302,7 @@ impl Lekhika {
 
     /// Start a run (a coroutine resolving to a `Run`). Inputs are checked
     /// against the flow's input form; the user's tier is checked.
-    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, on_event = None))]
+    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, on_event = None))]
     #[allow(clippy::too_many_arguments)]
     fn start<'py>(
         &self,
@@ -310,6 +313,7 @@ impl Lekhika {
         provider: Option<String>,
         model: Option<String>,
         max_concurrency: Option<usize>,
+        execution_id: Option<String>,
         on_event: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.starting(
@@ -319,6 +323,7 @@ impl Lekhika {
             provider,
             model,
             max_concurrency,
+            execution_id,
             on_event,
         )?;
         crate::aio::spawn(py, fut)
@@ -328,7 +333,7 @@ impl Lekhika {
     /// Events go to `on_event` (sync or async). With `check=True` (the
     /// default) a run that did not complete raises its `RunError`.
     /// Cancelling the awaiting task stops the run.
-    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, on_event = None, check = true))]
+    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, on_event = None, check = true))]
     #[allow(clippy::too_many_arguments)]
     fn run<'py>(
         &self,
@@ -339,6 +344,7 @@ impl Lekhika {
         provider: Option<String>,
         model: Option<String>,
         max_concurrency: Option<usize>,
+        execution_id: Option<String>,
         on_event: Option<Py<PyAny>>,
         check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -349,6 +355,7 @@ impl Lekhika {
             provider,
             model,
             max_concurrency,
+            execution_id,
             on_event,
         )?;
         crate::aio::spawn(py, async move { fut.await?.state.wait(check).await })
@@ -356,7 +363,7 @@ impl Lekhika {
 
     /// `run`, blocking: the GIL is released while the engine works;
     /// `on_event` is called from engine threads (keep it quick); Ctrl-C stops the run.
-    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, on_event = None, check = true))]
+    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, on_event = None, check = true))]
     #[allow(clippy::too_many_arguments)]
     fn run_blocking(
         &self,
@@ -367,10 +374,11 @@ impl Lekhika {
         provider: Option<String>,
         model: Option<String>,
         max_concurrency: Option<usize>,
+        execution_id: Option<String>,
         on_event: Option<Py<PyAny>>,
         check: bool,
     ) -> PyResult<RunOutcome> {
-        let opts = self.options(provider, model, max_concurrency)?;
+        let opts = self.options(provider, model, max_concurrency, execution_id)?;
         let doc = self.checked(flow, &opts)?;
         let input = crate::convert::input(input)?;
         let lk = self.inner.clone();

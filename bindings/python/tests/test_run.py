@@ -155,3 +155,14 @@ def test_regenerate_with_instruction(server: OpenAIServer, providers: List[Dict[
         assert e.value.node == "ghost"
 
     asyncio.run(main())
+
+
+def test_host_chosen_execution_id(server: OpenAIServer, providers: List[Dict[str, Any]]) -> None:
+    lk = lekhika.open_blocking("sqlite::memory:", providers=providers)
+    outcome = lk.run_blocking(book_flow(), {"title": "Rivers", "chapters": 1}, execution_id="frontend-42")
+    assert outcome.ok and outcome.execution_id == "frontend-42"
+    assert lk.report_blocking("frontend-42")["status"] == "completed"
+    with pytest.raises(lekhika.InvalidInput, match="already in use"):
+        lk.run_blocking(book_flow(), {"title": "Rivers", "chapters": 1}, execution_id="frontend-42")
+    with pytest.raises(lekhika.InvalidInput, match="execution id"):
+        lk.run_blocking(book_flow(), {"title": "Rivers", "chapters": 1}, execution_id="no/slashes")

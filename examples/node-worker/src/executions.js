@@ -1,5 +1,6 @@
-// Runs this worker is driving: the concurrency cap, who owns which
-// execution, and the frontend's own execution ids.
+// Runs this worker is driving: the concurrency cap and who owns which
+// execution. Executions carry the frontend's own id (the engine takes it
+// as the execution id), so nothing here needs to survive a restart.
 
 import { HttpError } from './http.js'
 
@@ -9,7 +10,7 @@ export class Executions {
     this.maxConcurrent = maxConcurrent
     this.logs = logs
     this.active = new Map() // executionId → RunHandle
-    this.owners = new Map() // executionId and client ids → { user, executionId }
+    this.owners = new Map() // executionId → { user, executionId }
   }
 
   get activeCount() {
@@ -23,7 +24,7 @@ export class Executions {
     }
   }
 
-  /** The owner and engine id of `id` (engine or client id), else the given user. */
+  /** The owner of execution `id` when this process started it, else the given user. */
   resolve(id, user) {
     const known = this.owners.get(id)
     if (known) return known
@@ -32,11 +33,10 @@ export class Executions {
   }
 
   /** Track a started run until it ends. */
-  track(handle, user, clientId) {
+  track(handle, user) {
     const id = handle.executionId
     this.active.set(id, handle)
     this.owners.set(id, { user, executionId: id })
-    if (clientId && clientId !== id) this.owners.set(clientId, { user, executionId: id })
     this.logs.info('execution started', { executionId: id, userId: user })
     handle
       .done((e) => {

@@ -42,7 +42,11 @@ function runOptions(body) {
     out.maxConcurrency = o.maxConcurrency
   }
   out.engineId = str(body.userEngineId, 'userEngineId')
-  out.host = { masterEngineId: str(body.masterEngineId, 'masterEngineId') ?? null, clientExecutionId: str(body.executionId, 'executionId') ?? null }
+  // The frontend's own id becomes the execution's id: it survives worker
+  // restarts and works on every worker sharing the store.
+  const clientId = str(body.executionId, 'executionId')
+  if (clientId) out.executionId = clientId
+  out.host = { masterEngineId: str(body.masterEngineId, 'masterEngineId') ?? null }
   return out
 }
 
@@ -57,7 +61,7 @@ export function routes({ lk, executions, logs, config, startedAt }) {
       const options = runOptions(body)
       executions.reserveSlot()
       const handle = await lk.start(workflow, inputs, { ...options, user: userId })
-      executions.track(handle, userId, options.host.clientExecutionId)
+      executions.track(handle, userId)
       return [202, { success: true, executionId: handle.executionId, result: { status: 'running' } }]
     },
 

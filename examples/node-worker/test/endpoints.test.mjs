@@ -34,20 +34,30 @@ test('every other route refuses a missing or wrong key', async () => {
   assert.ok(!badBodyKey.text.includes(KEY))
 })
 
-test('POST /execute with lekhikaApiKey in the body runs the book; status by engine and client id', async () => {
+test('POST /execute with lekhikaApiKey in the body runs the book under the client\'s execution id', async () => {
   const before = provider.requests.length
   const r = await call(w, 'POST', '/execute', { key: null, body: executeBody(bookFlow({ chapters: 2 }), { lekhikaApiKey: KEY, executionId: 'client-exec-7' }) })
   assert.equal(r.status, 202)
   assert.equal(r.body.success, true)
   const id = r.body.executionId
+  assert.equal(id, 'client-exec-7', 'the frontend id is the execution id')
   const done = await waitStatus(w, id, ['completed'])
   assert.equal(done.progress.nodesDone, done.progress.nodesTotal)
   assert.equal(done.progress.percent, 100)
   assert.equal(done.usage.inputTokens, 3 * 20)
   assert.equal(provider.requests.length - before, 3)
-  const byClient = await call(w, 'GET', '/status/client-exec-7')
-  assert.equal(byClient.body.executionId, id)
-  assert.equal(byClient.body.status, 'completed')
+  // Known to the store, not just this process: a status with the user works
+  // for any worker, and the id cannot be taken twice.
+  w.executions.owners.clear()
+  const byStore = await call(w, 'GET', '/status/client-exec-7?userId=user-1')
+  assert.equal(byStore.status, 200)
+  assert.equal(byStore.body.status, 'completed')
+  const again = await call(w, 'POST', '/execute', { body: executeBody(bookFlow({ chapters: 2 }), { executionId: 'client-exec-7' }) })
+  assert.equal(again.status, 400)
+  assert.match(again.body.error.message, /already in use/)
+  const bad = await call(w, 'POST', '/execute', { body: executeBody(bookFlow({ chapters: 2 }), { executionId: 'no spaces/or slashes' }) })
+  assert.equal(bad.status, 400)
+  assert.match(bad.body.error.message, /execution id/)
   const logs = await call(w, 'GET', '/logs?limit=500')
   assert.ok(logs.body.logs.some((l) => l.executionId === id && l.message === 'execution ended' && l.status === 'completed'))
 })

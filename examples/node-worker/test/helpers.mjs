@@ -62,6 +62,10 @@ export async function waitStatus(w, id, wanted) {
   })
 }
 
+let seq = 0
+
+/** An /execute body with a fresh client execution id (ids are unique per store). */
 export function executeBody(flow, extra = {}) {
-  return { executionId: 'client-1', userId: 'user-1', userEngineId: 'eng-1', masterEngineId: 'master-1', workflow: flow, inputs: { title: 'Worker Book' }, options: {}, ...extra }
+  seq += 1
+  return { executionId: `client-${process.pid}-${seq}`, userId: 'user-1', userEngineId: 'eng-1', masterEngineId: 'master-1', workflow: flow, inputs: { title: 'Worker Book' }, options: {}, ...extra }
 }

@@ -17,6 +17,7 @@ use crate::node::Registry;
 use crate::provider::ModelProvider;
 use crate::store::{
     ArtifactStore, ExecutionQueue, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease,
+    StoreError,
 };
 use crate::util::{new_id, now_ms};
 use crate::wallet::{PriceBook, WalletStore};
@@ -208,10 +209,14 @@ impl Engine {
         };
         let input =
             normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
+        let id = match &options.execution_id {
+            Some(id) => check_execution_id(id)?,
+            None => new_id(),
+        };
         self.check_tier(owner, &flow).await?;
         let now = now_ms();
         let rec = ExecutionRecord {
-            id: new_id(),
+            id,
             owner: owner.to_string(),
             engine_id: options.engine_id.clone(),
             flow: doc,
@@ -225,7 +230,15 @@ impl Engine {
             created_at_ms: now,
             updated_at_ms: now,
         };
-        self.inner.store.create_execution(&rec).await?;
+        match self.inner.store.create_execution(&rec).await {
+            Err(StoreError::Conflict(_)) if options.execution_id.is_some() => {
+                return Err(EngineError::InvalidInput(vec![format!(
+                    "execution id `{}` is already in use",
+                    rec.id
+                )]))
+            }
+            r => r?,
+        }
         Ok((rec, flow))
     }
 
@@ -487,4 +500,16 @@ impl Engine {
             })
         }
     }
+}
+
+/// A host-chosen execution id: short, and safe in URLs, file names and logs.
+fn check_execution_id(id: &str) -> Result<String, EngineError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_.:".contains(c);
+    if id.is_empty() || id.len() > 128 || !id.chars().all(ok_char) {
+        return Err(EngineError::InvalidInput(vec![format!(
+            "execution id `{}` must be 1-128 ASCII letters, digits, `-`, `_`, `.` or `:`",
+            id.chars().take(140).collect::<String>()
+        )]));
+    }
+    Ok(id.to_string())
 }

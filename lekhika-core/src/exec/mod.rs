@@ -43,6 +43,12 @@ pub struct RunOptions {
     pub approvals: BTreeMap<String, Value>,
     /// Host-defined options (e.g. the CLI's output formats).
     pub host: Value,
+    /// The new execution's id, chosen by the host (e.g. its frontend's own
+    /// execution id) instead of a generated one: 1–128 ASCII letters,
+    /// digits, `-`, `_`, `.` or `:`, unique in the store. Used by
+    /// `create`/`start`/`submit` only; not stored with the options.
+    #[serde(skip_serializing)]
+    pub execution_id: Option<String>,
 }
 
 /// How a run ended.

@@ -219,6 +219,7 @@ class Lekhika:
         provider: Optional[str] = None,
         model: Optional[str] = None,
         max_concurrency: Optional[int] = None,
+        execution_id: Optional[str] = None,
         on_event: Optional[EventCallback] = None,
     ) -> Coroutine[Any, Any, Run]: ...
     def run(
@@ -230,6 +231,7 @@ class Lekhika:
         provider: Optional[str] = None,
         model: Optional[str] = None,
         max_concurrency: Optional[int] = None,
+        execution_id: Optional[str] = None,
         on_event: Optional[EventCallback] = None,
         check: bool = True,
     ) -> Coroutine[Any, Any, RunOutcome]: ...
@@ -242,6 +244,7 @@ class Lekhika:
         provider: Optional[str] = None,
         model: Optional[str] = None,
         max_concurrency: Optional[int] = None,
+        execution_id: Optional[str] = None,
         on_event: Optional[Callable[[Event], None]] = None,
         check: bool = True,
     ) -> RunOutcome: ...
