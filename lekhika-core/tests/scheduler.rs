@@ -21,13 +21,17 @@ use serde_json::{json, Value};
 struct Step {
     runs: Arc<AtomicUsize>,
     sleep_ms: u64,
+    /// Sleep by blocking the thread (a badly behaved CPU-bound node).
+    blocking: bool,
 }
 
 #[async_trait]
 impl Node for Step {
     async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
-        if self.sleep_ms > 0 {
+        if self.blocking {
+            std::thread::sleep(Duration::from_millis(self.sleep_ms));
+        } else if self.sleep_ms > 0 {
             tokio::time::sleep(Duration::from_millis(self.sleep_ms)).await;
         }
         let sum: i64 = ctx
@@ -49,6 +53,15 @@ impl Node for Boom {
 }
 
 fn engine(store: Arc<MemoryStore>, runs: Arc<AtomicUsize>, sleep_ms: u64) -> Engine {
+    engine_with(store, runs, sleep_ms, false)
+}
+
+fn engine_with(
+    store: Arc<MemoryStore>,
+    runs: Arc<AtomicUsize>,
+    sleep_ms: u64,
+    blocking: bool,
+) -> Engine {
     let model = ScriptedModel::new(|_, _| unreachable!("no model in these flows"));
     Engine::builder(model, store)
         .stop_poll(Duration::from_millis(10))
@@ -58,6 +71,7 @@ fn engine(store: Arc<MemoryStore>, runs: Arc<AtomicUsize>, sleep_ms: u64) -> Eng
                 Ok(Box::new(Step {
                     runs: runs.clone(),
                     sleep_ms,
+                    blocking,
                 }))
             });
             r.register("boom", |_, _| Ok(Box::new(Boom)));
@@ -201,4 +215,30 @@ async fn a_stop_during_a_chain_starts_nothing_more_and_resume_finishes_it() {
     assert_eq!(o.status, ExecutionStatus::Completed);
     assert_eq!(output(&store, &id, "n20").await, Some(json!(20)));
     assert_eq!(runs.load(Ordering::SeqCst), 20 + ran - kept);
+}
+
+/// A chain of nodes that block their thread never yield to the scheduler's
+/// task; the stop watcher runs as a task of its own, so a stop from the
+/// store is still seen and nothing after the current node starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_is_seen_while_a_chain_node_blocks_its_thread() {
+    let store = Arc::new(MemoryStore::new());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let e = engine_with(store.clone(), runs.clone(), 100, true);
+    let h = e
+        .start(
+            "u",
+            &chain(&["step"; 8]),
+            &json!({}),
+            &RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    let id = h.execution_id().to_string();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    e.stop("u", &id).await.unwrap();
+    let o = h.wait().await.unwrap();
+    assert_eq!(o.status, ExecutionStatus::Stopped, "{o:?}");
+    let ran = runs.load(Ordering::SeqCst);
+    assert!(ran < 8, "all {ran} nodes ran after the stop");
 }

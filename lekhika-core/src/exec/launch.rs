@@ -198,11 +198,22 @@ async fn run_task(
     limit: usize,
 ) -> RunOutcome {
     let lease_lost = Arc::new(AtomicBool::new(false));
-    let end = tokio::select! {
-        end = drive(run.clone(), &done, limit) => end,
-        _ = watch(inner, run.clone(), lease_lost.clone()) => DriveEnd::Stopped,
-    };
+    // The watcher is a task of its own: a node that keeps the scheduler's
+    // task busy (it runs lone ready nodes itself) must not delay stop
+    // requests or lease renewals.
+    let watcher = AbortOnDrop(tokio::spawn(watch(inner, run.clone(), lease_lost.clone())));
+    let end = drive(run.clone(), &done, limit).await;
+    drop(watcher);
     finish(&run, end, lease_lost.load(Ordering::SeqCst)).await
+}
+
+/// Aborts the task when dropped, whichever way the owner ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn finish(run: &RunShared, end: DriveEnd, lease_lost: bool) -> RunOutcome {

@@ -4,12 +4,16 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
 use super::attempt::run_node;
 use super::shared::RunShared;
 use crate::node::NodeError;
+
+/// An inline node that ran at least this long is followed by a yield.
+const SLOW_INLINE_NODE: Duration = Duration::from_millis(1);
 
 /// How a drive of the graph ended.
 pub(crate) enum DriveEnd {
@@ -45,8 +49,17 @@ pub(crate) async fn drive(run: Arc<RunShared>, done: &[bool], limit: usize) -> D
         // task, sparing a spawn, a join and two cross-thread wake-ups.
         if halt.is_none() && tasks.is_empty() && ready.len() == 1 {
             let Some(i) = ready.pop_front() else { break };
+            let started = Instant::now();
             let result = catch_panic(run_node(run.clone(), i)).await;
             settle(&run, i, result, &mut waiting, &mut ready, &mut halt);
+            // Nodes that finish without waiting on anything would keep this
+            // task from ever yielding; give the runtime its turn (the stop
+            // watcher, other runs) now and then, and after any slow node.
+            if started.elapsed() >= SLOW_INLINE_NODE {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::task::coop::consume_budget().await;
+            }
             continue;
         }
         while halt.is_none() && tasks.len() < limit {
