@@ -5,7 +5,10 @@ use std::time::Instant;
 use lekhika_benches::export::{big_book, export_once};
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let mut times = Vec::new();
     for v in 0..=n {
         let book = big_book(100 + v).unwrap();
@@ -18,5 +21,8 @@ fn main() {
         eprintln!("variant {v}: {d:.3} s, {bytes} bytes");
     }
     times.sort_by(f64::total_cmp);
-    println!("median {:.3} s over {n} (first, with font loading, excluded)", times[times.len() / 2]);
+    println!(
+        "median {:.3} s over {n} (first, with font loading, excluded)",
+        times[times.len() / 2]
+    );
 }

@@ -62,6 +62,15 @@ export interface OpenOptionsWithNodes extends NativeOpenOptions {
 export type { NativeOpenOptions as OpenOptions }
 
 export interface UserOption { user?: string }
+/** Export options (default: those of the flow's `export` node). */
+export interface ExportSettings {
+  trim?: '6x9' | '5x8' | '5.5x8.5' | 'a5' | { width_mm: number; height_mm: number }
+  font_size_pt?: number
+  margins_mm?: { top?: number; bottom?: number; inside?: number; outside?: number }
+  chapters_on_recto?: boolean
+  labels?: Partial<Record<'contents' | 'about_the_author' | 'chapter' | 'copyright' | 'all_rights_reserved' | 'isbn' | 'published_by' | 'first_published', string>>
+}
+export interface ExportCallOptions extends UserOption { options?: ExportSettings }
 export interface RunControl extends UserOption { signal?: AbortSignal }
 export interface StartOptions extends RunOptionsInput, RunControl {
   onEvent?: (event: LekhikaEvent) => void | Promise<void>
@@ -106,8 +115,8 @@ export declare class Lekhika {
   report(executionId: string, opts?: UserOption): Promise<ExecutionReport>
   listExecutions(opts?: UserOption): Promise<ExecutionSummary[]>
   compiledBook(executionId: string, opts?: UserOption): Promise<Record<string, unknown>>
-  exportBook(executionId: string, formats?: string[], opts?: UserOption): Promise<ExportedFile[]>
-  writeBook(executionId: string, formats: string[] | undefined, dir: string, opts?: UserOption): Promise<string[]>
+  exportBook(executionId: string, formats?: string[], opts?: ExportCallOptions): Promise<ExportedFile[]>
+  writeBook(executionId: string, formats: string[] | undefined, dir: string, opts?: ExportCallOptions): Promise<string[]>
   wallet(user: string): Promise<Wallet | null>
   grant(user: string, amount: number, key: string, note?: string): Promise<Wallet>
   setLevel(user: string, level?: string | null): Promise<Wallet>

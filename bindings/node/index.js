@@ -164,8 +164,8 @@ class Lekhika {
   report(executionId, opts = {}) { return call(this._n.report(userOf(opts), executionId)) }
   listExecutions(opts = {}) { return call(this._n.listExecutions(userOf(opts))) }
   compiledBook(executionId, opts = {}) { return call(this._n.compiledBook(userOf(opts), executionId)) }
-  exportBook(executionId, formats, opts = {}) { return call(this._n.exportBook(userOf(opts), executionId, formats)) }
-  writeBook(executionId, formats, dir, opts = {}) { return call(this._n.writeBook(userOf(opts), executionId, formats, dir)) }
+  exportBook(executionId, formats, opts = {}) { return call(this._n.exportBook(userOf(opts), executionId, formats, opts.options)) }
+  writeBook(executionId, formats, dir, opts = {}) { return call(this._n.writeBook(userOf(opts), executionId, formats, dir, opts.options)) }
 
   wallet(user) { return call(this._n.wallet(user)) }
   grant(user, amount, key, note) { return call(this._n.grant(user, amount, key, note)) }

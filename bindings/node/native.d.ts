@@ -34,11 +34,13 @@ export declare class Lekhika {
   compiledBook(user: string, executionId: string): Promise<any>
   /**
    * Render the book to `formats` (pdf, epub, docx, html, md; default all).
-   * The files are also stored as artifacts of the execution.
+   * `options`: trim, font_size_pt, margins_mm, chapters_on_recto, labels
+   * (default: the flow's export node's). The files are also stored as
+   * artifacts of the execution.
    */
-  exportBook(user: string, executionId: string, formats?: Array<string> | undefined | null): Promise<Array<ExportedFile>>
+  exportBook(user: string, executionId: string, formats?: Array<string> | undefined | null, options?: any | undefined | null): Promise<Array<ExportedFile>>
   /** Export, then write the files into `dir`; returns their paths. */
-  writeBook(user: string, executionId: string, formats: Array<string> | undefined | null, dir: string): Promise<Array<string>>
+  writeBook(user: string, executionId: string, formats: Array<string> | undefined | null, dir: string, options?: any | undefined | null): Promise<Array<string>>
   /** The user's wallet, or `null` (the user runs unmetered). */
   wallet(user: string): Promise<Wallet | null>
   /** Add tokens (creates the wallet). Idempotent by `key`: the same key twice grants once. */

@@ -14,7 +14,7 @@ mod text;
 
 pub use error::ExportError;
 pub use export::{export_all, exporter_for, ExportOptions, ExportedFile, Exporter, TrimSize};
-pub use format::BookStats;
+pub use format::{BookStats, LabelOverrides, Labels};
 pub use model::{BackMatter, Block, Book, Chapter, Cover, Footnote, FrontMatter, Inline, Metadata};
 
 impl Book {

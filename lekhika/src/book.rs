@@ -105,17 +105,34 @@ impl Lekhika {
         Ok(files)
     }
 
-    /// [`Lekhika::export_book`], then write the files into `out`.
+    /// Export options for an execution's book: `options` (their JSON form,
+    /// see `ExportOptions::from_json`) when given, else those of the flow's
+    /// `export` node (page size, labels...), else the defaults.
+    pub async fn export_options(
+        &self,
+        user: &str,
+        id: &str,
+        options: Option<&Value>,
+    ) -> Result<ExportOptions> {
+        if let Some(v) = options.filter(|v| !v.is_null()) {
+            return ExportOptions::from_json(v).map_err(|e| LekhikaError::Config(e.to_string()));
+        }
+        let rec = self.stores.executions.get_execution(user, id).await?;
+        Ok(crate::nodes::flow_export_options(&rec.flow))
+    }
+
+    /// [`Lekhika::export_book`] with [`Lekhika::export_options`], then
+    /// write the files into `out`.
     pub async fn write_book(
         &self,
         user: &str,
         id: &str,
         formats: &[String],
         out: &Path,
+        options: Option<&Value>,
     ) -> Result<Vec<PathBuf>> {
-        let files = self
-            .export_book(user, id, formats, &ExportOptions::default())
-            .await?;
+        let opts = self.export_options(user, id, options).await?;
+        let files = self.export_book(user, id, formats, &opts).await?;
         std::fs::create_dir_all(out)
             .map_err(|e| LekhikaError::Io(format!("cannot create {}: {e}", out.display())))?;
         let mut written = Vec::new();

@@ -23,11 +23,16 @@ struct Config {
     /// Single-variable template naming the compiled book, e.g. `{{nodes.book.output}}`.
     book: String,
     formats: Vec<String>,
+    /// Page size, font size, margins, chapter placement and printed labels
+    /// (see `ExportOptions::from_json`); defaults when absent.
+    #[serde(default)]
+    options: Value,
 }
 
 pub struct ExportNode {
     book: Template,
     formats: Vec<String>,
+    options: ExportOptions,
 }
 
 impl ExportNode {
@@ -44,10 +49,14 @@ impl ExportNode {
         if c.formats.is_empty() {
             problems.push("`formats` must name at least one of pdf, epub, docx, html, md".into());
         }
+        let options = ExportOptions::from_json(&c.options)
+            .map_err(|e| problems.push(format!("`options`: {e}")))
+            .unwrap_or_default();
         if problems.is_empty() {
             Ok(Self {
                 book,
                 formats: c.formats.iter().map(|f| f.to_ascii_lowercase()).collect(),
+                options,
             })
         } else {
             Err(problems)
@@ -62,9 +71,10 @@ impl Node for ExportNode {
         let book = Book::from_compiled(&value)
             .map_err(|e| NodeError::failed(format!("cannot read the book: {e}")))?;
         let formats = self.formats.clone();
+        let options = self.options.clone();
         let files = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = formats.iter().map(String::as_str).collect();
-            export_all(&book, &refs, &ExportOptions::default())
+            export_all(&book, &refs, &options)
         })
         .await
         .map_err(|e| NodeError::failed(format!("export task failed: {e}")))?
@@ -99,4 +109,18 @@ impl Node for ExportNode {
     fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
         64
     }
+}
+
+/// The export options a flow document sets on its (last) `export` node;
+/// defaults when it has none.
+pub fn flow_export_options(flow: &lekhika_core::flow::FlowJson) -> ExportOptions {
+    let mut problems = Vec::new();
+    let doc = lekhika_core::flow::FlowDocument::parse_str(flow.as_str(), &mut problems);
+    doc.nodes
+        .iter()
+        .rev()
+        .find(|n| n.kind == "export")
+        .and_then(|n| n.config.get("options"))
+        .and_then(|v| ExportOptions::from_json(v).ok())
+        .unwrap_or_default()
 }

@@ -1,6 +1,5 @@
 //! Book exports: to Buffers, or to files in a directory.
 
-use lekhika::export::ExportOptions;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
@@ -31,22 +30,25 @@ impl Lekhika {
     }
 
     /// Render the book to `formats` (pdf, epub, docx, html, md; default all).
-    /// The files are also stored as artifacts of the execution.
+    /// `options`: trim, font_size_pt, margins_mm, chapters_on_recto, labels
+    /// (default: the flow's export node's). The files are also stored as
+    /// artifacts of the execution.
     #[napi]
     pub async fn export_book(
         &self,
         user: String,
         execution_id: String,
         formats: Option<Vec<String>>,
+        options: Option<serde_json::Value>,
     ) -> napi::Result<Vec<ExportedFile>> {
+        let opts = self
+            .inner
+            .export_options(&user, &execution_id, options.as_ref())
+            .await
+            .map_err(js)?;
         let files = self
             .inner
-            .export_book(
-                &user,
-                &execution_id,
-                &formats_or_all(formats),
-                &ExportOptions::default(),
-            )
+            .export_book(&user, &execution_id, &formats_or_all(formats), &opts)
             .await
             .map_err(js)?;
         Ok(files
@@ -67,6 +69,7 @@ impl Lekhika {
         execution_id: String,
         formats: Option<Vec<String>>,
         dir: String,
+        options: Option<serde_json::Value>,
     ) -> napi::Result<Vec<String>> {
         let paths = self
             .inner
@@ -75,6 +78,7 @@ impl Lekhika {
                 &execution_id,
                 &formats_or_all(formats),
                 std::path::Path::new(&dir),
+                options.as_ref(),
             )
             .await
             .map_err(js)?;

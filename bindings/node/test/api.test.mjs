@@ -133,6 +133,13 @@ test('exports to Buffers and to files', async () => {
   assert.equal(paths.length, 1)
   assert.equal(fs.readFileSync(paths[0]).subarray(0, 2).toString(), 'PK')
   await assert.rejects(lk.exportBook(out.executionId, ['rtf']), (e) => e instanceof lekhika.LekhikaError && e.code === 'export_failed')
+  // Export options: printed labels (and page size), checked before rendering.
+  const [de] = await lk.exportBook(out.executionId, ['md'], { options: { labels: { contents: 'Inhalt', chapter: 'Teil {n}' } } })
+  const text = de.bytes.toString('utf8')
+  assert.match(text, /## Inhalt/)
+  assert.match(text, /Teil 2/)
+  assert.doesNotMatch(text, /Chapter 2/)
+  await assert.rejects(lk.exportBook(out.executionId, ['pdf'], { options: { trim: 'letter' } }), (e) => e.code === 'config' && /unknown trim `letter`/.test(e.message))
 })
 
 test('a SQLite store keeps executions across opens', async () => {

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use lekhika::export::ExportOptions;
 use lekhika::Lekhika;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -65,8 +64,13 @@ pub async fn export(
     user: &str,
     id: &str,
     f: Option<Vec<String>>,
+    options: Option<serde_json::Value>,
 ) -> PyResult<Vec<lekhika::export::ExportedFile>> {
-    lk.export_book(user, id, &formats(f), &ExportOptions::default())
+    let opts = lk
+        .export_options(user, id, options.as_ref())
+        .await
+        .map_err(errors::from_lekhika)?;
+    lk.export_book(user, id, &formats(f), &opts)
         .await
         .map_err(errors::from_lekhika)
 }
@@ -77,9 +81,10 @@ pub async fn write(
     id: &str,
     f: Option<Vec<String>>,
     out: &Path,
+    options: Option<serde_json::Value>,
 ) -> PyResult<Vec<String>> {
     let paths = lk
-        .write_book(user, id, &formats(f), out)
+        .write_book(user, id, &formats(f), out, options.as_ref())
         .await
         .map_err(errors::from_lekhika)?;
     Ok(paths

@@ -536,17 +536,21 @@ impl Lekhika {
 
     /// Render the finished book in `formats` (default: all of pdf, epub,
     /// docx, html, md) to `ExportedFile`s; also stored as artifacts.
-    #[pyo3(signature = (execution_id, formats = None, *, user = LOCAL.to_string()))]
+    /// `options` (trim, font_size_pt, margins_mm, chapters_on_recto,
+    /// labels) default to those of the flow's export node.
+    #[pyo3(signature = (execution_id, formats = None, *, user = LOCAL.to_string(), options = None))]
     fn export_book<'py>(
         &self,
         py: Python<'py>,
         execution_id: String,
         formats: Option<Vec<String>>,
         user: String,
+        options: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let lk = self.inner.clone();
+        let options = options.map(crate::convert::py_to_value).transpose()?;
         crate::aio::spawn(py, async move {
-            book::export(&lk, &user, &execution_id, formats)
+            book::export(&lk, &user, &execution_id, formats, options)
                 .await
                 .map(|files| {
                     files
@@ -558,7 +562,7 @@ impl Lekhika {
     }
 
     /// `export_book`, then write the files into `out_dir`; returns their paths.
-    #[pyo3(signature = (execution_id, out_dir, formats = None, *, user = LOCAL.to_string()))]
+    #[pyo3(signature = (execution_id, out_dir, formats = None, *, user = LOCAL.to_string(), options = None))]
     fn write_book<'py>(
         &self,
         py: Python<'py>,
@@ -566,10 +570,12 @@ impl Lekhika {
         out_dir: PathBuf,
         formats: Option<Vec<String>>,
         user: String,
+        options: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let lk = self.inner.clone();
+        let options = options.map(crate::convert::py_to_value).transpose()?;
         crate::aio::spawn(py, async move {
-            book::write(&lk, &user, &execution_id, formats, &out_dir).await
+            book::write(&lk, &user, &execution_id, formats, &out_dir, options).await
         })
     }
 

@@ -42,6 +42,15 @@ def test_export_every_format_to_bytes_and_files(
         with pytest.raises(lekhika.ExportError):
             await lk.export_book(outcome.execution_id, ["rtf"])
 
+        # Export options: printed labels and page size, checked before rendering.
+        [md_de] = await lk.export_book(
+            outcome.execution_id, ["md"], options={"labels": {"contents": "Inhalt", "chapter": "Teil {n}"}}
+        )
+        text = md_de.data.decode()
+        assert "## Inhalt" in text and "Teil 2" in text and "Chapter 2" not in text
+        with pytest.raises(lekhika.ConfigError, match="unknown trim `letter`"):
+            await lk.export_book(outcome.execution_id, ["pdf"], options={"trim": "letter"})
+
     asyncio.run(main())
 
 

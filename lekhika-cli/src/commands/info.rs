@@ -158,7 +158,7 @@ pub fn print_estimate(est: &Estimate, json: bool) -> CliResult<()> {
 
 pub async fn export(common: &Common, id: &str, formats: &[String], out: &Path) -> CliResult<()> {
     let s = setup(common).await?;
-    for p in s.lk.write_book(&s.user, id, formats, out).await? {
+    for p in s.lk.write_book(&s.user, id, formats, out, None).await? {
         println!("{}", p.display());
     }
     Ok(())

@@ -137,7 +137,7 @@ async fn conclude(s: &Setup, o: &RunOutcome, f: &Follow) -> CliResult<()> {
                 })
                 .unwrap_or_else(|| ALL_FORMATS.iter().map(|s| s.to_string()).collect());
             let files = match s.lk.compiled_book(&s.user, id).await {
-                Ok(_) => s.lk.write_book(&s.user, id, &formats, &out).await?,
+                Ok(_) => s.lk.write_book(&s.user, id, &formats, &out, None).await?,
                 Err(_) => Vec::new(), // a flow without a book (e.g. an outline-only flow)
             };
             if f.json {

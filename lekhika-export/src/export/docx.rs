@@ -9,6 +9,7 @@ use docx_rs::{
     Paragraph, Run, SpecialIndentType, Style, StyleType, TableOfContents,
 };
 
+use crate::format::Labels;
 use crate::model::{Block, Book, Chapter, Footnote as BookFootnote, Inline};
 use crate::text::xml_escape;
 use crate::{ExportError, ExportOptions};
@@ -98,6 +99,7 @@ fn styles(docx: Docx) -> Docx {
 
 fn build(book: &Book, opts: &ExportOptions) -> Docx {
     let m = &book.metadata;
+    let labels = opts.labels_for(book);
     let margin = PageMargin {
         top: twips(opts.margin_top_mm),
         bottom: twips(opts.margin_bottom_mm),
@@ -131,7 +133,7 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
     }
     if book.front.copyright {
         let mut first = true;
-        for line in book.copyright_lines() {
+        for line in labels.copyright_lines(m) {
             docx = docx.add_paragraph(
                 text_para(&line)
                     .align(AlignmentType::Center)
@@ -152,7 +154,7 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
     }
     if book.front.toc {
         docx = docx.add_paragraph(
-            text_para("Contents")
+            text_para(&labels.contents)
                 .style("TOCHeading")
                 .align(AlignmentType::Center)
                 .page_break_before(true),
@@ -160,16 +162,16 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
         docx = docx.add_table_of_contents(
             TableOfContents::new()
                 .heading_styles_range(1, 1)
-                .alias("Table of contents")
+                .alias(&labels.contents)
                 .auto(),
         );
     }
     for chapter in &book.chapters {
-        docx = add_chapter(docx, book, chapter);
+        docx = add_chapter(docx, &labels, chapter);
     }
     if let Some(about) = &book.back.about_author {
         docx = docx.add_paragraph(
-            text_para("About the Author")
+            text_para(&labels.about_the_author)
                 .style("Heading1")
                 .page_break_before(true),
         );
@@ -180,8 +182,8 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
     docx
 }
 
-fn add_chapter(mut docx: Docx, book: &Book, chapter: &Chapter) -> Docx {
-    let title = format!("{}: {}", book.chapter_label(chapter), chapter.title);
+fn add_chapter(mut docx: Docx, labels: &Labels, chapter: &Chapter) -> Docx {
+    let title = format!("{}: {}", labels.chapter(chapter.number), chapter.title);
     docx = docx.add_paragraph(text_para(&title).style("Heading1").page_break_before(true));
     for p in blocks(&chapter.blocks, &chapter.footnotes) {
         docx = docx.add_paragraph(p);

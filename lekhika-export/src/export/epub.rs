@@ -6,6 +6,7 @@ use epub_builder::{
 };
 
 use super::html::{render_blocks, render_chapter, render_front, CSS};
+use crate::format::Labels;
 use crate::model::Book;
 use crate::text::xml_escape;
 use crate::{ExportError, ExportOptions};
@@ -24,8 +25,9 @@ impl crate::Exporter for EpubExporter {
     fn extension(&self) -> &'static str {
         "epub"
     }
-    fn export(&self, book: &Book, _opts: &ExportOptions) -> Result<Vec<u8>, ExportError> {
-        let raw = build(book).map_err(|e| ExportError::render("epub", e))?;
+    fn export(&self, book: &Book, opts: &ExportOptions) -> Result<Vec<u8>, ExportError> {
+        let raw =
+            build(book, &opts.labels_for(book)).map_err(|e| ExportError::render("epub", e))?;
         fix_package_ids(&raw).map_err(|e| ExportError::render("epub", e))
     }
 }
@@ -67,7 +69,7 @@ fn xhtml(book: &Book, title: &str, body: &str) -> String {
     )
 }
 
-fn build(book: &Book) -> Result<Vec<u8>, epub_builder::Error> {
+fn build(book: &Book, labels: &Labels) -> Result<Vec<u8>, epub_builder::Error> {
     let m = &book.metadata;
     let mut builder = EpubBuilder::new(ZipLibrary::new()?)?;
     builder.epub_version(EpubVersion::V30);
@@ -80,7 +82,7 @@ fn build(book: &Book) -> Result<Vec<u8>, epub_builder::Error> {
         builder.add_description(d.clone());
     }
     builder.set_generator("Lekhika");
-    builder.set_toc_name("Contents");
+    builder.set_toc_name(labels.contents.clone());
     if let Some(p) = &m.publisher {
         builder.add_metadata_opf(dcterms("publisher", p));
     }
@@ -107,7 +109,7 @@ fn build(book: &Book) -> Result<Vec<u8>, epub_builder::Error> {
     }
 
     let mut front = String::new();
-    render_front(book, &mut front);
+    render_front(book, labels, &mut front);
     let page = xhtml(book, &m.title, &front);
     builder.add_content(
         EpubContent::new("title.xhtml", page.as_bytes())
@@ -117,8 +119,8 @@ fn build(book: &Book) -> Result<Vec<u8>, epub_builder::Error> {
 
     for chapter in &book.chapters {
         let mut body = String::new();
-        render_chapter(book, chapter, &mut body);
-        let toc_title = format!("{} · {}", book.chapter_label(chapter), chapter.title);
+        render_chapter(labels, chapter, &mut body);
+        let toc_title = format!("{} · {}", labels.chapter(chapter.number), chapter.title);
         let page = xhtml(book, &chapter.title, &body);
         let mut content = EpubContent::new(
             format!("chapter_{:03}.xhtml", chapter.number),
@@ -132,14 +134,16 @@ fn build(book: &Book) -> Result<Vec<u8>, epub_builder::Error> {
     }
 
     if let Some(about) = &book.back.about_author {
-        let mut body = String::from(
-            "<section class=\"chapter\" id=\"about-author\">\n<h1>About the Author</h1>\n",
+        let about_title = &labels.about_the_author;
+        let mut body = format!(
+            "<section class=\"chapter\" id=\"about-author\">\n<h1>{}</h1>\n",
+            xml_escape(about_title)
         );
         render_blocks(about, 0, &mut body);
         body.push_str("</section>\n");
-        let page = xhtml(book, "About the Author", &body);
+        let page = xhtml(book, about_title, &body);
         builder.add_content(
-            EpubContent::new("about.xhtml", page.as_bytes()).title("About the Author"),
+            EpubContent::new("about.xhtml", page.as_bytes()).title(about_title.clone()),
         )?;
     }
 

@@ -4,9 +4,10 @@
 #[cfg(feature = "html")]
 use base64::Engine;
 
+#[cfg(feature = "html")]
+use crate::format::Labels;
 use crate::model::{Block, Book, Chapter, Inline};
 use crate::text::{safe_url, xml_escape};
-#[cfg(feature = "html")]
 use crate::{ExportError, ExportOptions};
 
 /// Renders blocks as XHTML-compatible HTML (self-closing void elements).
@@ -91,12 +92,12 @@ fn wrap(tag: &str, content: &[Inline], chapter: u32, out: &mut String) {
 }
 
 /// A chapter as a `<section>`: label, title, body, footnotes.
-pub(crate) fn render_chapter(book: &Book, chapter: &Chapter, out: &mut String) {
+pub(crate) fn render_chapter(labels: &Labels, chapter: &Chapter, out: &mut String) {
     let n = chapter.number;
     out.push_str(&format!("<section class=\"chapter\" id=\"chapter-{n}\">\n"));
     out.push_str(&format!(
         "<p class=\"chapter-label\">{}</p>\n<h1>{}</h1>\n",
-        xml_escape(&book.chapter_label(chapter)),
+        xml_escape(&labels.chapter(chapter.number)),
         xml_escape(&chapter.title)
     ));
     render_blocks(&chapter.blocks, n, out);
@@ -149,7 +150,7 @@ nav.toc li { margin: 0.3em 0; }
 "#;
 
 /// Title page, copyright and dedication as HTML.
-pub(crate) fn render_front(book: &Book, out: &mut String) {
+pub(crate) fn render_front(book: &Book, labels: &Labels, out: &mut String) {
     let m = &book.metadata;
     out.push_str("<section class=\"title-page\">\n");
     out.push_str(&format!(
@@ -168,7 +169,7 @@ pub(crate) fn render_front(book: &Book, out: &mut String) {
     out.push_str("</section>\n");
     if book.front.copyright {
         out.push_str("<section class=\"copyright\">\n");
-        for line in book.copyright_lines() {
+        for line in labels.copyright_lines(&book.metadata) {
             out.push_str(&format!("<p>{}</p>\n", xml_escape(&line)));
         }
         out.push_str("</section>\n");
@@ -198,13 +199,13 @@ impl crate::Exporter for HtmlExporter {
     fn extension(&self) -> &'static str {
         "html"
     }
-    fn export(&self, book: &Book, _opts: &ExportOptions) -> Result<Vec<u8>, ExportError> {
-        Ok(render_page(book).into_bytes())
+    fn export(&self, book: &Book, opts: &ExportOptions) -> Result<Vec<u8>, ExportError> {
+        Ok(render_page(book, &opts.labels_for(book)).into_bytes())
     }
 }
 
 #[cfg(feature = "html")]
-fn render_page(book: &Book) -> String {
+fn render_page(book: &Book, labels: &Labels) -> String {
     let m = &book.metadata;
     let lang = xml_escape(&m.language);
     let mut out = String::with_capacity(book.chapters.len() * 20_000 + 4096);
@@ -237,29 +238,36 @@ fn render_page(book: &Book) -> String {
             xml_escape(&m.title)
         ));
     }
-    render_front(book, &mut out);
+    render_front(book, labels, &mut out);
     if book.front.toc {
-        out.push_str("<nav class=\"toc\">\n<h2>Contents</h2>\n<ol>\n");
+        out.push_str(&format!(
+            "<nav class=\"toc\">\n<h2>{}</h2>\n<ol>\n",
+            xml_escape(&labels.contents)
+        ));
         for ch in &book.chapters {
             out.push_str(&format!(
                 "<li><a href=\"#chapter-{}\">{} · {}</a></li>\n",
                 ch.number,
-                xml_escape(&book.chapter_label(ch)),
+                xml_escape(&labels.chapter(ch.number)),
                 xml_escape(&ch.title)
             ));
         }
         if book.back.about_author.is_some() {
-            out.push_str("<li><a href=\"#about-author\">About the Author</a></li>\n");
+            out.push_str(&format!(
+                "<li><a href=\"#about-author\">{}</a></li>\n",
+                xml_escape(&labels.about_the_author)
+            ));
         }
         out.push_str("</ol>\n</nav>\n");
     }
     for chapter in &book.chapters {
-        render_chapter(book, chapter, &mut out);
+        render_chapter(labels, chapter, &mut out);
     }
     if let Some(about) = &book.back.about_author {
-        out.push_str(
-            "<section class=\"chapter\" id=\"about-author\">\n<h1>About the Author</h1>\n",
-        );
+        out.push_str(&format!(
+            "<section class=\"chapter\" id=\"about-author\">\n<h1>{}</h1>\n",
+            xml_escape(&labels.about_the_author)
+        ));
         render_blocks(about, 0, &mut out);
         out.push_str("</section>\n");
     }

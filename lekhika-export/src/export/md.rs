@@ -1,5 +1,6 @@
 //! Markdown exporter: clean CommonMark with the book's structure (title block, chapters as `#`).
 
+use crate::format::Labels;
 use crate::model::{Block, Book, Inline};
 use crate::{ExportError, ExportOptions};
 
@@ -17,12 +18,12 @@ impl crate::Exporter for MarkdownExporter {
     fn extension(&self) -> &'static str {
         "md"
     }
-    fn export(&self, book: &Book, _opts: &ExportOptions) -> Result<Vec<u8>, ExportError> {
-        Ok(render(book).into_bytes())
+    fn export(&self, book: &Book, opts: &ExportOptions) -> Result<Vec<u8>, ExportError> {
+        Ok(render(book, &opts.labels_for(book)).into_bytes())
     }
 }
 
-fn render(book: &Book) -> String {
+fn render(book: &Book, labels: &Labels) -> String {
     let m = &book.metadata;
     let mut out = String::new();
     out.push_str(&format!("# {}\n\n", escape(&m.title)));
@@ -39,7 +40,7 @@ fn render(book: &Book) -> String {
         out.push('\n');
     }
     if book.front.toc {
-        out.push_str("## Contents\n\n");
+        out.push_str(&format!("## {}\n\n", escape(&labels.contents)));
         for ch in &book.chapters {
             out.push_str(&format!("{}. {}\n", ch.number, escape(&ch.title)));
         }
@@ -48,7 +49,7 @@ fn render(book: &Book) -> String {
     for ch in &book.chapters {
         out.push_str(&format!(
             "# {}: {}\n\n",
-            escape(&book.chapter_label(ch)),
+            escape(&labels.chapter(ch.number)),
             escape(&ch.title)
         ));
         render_blocks(&ch.blocks, "", ch.number, &mut out);
@@ -60,7 +61,7 @@ fn render(book: &Book) -> String {
         }
     }
     if let Some(about) = &book.back.about_author {
-        out.push_str("# About the Author\n\n");
+        out.push_str(&format!("# {}\n\n", escape(&labels.about_the_author)));
         render_blocks(about, "", 0, &mut out);
     }
     out

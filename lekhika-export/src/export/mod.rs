@@ -11,12 +11,14 @@ mod md;
 mod options;
 #[cfg(feature = "pdf")]
 mod pdf;
+mod settings;
 #[cfg(any(feature = "docx", feature = "epub"))]
 mod zip_patch;
 
 use std::path::Path;
 
 pub use options::{ExportOptions, TrimSize};
+pub use settings::TRIM_NAMES;
 
 #[cfg(feature = "docx")]
 pub use docx::DocxExporter;

@@ -1,5 +1,7 @@
 //! Export options.
 
+use crate::format::{LabelOverrides, Labels};
+use crate::model::Book;
 use crate::ExportError;
 
 /// Trim (page) size of printed output, in millimetres.
@@ -51,6 +53,9 @@ pub struct ExportOptions {
     pub font_size_pt: f64,
     /// Start each chapter on a right-hand (odd) page in the PDF.
     pub chapters_on_recto: bool,
+    /// Printed labels ("Contents", "Chapter {n}", copyright lines) to use
+    /// instead of the book language's defaults.
+    pub labels: LabelOverrides,
 }
 
 impl Default for ExportOptions {
@@ -63,11 +68,18 @@ impl Default for ExportOptions {
             margin_outside_mm: 16.0,
             font_size_pt: 11.0,
             chapters_on_recto: true,
+            labels: LabelOverrides::default(),
         }
     }
 }
 
 impl ExportOptions {
+    /// The labels an export of `book` prints: its language's defaults with
+    /// [`ExportOptions::labels`] applied.
+    pub fn labels_for(&self, book: &Book) -> Labels {
+        book.default_labels().with(&self.labels)
+    }
+
     /// Checks that sizes are positive and the text area is at least 40 × 60 mm.
     ///
     /// # Errors

@@ -3,6 +3,7 @@
 
 mod clean;
 mod counts;
+mod labels;
 mod typography;
 
 pub use clean::{
@@ -10,6 +11,7 @@ pub use clean::{
     strip_preamble, strip_trailing_offers, unwrap_code_fence,
 };
 pub use counts::{book_stats, count_characters, count_words, is_cjk_word_char, BookStats};
+pub use labels::{LabelOverrides, Labels};
 pub use typography::{apply_typography, quotes_for, smarten, Quotes};
 
 use crate::model::{Block, Book};
@@ -32,19 +34,10 @@ pub fn normalize_heading_levels(blocks: &mut [Block]) {
     }
 }
 
-/// The label above a chapter title ("Chapter 3", "अध्याय 3", "第3章").
+/// The label above a chapter title ("Chapter 3", "अध्याय 3", "第3章"), in
+/// the language's default wording (see [`Labels`]).
 pub fn chapter_label(primary_language: &str, number: u32) -> String {
-    match primary_language {
-        "hi" | "mr" | "ne" => format!("अध्याय {number}"),
-        "zh" | "ja" => format!("第{number}章"),
-        "ko" => format!("제{number}장"),
-        "de" => format!("Kapitel {number}"),
-        "fr" => format!("Chapitre {number}"),
-        "es" => format!("Capítulo {number}"),
-        "pt" => format!("Capítulo {number}"),
-        "it" => format!("Capitolo {number}"),
-        _ => format!("Chapter {number}"),
-    }
+    Labels::for_language(primary_language, None).chapter(number)
 }
 
 /// Applies numbering, heading normalisation and typography to a parsed book.

@@ -207,31 +207,24 @@ impl Book {
         }
     }
 
+    /// The book's labels in its language's default wording ("Contents",
+    /// "Chapter 3", the copyright lines); exporters apply
+    /// [`crate::ExportOptions::labels`] on top.
+    pub fn default_labels(&self) -> crate::format::Labels {
+        crate::format::Labels::for_language(
+            &self.metadata.primary_language(),
+            self.metadata.region().as_deref(),
+        )
+    }
+
     /// Lines of the copyright page ("Copyright © 2025 Author", "All rights reserved.", ISBN ...).
     pub fn copyright_lines(&self) -> Vec<String> {
-        let m = &self.metadata;
-        let year = m.date.as_deref().and_then(|d| d.get(..4)).unwrap_or("");
-        let holder = m.author.as_deref().unwrap_or("");
-        let mut lines = vec![format!("Copyright © {year} {holder}")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")];
-        lines.push("All rights reserved.".to_string());
-        if let Some(isbn) = &m.isbn {
-            lines.push(format!("ISBN {isbn}"));
-        }
-        if let Some(p) = &m.publisher {
-            lines.push(format!("Published by {p}"));
-        }
-        if let Some(d) = &m.date {
-            lines.push(format!("First published {d}"));
-        }
-        lines
+        self.default_labels().copyright_lines(&self.metadata)
     }
 
     /// The label printed above a chapter title, e.g. "Chapter 3".
     pub fn chapter_label(&self, chapter: &Chapter) -> String {
-        crate::format::chapter_label(&self.metadata.primary_language(), chapter.number)
+        self.default_labels().chapter(chapter.number)
     }
 }
 

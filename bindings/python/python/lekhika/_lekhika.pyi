@@ -283,7 +283,12 @@ class Lekhika:
     def report_blocking(self, execution_id: str, *, user: str = "local") -> Dict[str, Any]: ...
     def compiled_book(self, execution_id: str, *, user: str = "local") -> Coroutine[Any, Any, Dict[str, Any]]: ...
     def export_book(
-        self, execution_id: str, formats: Optional[Sequence[str]] = None, *, user: str = "local"
+        self,
+        execution_id: str,
+        formats: Optional[Sequence[str]] = None,
+        *,
+        user: str = "local",
+        options: Optional[Mapping[str, Any]] = None,
     ) -> Coroutine[Any, Any, List[ExportedFile]]: ...
     def write_book(
         self,
@@ -292,4 +297,5 @@ class Lekhika:
         formats: Optional[Sequence[str]] = None,
         *,
         user: str = "local",
+        options: Optional[Mapping[str, Any]] = None,
     ) -> Coroutine[Any, Any, List[str]]: ...

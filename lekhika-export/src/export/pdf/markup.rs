@@ -2,6 +2,7 @@
 //! punctuation character gets a backslash (so no `#`, `[`, `*`, `$`, `<`, `=`, `/`, `"` ... can
 //! start markup, a link or a smart quote), and values in code go in escaped string literals.
 
+use crate::format::Labels;
 use crate::model::{Block, Book, Chapter, Inline};
 use crate::ExportOptions;
 
@@ -50,6 +51,7 @@ fn length_mm(v: f64) -> String {
 /// The complete Typst source of a book. `cover_path` is the virtual path of the cover image.
 pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<&str>) -> String {
     let m = &book.metadata;
+    let labels = opts.labels_for(book);
     let lang = m.primary_language();
     let region = m.region();
     let hint = m.language.to_ascii_lowercase();
@@ -129,7 +131,7 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
     }
     if book.front.copyright {
         s.push_str("#align(left + bottom)[#set par(justify: false, first-line-indent: 0pt)\n#set text(size: 0.8em)\n");
-        for line in book.copyright_lines() {
+        for line in labels.copyright_lines(m) {
             s.push_str(&escape_markup(&line));
             s.push_str("\n\n");
         }
@@ -145,7 +147,8 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
     }
     if book.front.toc {
         s.push_str(&format!(
-            "#pagebreak(weak: true{recto})\n#outline(title: [Contents], depth: 1, indent: auto)\n"
+            "#pagebreak(weak: true{recto})\n#outline(title: [{}], depth: 1, indent: auto)\n",
+            escape_markup(&labels.contents)
         ));
     }
     // Main matter: running headers, page numbers from 1.
@@ -158,21 +161,22 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
         if i > 0 {
             s.push_str(&format!("#pagebreak(weak: true{recto})\n"));
         }
-        push_chapter(book, chapter, &mut s);
+        push_chapter(&labels, chapter, &mut s);
     }
     if let Some(about) = &book.back.about_author {
         s.push_str(&format!("#pagebreak(weak: true{recto})\n"));
-        s.push_str(
-            "#chapter-opening(\"\")\n#heading(level: 1, outlined: true)[About the Author]\n\n",
-        );
+        s.push_str(&format!(
+            "#chapter-opening(\"\")\n#heading(level: 1, outlined: true)[{}]\n\n",
+            escape_markup(&labels.about_the_author)
+        ));
         push_blocks(about, &[], &mut s);
         s.push_str("#metadata(none) <chapter-end>\n");
     }
     s
 }
 
-fn push_chapter(book: &Book, chapter: &Chapter, s: &mut String) {
-    let label = book.chapter_label(chapter);
+fn push_chapter(labels: &Labels, chapter: &Chapter, s: &mut String) {
+    let label = labels.chapter(chapter.number);
     s.push_str(&format!(
         "#chapter-opening({}, spaced: {})\n#heading(level: 1, outlined: true, numbering: \"1.\")[{}]\n\n",
         string_literal(&label),
