@@ -127,5 +127,80 @@ fn libreoffice_converts_docx_to_pdf() {
     if have("pdftotext", &["-v"]) {
         let (_, text, _) = run("pdftotext", &[pdf.to_str().unwrap(), "-"]);
         assert!(text.contains("The Beginning"), "{text}");
+        // The table of contents is a real TOC: entries, not field codes.
+        assert!(
+            !text.contains("TOC \\o") && !text.contains("PAGEREF"),
+            "{text}"
+        );
+        assert!(text.contains("Contents"), "{text}");
+        // Lists are Word lists, rendered with their markers.
+        assert!(text.contains("• first item"), "{text}");
+        assert!(text.contains("1. one") && text.contains("2. two"), "{text}");
     }
+}
+
+#[test]
+fn lists_are_word_lists_that_pandoc_reads_back() {
+    let book = lekhika_export::Book::from_compiled(&serde_json::json!({
+        "title": "Lists", "language": "en",
+        "chapters": [{"title": "One", "content":
+            "Before.\n\n- apples\n- pears\n  - green\n  - red\n\n3. three\n4. four\n\nBetween.\n\n1. again\n2. more\n"}]
+    }))
+    .unwrap();
+    let bytes = exporter_for("docx")
+        .unwrap()
+        .export(&book, &ExportOptions::default())
+        .unwrap();
+    let numbering = part(&bytes, "word/numbering.xml");
+    assert!(
+        numbering.contains("w:abstractNumId=\"10\"")
+            && numbering.contains("w:abstractNumId=\"11\"")
+    );
+    assert!(numbering.contains("w:val=\"bullet\"") && numbering.contains("w:val=\"decimal\""));
+    let doc = part(&bytes, "word/document.xml");
+    assert_eq!(doc.matches("<w:numPr>").count(), 8, "one per list item");
+    assert!(!doc.contains("•\t"), "no hand-made bullets");
+    let path = out_dir("docx").join("lists.docx");
+    std::fs::write(&path, &bytes).unwrap();
+    if !have("pandoc", &["--version"]) {
+        return;
+    }
+    let (ok, json, err) = run("pandoc", &[path.to_str().unwrap(), "-t", "json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let kinds: Vec<&str> = v["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["t"].as_str())
+        .filter(|t| t.ends_with("List"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["BulletList", "OrderedList", "OrderedList"],
+        "{json}"
+    );
+    let ordered: Vec<i64> = v["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["t"] == "OrderedList")
+        .map(|b| b["c"][0][0].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ordered,
+        [3, 1],
+        "each numbered list starts at its own number"
+    );
+    // The nested list is inside the bullet list's second item.
+    let bullets = v["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["t"] == "BulletList")
+        .unwrap();
+    assert!(
+        bullets["c"][1].to_string().contains("BulletList"),
+        "{bullets}"
+    );
 }

@@ -45,7 +45,10 @@ fn texts(book: &Book, opts: &ExportOptions, name: &str) -> Vec<(String, String, 
             }
             other => panic!("unexpected {other}"),
         };
-        let lower = text.to_lowercase();
+        // Word's name for the TOC part is an identifier, not printed text.
+        let lower = text
+            .to_lowercase()
+            .replace("w:docpartgallery w:val=\"table of contents\"", "");
         out.push((f.name, squash(&lower), lower));
     }
     out

@@ -4,9 +4,13 @@
 
 use std::io::Cursor;
 
+use std::cell::RefCell;
+
 use docx_rs::{
-    AlignmentType, Docx, Footer, Footnote, Hyperlink, HyperlinkType, PageMargin, PageNum,
-    Paragraph, Run, SpecialIndentType, Style, StyleType, TableOfContents,
+    AbstractNumbering, AlignmentType, Docx, Footer, Footnote, Hyperlink, HyperlinkType,
+    IndentLevel, Level, LevelJc, LevelOverride, LevelText, NumberFormat, Numbering, NumberingId,
+    PageMargin, PageNum, Paragraph, Run, SpecialIndentType, Start, Style, StyleType,
+    TableOfContents,
 };
 
 use crate::format::Labels;
@@ -34,7 +38,8 @@ impl crate::Exporter for DocxExporter {
         build(book, opts)
             .pack(&mut out)
             .map_err(|e| ExportError::render("docx", e))?;
-        replace_core_properties(&out.into_inner(), &core_xml(book))
+        let text_width = twips(opts.trim.width_mm - opts.margin_inside_mm - opts.margin_outside_mm);
+        patch_package(&out.into_inner(), &core_xml(book), text_width)
             .map_err(|e| ExportError::render("docx", e))
     }
 }
@@ -100,6 +105,7 @@ fn styles(docx: Docx) -> Docx {
 fn build(book: &Book, opts: &ExportOptions) -> Docx {
     let m = &book.metadata;
     let labels = opts.labels_for(book);
+    let lists = Lists::default();
     let margin = PageMargin {
         top: twips(opts.margin_top_mm),
         bottom: twips(opts.margin_bottom_mm),
@@ -159,15 +165,18 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
                 .align(AlignmentType::Center)
                 .page_break_before(true),
         );
-        docx = docx.add_table_of_contents(
-            TableOfContents::new()
-                .heading_styles_range(1, 1)
-                .alias(&labels.contents)
-                .auto(),
-        );
+        let mut toc = TableOfContents::new()
+            .heading_styles_range(1, 1)
+            .alias(&labels.contents)
+            .auto()
+            // Word recomputes the page numbers when the file is opened.
+            .dirty();
+        // No made-up page numbers until then.
+        toc.page_ref_placeholder = Some(String::new());
+        docx = docx.add_table_of_contents(toc);
     }
     for chapter in &book.chapters {
-        docx = add_chapter(docx, &labels, chapter);
+        docx = add_chapter(docx, &labels, &lists, chapter);
     }
     if let Some(about) = &book.back.about_author {
         docx = docx.add_paragraph(
@@ -175,17 +184,17 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
                 .style("Heading1")
                 .page_break_before(true),
         );
-        for p in blocks(about, &[]) {
+        for p in blocks(about, &[], &lists) {
             docx = docx.add_paragraph(p);
         }
     }
-    docx
+    lists.register(docx)
 }
 
-fn add_chapter(mut docx: Docx, labels: &Labels, chapter: &Chapter) -> Docx {
+fn add_chapter(mut docx: Docx, labels: &Labels, lists: &Lists, chapter: &Chapter) -> Docx {
     let title = format!("{}: {}", labels.chapter(chapter.number), chapter.title);
     docx = docx.add_paragraph(text_para(&title).style("Heading1").page_break_before(true));
-    for p in blocks(&chapter.blocks, &chapter.footnotes) {
+    for p in blocks(&chapter.blocks, &chapter.footnotes, lists) {
         docx = docx.add_paragraph(p);
     }
     docx
@@ -202,18 +211,28 @@ struct Fmt {
     strike: bool,
 }
 
-fn blocks(blocks: &[Block], notes: &[BookFootnote]) -> Vec<Paragraph> {
+fn blocks(blocks: &[Block], notes: &[BookFootnote], lists: &Lists) -> Vec<Paragraph> {
+    blocks_at(blocks, notes, lists, 0)
+}
+
+/// `depth`: how many lists enclose these blocks (0 at top level).
+fn blocks_at(
+    blocks: &[Block],
+    notes: &[BookFootnote],
+    lists: &Lists,
+    depth: usize,
+) -> Vec<Paragraph> {
     let mut out = Vec::new();
     let mut after_break = true;
     for block in blocks {
         match block {
             Block::Heading { level, content } => {
                 let l = (*level).clamp(2, 6);
-                out.push(inline_para(content, notes).style(&format!("Heading{l}")));
+                out.push(inline_para(content, notes, lists).style(&format!("Heading{l}")));
                 after_break = true;
             }
             Block::Paragraph(content) => {
-                let p = inline_para(content, notes).align(AlignmentType::Both);
+                let p = inline_para(content, notes, lists).align(AlignmentType::Both);
                 out.push(if after_break {
                     p
                 } else {
@@ -222,29 +241,28 @@ fn blocks(blocks: &[Block], notes: &[BookFootnote]) -> Vec<Paragraph> {
                 after_break = false;
             }
             Block::List { start, items } => {
-                for (i, item) in items.iter().enumerate() {
-                    let marker = match start {
-                        Some(s) => format!("{}.\t", s + i as u64),
-                        None => "•\t".to_string(),
-                    };
-                    let mut inner = self::blocks(item, notes).into_iter();
+                let id = lists.open(*start, depth);
+                for item in items {
+                    let mut inner = blocks_at(item, notes, lists, depth + 1).into_iter();
                     if let Some(first) = inner.next() {
-                        let mut p = Paragraph::new().add_run(Run::new().add_text(marker));
-                        p.children.extend(first.children);
-                        out.push(p.indent(
-                            Some(720),
-                            Some(SpecialIndentType::Hanging(360)),
-                            None,
-                            None,
-                        ));
+                        let level = IndentLevel::new(depth.min(LEVELS - 1));
+                        out.push(first.numbering(NumberingId::new(id), level));
                     }
-                    out.extend(inner.map(|p| p.indent(Some(720), None, None, None)));
+                    // Later paragraphs of the item line up with its text;
+                    // nested lists keep their own numbering and indent.
+                    out.extend(inner.map(|p| {
+                        if p.has_numbering {
+                            p
+                        } else {
+                            p.indent(Some(list_indent(depth)), None, None, None)
+                        }
+                    }));
                 }
                 after_break = true;
             }
             Block::Quote(inner) => {
                 out.extend(
-                    self::blocks(inner, notes)
+                    blocks_at(inner, notes, lists, depth)
                         .into_iter()
                         .map(|p| p.style("Quote")),
                 );
@@ -265,9 +283,9 @@ fn blocks(blocks: &[Block], notes: &[BookFootnote]) -> Vec<Paragraph> {
     out
 }
 
-fn inline_para(content: &[Inline], notes: &[BookFootnote]) -> Paragraph {
+fn inline_para(content: &[Inline], notes: &[BookFootnote], lists: &Lists) -> Paragraph {
     let mut p = Paragraph::new();
-    push_inlines(&mut p, content, Fmt::default(), notes);
+    push_inlines(&mut p, content, Fmt::default(), notes, lists);
     p
 }
 
@@ -285,7 +303,13 @@ fn styled_run(text: &str, f: Fmt) -> Run {
     r
 }
 
-fn push_inlines(p: &mut Paragraph, content: &[Inline], f: Fmt, notes: &[BookFootnote]) {
+fn push_inlines(
+    p: &mut Paragraph,
+    content: &[Inline],
+    f: Fmt,
+    notes: &[BookFootnote],
+    lists: &Lists,
+) {
     for inline in content {
         match inline {
             Inline::Text(t) => *p = std::mem::take(p).add_run(styled_run(t, f)),
@@ -297,9 +321,10 @@ fn push_inlines(p: &mut Paragraph, content: &[Inline], f: Fmt, notes: &[BookFoot
                     ..f
                 },
                 notes,
+                lists,
             ),
-            Inline::Strong(c) => push_inlines(p, c, Fmt { bold: true, ..f }, notes),
-            Inline::Strike(c) => push_inlines(p, c, Fmt { strike: true, ..f }, notes),
+            Inline::Strong(c) => push_inlines(p, c, Fmt { bold: true, ..f }, notes, lists),
+            Inline::Strike(c) => push_inlines(p, c, Fmt { strike: true, ..f }, notes, lists),
             Inline::Code(c) => {
                 let run =
                     styled_run(c, f).fonts(docx_rs::RunFonts::new().ascii("DejaVu Sans Mono"));
@@ -307,7 +332,7 @@ fn push_inlines(p: &mut Paragraph, content: &[Inline], f: Fmt, notes: &[BookFoot
             }
             Inline::Link { url, content } => {
                 let mut inner = Paragraph::new();
-                push_inlines(&mut inner, content, f, notes);
+                push_inlines(&mut inner, content, f, notes, lists);
                 let mut link = Hyperlink::new(url.trim(), HyperlinkType::External);
                 for child in inner.children {
                     if let docx_rs::ParagraphChild::Run(run) = child {
@@ -319,7 +344,7 @@ fn push_inlines(p: &mut Paragraph, content: &[Inline], f: Fmt, notes: &[BookFoot
             Inline::FootnoteRef(n) => {
                 let mut note = Footnote::new();
                 if let Some(def) = notes.iter().find(|d| d.number == *n) {
-                    for para in blocks(&def.blocks, &[]) {
+                    for para in blocks(&def.blocks, &[], lists) {
                         note = note.add_content(para);
                     }
                 }
@@ -368,14 +393,116 @@ fn core_xml(book: &Book) -> String {
     x
 }
 
-/// docx-rs has no setters for title / creator / language, so the packed archive is copied with
-/// `docProps/core.xml` replaced.
-fn replace_core_properties(docx: &[u8], core: &str) -> zip::result::ZipResult<Vec<u8>> {
-    super::zip_patch::patch_entries(docx, |name, data| {
-        if name == "docProps/core.xml" {
-            core.as_bytes().to_vec()
-        } else {
-            data
-        }
+/// Fixes docx-rs cannot make through its API, applied to the packed archive:
+/// `docProps/core.xml` (title, creator, language) is replaced, and the
+/// table of contents is marked as a Word "Table of Contents" part (without
+/// it LibreOffice prints the field codes) with its page numbers' tab stop
+/// at the right margin (docx-rs puts it at 80,000 twips).
+fn patch_package(docx: &[u8], core: &str, text_width: i32) -> zip::result::ZipResult<Vec<u8>> {
+    super::zip_patch::patch_entries(docx, |name, data| match name {
+        "docProps/core.xml" => core.as_bytes().to_vec(),
+        "word/document.xml" => match String::from_utf8(data) {
+            Ok(xml) => patch_toc(&xml, text_width).into_bytes(),
+            Err(e) => e.into_bytes(),
+        },
+        _ => data,
     })
+}
+
+fn patch_toc(xml: &str, text_width: i32) -> String {
+    const TOC_FIELD: &str = "<w:instrText>TOC ";
+    let Some(field) = xml.find(TOC_FIELD) else {
+        return xml.to_string();
+    };
+    let mut out = xml.to_string();
+    // The TOC's own content control is the last one opened before its field.
+    if let Some(open) = out[..field].rfind("<w:sdt><w:sdtPr>") {
+        if let Some(close) = out[open..field].find("</w:sdtPr>") {
+            out.insert_str(
+                open + close,
+                "<w:docPartObj><w:docPartGallery w:val=\"Table of Contents\" />\
+                 <w:docPartUnique /></w:docPartObj>",
+            );
+        }
+    }
+    out.replace(
+        "w:leader=\"dot\" w:pos=\"80000\"",
+        &format!("w:leader=\"dot\" w:pos=\"{text_width}\""),
+    )
+}
+
+/// Word list numbering: one abstract definition per list kind (bullets,
+/// numbers) and one instance per list, so every numbered list starts at
+/// its own first number and Word's list tools work on the result.
+#[derive(Default)]
+struct Lists {
+    /// Per list: its first number (`None`: bulleted) and nesting depth.
+    lists: RefCell<Vec<(Option<u64>, usize)>>,
+}
+
+/// Abstract numbering ids (docx-rs reserves 1 for its default).
+const BULLETS: usize = 10;
+const NUMBERS: usize = 11;
+/// The first list instance id (1 is docx-rs's default instance).
+const FIRST_LIST: usize = 10;
+const LEVELS: usize = 6;
+
+/// Left indent of list text at `depth`, in twips.
+fn list_indent(depth: usize) -> i32 {
+    720 * (depth as i32 + 1)
+}
+
+impl Lists {
+    /// A new list at `depth` (numbered from `start`, or bulleted); returns
+    /// its numbering id.
+    fn open(&self, start: Option<u64>, depth: usize) -> usize {
+        let mut l = self.lists.borrow_mut();
+        l.push((start, depth));
+        FIRST_LIST + l.len() - 1
+    }
+
+    /// Add the definitions and every list instance to the document.
+    fn register(self, mut docx: Docx) -> Docx {
+        let lists = self.lists.into_inner();
+        if lists.is_empty() {
+            return docx;
+        }
+        let level = |depth: usize, format: &str, text: String| {
+            Level::new(
+                depth,
+                Start::new(1),
+                NumberFormat::new(format),
+                LevelText::new(text),
+                LevelJc::new("left"),
+            )
+            .indent(
+                Some(list_indent(depth)),
+                Some(SpecialIndentType::Hanging(360)),
+                None,
+                None,
+            )
+        };
+        let mut bullets = AbstractNumbering::new(BULLETS);
+        let mut numbers = AbstractNumbering::new(NUMBERS);
+        for depth in 0..LEVELS {
+            let mark = ["•", "◦", "▪"][depth % 3];
+            bullets = bullets.add_level(level(depth, "bullet", mark.to_string()));
+            let format = ["decimal", "lowerLetter", "lowerRoman"][depth % 3];
+            numbers = numbers.add_level(level(depth, format, format!("%{}.", depth + 1)));
+        }
+        docx = docx
+            .add_abstract_numbering(bullets)
+            .add_abstract_numbering(numbers);
+        for (i, (start, depth)) in lists.into_iter().enumerate() {
+            let id = FIRST_LIST + i;
+            docx = docx.add_numbering(match start {
+                None => Numbering::new(id, BULLETS),
+                Some(s) => Numbering::new(id, NUMBERS).add_override(
+                    LevelOverride::new(depth.min(LEVELS - 1))
+                        .start(usize::try_from(s).unwrap_or(1)),
+                ),
+            });
+        }
+        docx
+    }
 }
