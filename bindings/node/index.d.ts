@@ -51,6 +51,8 @@ export interface NodeCall {
   item: { index: number; item: unknown; prevItem: unknown; nextItem: unknown; previous: unknown; results: unknown } | null
   instruction: string | null
   attempt: number
+  /** Aborted when the engine no longer needs this call: the run was stopped or the node's `timeout_ms` passed. */
+  signal: AbortSignal
 }
 
 /** A custom node kind: resolves to the node's output. Throw to fail (set `err.retryable = true` to retry). */

@@ -92,16 +92,28 @@ class RunHandle {
 }
 
 function dispatcherFor(nodes) {
+  const running = new Map() // callId → AbortController
   return async (json) => {
     let call
     try {
       call = JSON.parse(json)
+      if (call.cancel !== undefined) {
+        // The engine gave up on this call (run stopped, node timed out).
+        const controller = running.get(call.cancel)
+        running.delete(call.cancel)
+        if (controller) controller.abort(new Error('the run no longer needs this node (stopped or timed out)'))
+        return '{}'
+      }
+      const controller = new AbortController()
+      running.set(call.callId, controller)
       const fn = nodes[call.kind]
-      const output = await fn(call)
+      const output = await fn({ ...call, signal: controller.signal })
       return JSON.stringify({ ok: true, output: output === undefined ? null : output })
     } catch (e) {
       const message = e && e.message ? e.message : String(e)
       return JSON.stringify({ ok: false, message, retryable: Boolean(e && e.retryable) })
+    } finally {
+      if (call && call.callId !== undefined) running.delete(call.callId)
     }
   }
 }

@@ -3,14 +3,19 @@
 //! and awaits the Promise it returns. The dispatcher resolves (never
 //! rejects) with `{"ok":true,"output":...,"metrics":...}` or
 //! `{"ok":false,"message":...,"retryable":bool}`.
+//!
+//! Every call carries a `callId`. When the engine gives up on a call (the
+//! run was stopped, the node's timeout passed) the dispatcher receives
+//! `{"cancel": callId}` and aborts the `AbortSignal` it gave that call.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use lekhika::core::flow::NodeSpec;
 use lekhika::core::{Node, NodeContext, NodeError, NodeOutput, Registry};
 use napi::bindgen_prelude::Promise;
-use napi::threadsafe_function::ThreadsafeFunction;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -52,7 +57,7 @@ struct Reply {
 }
 
 impl JsNode {
-    fn call_json(&self, ctx: &NodeContext) -> String {
+    fn call_json(&self, ctx: &NodeContext, call_id: u64) -> String {
         let upstream: Map<String, Value> = ctx
             .upstream_outputs()
             .into_iter()
@@ -63,6 +68,7 @@ impl JsNode {
                    "previous": i.previous, "results": i.results})
         });
         json!({
+            "callId": call_id,
             "kind": self.kind,
             "nodeId": ctx.node_id(),
             "executionId": ctx.execution_id(),
@@ -84,12 +90,21 @@ impl JsNode {
                 self.kind, e.reason
             ))
         };
+        static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
+        let call_id = NEXT_CALL.fetch_add(1, Ordering::Relaxed);
+        // Dropped before the reply arrives = the engine gave up on the call.
+        let mut guard = CancelOnDrop {
+            dispatch: &self.dispatch,
+            call_id,
+            armed: true,
+        };
         let promise = self
             .dispatch
-            .call_async_catch(self.call_json(ctx))
+            .call_async_catch(self.call_json(ctx, call_id))
             .await
             .map_err(lost)?;
         let text = promise.await.map_err(lost)?;
+        guard.armed = false;
         let reply: Reply = serde_json::from_str(&text).map_err(|e| {
             NodeError::failed(format!(
                 "custom node `{}` returned an unreadable reply: {e}",
@@ -118,6 +133,25 @@ impl Node for JsNode {
         tokio::select! {
             r = self.call(ctx) => r,
             _ = ctx.cancellation().cancelled() => Err(NodeError::Cancelled),
+        }
+    }
+}
+
+/// Tells the JS side to abort a call's `AbortSignal` when the call's future
+/// is dropped before its reply (stop, timeout).
+struct CancelOnDrop<'a> {
+    dispatch: &'a Dispatcher,
+    call_id: u64,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let msg = json!({ "cancel": self.call_id }).to_string();
+            let _ = self
+                .dispatch
+                .call(msg, ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
 }

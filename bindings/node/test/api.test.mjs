@@ -120,6 +120,36 @@ test('custom node kinds are JS async functions', async () => {
   assert.match(failed.message, /js node failed/)
 })
 
+test('custom JS nodes see an AbortSignal that fires on stop and on timeout', async () => {
+  const aborted = []
+  const { lk } = await openOn(server, {
+    nodes: {
+      // Waits until told to stop, like a slow call to another service.
+      slow: (ctx) => new Promise((resolve, reject) => {
+        assert.ok(ctx.signal instanceof AbortSignal && !ctx.signal.aborted)
+        ctx.signal.addEventListener('abort', () => {
+          aborted.push(ctx.nodeId)
+          reject(ctx.signal.reason)
+        })
+      }),
+    },
+  })
+  const flow = (data) => ({ nodes: [{ id: 'wait', type: 'slow', data }], edges: [] })
+  const handle = await lk.start(flow({}), {})
+  await new Promise((r) => setTimeout(r, 100))
+  handle.stop()
+  const stopped = await handle.result()
+  assert.equal(stopped.status, 'stopped')
+  for (let i = 0; i < 50 && aborted.length < 1; i++) await new Promise((r) => setTimeout(r, 10))
+  assert.deepEqual(aborted, ['wait'])
+  // A node timeout aborts the call too (one attempt, no retries).
+  const timedOut = await lk.run(flow({ timeout_ms: 80, retry: { attempts: 1 } }), {})
+  assert.equal(timedOut.status, 'failed')
+  assert.match(timedOut.message, /timed out|timeout/i)
+  for (let i = 0; i < 50 && aborted.length < 2; i++) await new Promise((r) => setTimeout(r, 10))
+  assert.deepEqual(aborted, ['wait', 'wait'])
+})
+
 test('exports to Buffers and to files', async () => {
   const { lk } = await openOn(server)
   const out = await lk.run(bookFlow({ chapters: 2 }), { title: 'Exported' })
