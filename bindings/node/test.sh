@@ -15,7 +15,7 @@ cd "$here"
 [ -f Cargo.lock ] || cp "$repo/Cargo.lock" Cargo.lock
 
 echo "== bindings/node: npm ci"
-npm ci --no-audit --no-fund
+npm ci --no-audit --no-fund --fetch-timeout=60000 --fetch-retries=5
 
 echo "== bindings/node: native build (debug, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 t0=$(date +%s)
@@ -30,7 +30,7 @@ node --test test/*.test.mjs
 
 echo "== examples/node-worker: npm ci"
 cd "$repo/examples/node-worker"
-npm ci --no-audit --no-fund
+npm ci --no-audit --no-fund --fetch-timeout=60000 --fetch-retries=5
 
 echo "== examples/node-worker: node --test"
 node --test test/*.test.mjs
