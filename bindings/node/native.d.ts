@@ -121,6 +121,12 @@ export interface NodeEstimate {
   cost?: number
 }
 
+/** A provider and/or model for one node. */
+export interface NodeModelInput {
+  provider?: string
+  model?: string
+}
+
 /**
  * Open Lekhika. `customKinds` are node kinds served by `dispatch` (the JS
  * wrapper's custom-node dispatcher).
@@ -173,6 +179,11 @@ export interface RunOptionsInput {
   engineId?: string
   /** Host-defined JSON stored with the execution. */
   host?: any
+  /**
+   * Provider and/or model per node id (a map's writer included); wins
+   * over `provider`/`model`.
+   */
+  models?: Record<string, NodeModelInput>
   /**
    * Use this id for the new execution (e.g. the frontend's own
    * executionId) instead of a generated one: 1–128 letters, digits,

@@ -241,6 +241,14 @@ pub struct ModelChoice {
     /// Use this model for every text node.
     #[arg(long)]
     pub model: Option<String>,
+    /// Use MODEL for one node (and the calls inside it, e.g. a map's
+    /// writer); wins over --model. Repeatable: --node-model outline=gpt-5-mini
+    #[arg(long = "node-model", value_name = "NODE=MODEL")]
+    pub node_models: Vec<String>,
+    /// Use PROVIDER (its default model unless --node-model) for one node.
+    /// Repeatable: --node-provider write=anthropic
+    #[arg(long = "node-provider", value_name = "NODE=PROVIDER")]
+    pub node_providers: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -3,6 +3,11 @@
 use lekhika::{Config, Lekhika, LekhikaError};
 use lekhika_store::Stores;
 
+use std::collections::BTreeMap;
+
+use lekhika_core::node::ModelChoice as ModelChoiceOpt;
+use lekhika_core::RunOptions;
+
 use crate::args::{Common, ModelChoice};
 use crate::error::{CliError, CliResult, BAD_INPUT};
 
@@ -40,9 +45,42 @@ pub async fn setup(common: &Common) -> CliResult<Setup> {
     })
 }
 
-pub fn resolve_models(
-    choice: &ModelChoice,
-    s: &Setup,
-) -> CliResult<(Option<String>, Option<String>)> {
-    Ok(s.lk.resolve_models(choice.provider.as_deref(), choice.model.as_deref())?)
+/// The run options `--provider`, `--model`, `--node-provider` and
+/// `--node-model` ask for (a provider alone gets its default model).
+pub fn model_options(choice: &ModelChoice, s: &Setup) -> CliResult<RunOptions> {
+    let (provider, model) =
+        s.lk.resolve_models(choice.provider.as_deref(), choice.model.as_deref())?;
+    let mut per_node: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    for (flag, pairs, is_model) in [
+        ("--node-provider", &choice.node_providers, false),
+        ("--node-model", &choice.node_models, true),
+    ] {
+        for pair in pairs {
+            let Some((node, value)) = pair
+                .split_once('=')
+                .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+            else {
+                return Err(CliError::bad_input(format!(
+                    "{flag} takes NODE=VALUE, got `{pair}`"
+                )));
+            };
+            let entry = per_node.entry(node.to_string()).or_default();
+            if is_model {
+                entry.1 = Some(value.to_string());
+            } else {
+                entry.0 = Some(value.to_string());
+            }
+        }
+    }
+    let mut models = BTreeMap::new();
+    for (node, (p, m)) in per_node {
+        let (provider, model) = s.lk.resolve_models(p.as_deref(), m.as_deref())?;
+        models.insert(node, ModelChoiceOpt { provider, model });
+    }
+    Ok(RunOptions {
+        provider,
+        model,
+        models,
+        ..RunOptions::default()
+    })
 }

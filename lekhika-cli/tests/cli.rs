@@ -145,6 +145,65 @@ fn dry_run_estimates_without_calling_a_model() {
 }
 
 #[test]
+fn models_can_be_chosen_per_node() {
+    let dir = tmpdir("node-models");
+    let out = run_ok(cmd(None, &dir.join("s.db")).args([
+        "run",
+        fixture("book.json").to_str().unwrap(),
+        "--input",
+        "title=x",
+        "--input",
+        "chapters=3",
+        "--node-model",
+        "write=gpt-5-nano",
+        "--node-provider",
+        "outline=anthropic",
+        "--dry-run",
+        "--json",
+    ]));
+    let est: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let node = |id: &str| {
+        est["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["node"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(node("write")["model"], "gpt-5-nano", "{est}");
+    assert_eq!(node("write")["provider"], "openai", "{est}");
+    let outline = node("outline");
+    assert_eq!(outline["provider"], "anthropic", "{est}");
+    assert!(
+        outline["model"].as_str().unwrap().starts_with("claude"),
+        "the catalog's default Anthropic model: {est}"
+    );
+    for (args, needle) in [
+        (
+            vec!["--node-model", "write"],
+            "--node-model takes NODE=VALUE",
+        ),
+        (vec!["--node-model", "ghost=gpt-5"], "node `ghost`"),
+    ] {
+        let o = cmd(None, &dir.join("s.db"))
+            .args([
+                "run",
+                fixture("book.json").to_str().unwrap(),
+                "--input",
+                "title=x",
+            ])
+            .args(args)
+            .arg("--dry-run")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{err}");
+    }
+}
+
+#[test]
 fn help_of_every_subcommand_reads_well() {
     let top = std::process::Command::new(bin())
         .arg("--help")

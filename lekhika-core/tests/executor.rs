@@ -222,6 +222,70 @@ async fn a_host_chosen_execution_id_is_used_once_and_checked() {
 }
 
 #[tokio::test]
+async fn models_chosen_per_node_win_over_the_run_wide_choice() {
+    let model = ScriptedModel::new(|r, _| book_answer(r));
+    let store = Arc::new(MemoryStore::new());
+    let engine = engine(model.clone(), store.clone());
+    let mut opts = RunOptions {
+        model: Some("everyone".into()),
+        ..RunOptions::default()
+    };
+    opts.models.insert(
+        "outline".into(),
+        lekhika_core::node::ModelChoice {
+            provider: None,
+            model: Some("planner-small".into()),
+        },
+    );
+    opts.models.insert(
+        "write".into(),
+        lekhika_core::node::ModelChoice {
+            provider: Some("scripted".into()),
+            model: Some("writer-big".into()),
+        },
+    );
+    let o = engine
+        .start("alice", &book_flow(2), &input(2), &opts)
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(o.status, ExecutionStatus::Completed, "{o:?}");
+    let mut by_prompt: Vec<(String, String)> = model
+        .requests()
+        .iter()
+        .map(|r| {
+            let p = r.messages[0]
+                .content
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            (p, r.model.clone())
+        })
+        .collect();
+    by_prompt.sort();
+    assert_eq!(
+        by_prompt,
+        [
+            ("BLURB".to_string(), "everyone".to_string()),
+            ("OUTLINE".into(), "planner-small".into()),
+            ("WRITE".into(), "writer-big".into()),
+            ("WRITE".into(), "writer-big".into()),
+        ]
+    );
+    // Kept with the execution: a resume or regenerate uses the same models.
+    let kept = engine.options("alice", &o.execution_id).await.unwrap();
+    assert_eq!(kept.models, opts.models);
+    // A model for a node the flow does not have is a flow error.
+    let mut bad = RunOptions::default();
+    bad.models.insert("ghost".into(), Default::default());
+    let err = engine.load(&book_flow(2), &bad).unwrap_err().to_string();
+    assert!(err.contains("node `ghost`"), "{err}");
+}
+
+#[tokio::test]
 async fn unknown_template_variables_are_rejected_at_load() {
     let model = ScriptedModel::new(|r, _| book_answer(r));
     let engine = engine(model, Arc::new(MemoryStore::new()));

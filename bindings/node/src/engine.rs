@@ -28,6 +28,9 @@ pub struct RunOptionsInput {
     pub engine_id: Option<String>,
     /// Host-defined JSON stored with the execution.
     pub host: Option<Value>,
+    /// Provider and/or model per node id (a map's writer included); wins
+    /// over `provider`/`model`.
+    pub models: Option<std::collections::HashMap<String, NodeModelInput>>,
     /// Use this id for the new execution (e.g. the frontend's own
     /// executionId) instead of a generated one: 1–128 letters, digits,
     /// `-_.:`; unique.
@@ -44,9 +47,28 @@ impl From<Option<RunOptionsInput>> for RunOptionsWrap {
             engine_id: o.engine_id,
             host: o.host.unwrap_or(Value::Null),
             execution_id: o.execution_id,
+            models: o
+                .models
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(node, c)| {
+                    let choice = lekhika::core::node::ModelChoice {
+                        provider: c.provider,
+                        model: c.model,
+                    };
+                    (node, choice)
+                })
+                .collect(),
             ..RunOptions::default()
         })
     }
+}
+
+/// A provider and/or model for one node.
+#[napi(object)]
+pub struct NodeModelInput {
+    pub provider: Option<String>,
+    pub model: Option<String>,
 }
 
 pub struct RunOptionsWrap(pub RunOptions);

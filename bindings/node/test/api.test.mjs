@@ -150,6 +150,16 @@ test('custom JS nodes see an AbortSignal that fires on stop and on timeout', asy
   assert.deepEqual(aborted, ['wait', 'wait'])
 })
 
+test('models can be chosen per node', async () => {
+  const { lk } = await openOn(server)
+  const before = server.requests.length
+  const out = await lk.run(bookFlow({ chapters: 2 }), { title: 'Per node' }, { model: 'gpt-everyone', models: { outline: { model: 'gpt-planner' } } })
+  assert.equal(out.status, 'completed')
+  const used = server.requests.slice(before).map((r) => [r.messages.at(-1).content.split(' ')[0], r.model]).sort()
+  assert.deepEqual(used, [['OUTLINE', 'gpt-planner'], ['WRITE', 'gpt-everyone'], ['WRITE', 'gpt-everyone']])
+  assert.throws(() => lk.validateFlow(bookFlow(), { models: { ghost: { model: 'x' } } }), (e) => e.code === 'flow_invalid' && /node `ghost`/.test(e.message))
+})
+
 test('exports to Buffers and to files', async () => {
   const { lk } = await openOn(server)
   const out = await lk.run(bookFlow({ chapters: 2 }), { title: 'Exported' })

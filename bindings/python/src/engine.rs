@@ -50,6 +50,7 @@ impl Lekhika {
         model: Option<String>,
         max_concurrency: Option<usize>,
         execution_id: Option<String>,
+        models: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<RunOptions> {
         let (provider, model) = self
             .inner
@@ -60,6 +61,15 @@ impl Lekhika {
             model,
             max_concurrency,
             execution_id,
+            models: match models {
+                Some(m) if !m.is_none() => serde_json::from_value(crate::convert::py_to_value(m)?)
+                    .map_err(|e| {
+                        errors::config(format!(
+                            "models: expected {{node: {{\"provider\": .., \"model\": ..}}}}: {e}"
+                        ))
+                    })?,
+                _ => Default::default(),
+            },
             ..RunOptions::default()
         })
     }
@@ -90,9 +100,10 @@ impl Lekhika {
         model: Option<String>,
         max_concurrency: Option<usize>,
         execution_id: Option<String>,
+        models: Option<&Bound<'_, PyAny>>,
         on_event: Option<Py<PyAny>>,
     ) -> PyResult<impl Future<Output = PyResult<Run>> + Send + 'static> {
-        let opts = self.options(provider, model, max_concurrency, execution_id)?;
+        let opts = self.options(provider, model, max_concurrency, execution_id, models)?;
         let doc = self.checked(flow, &opts)?;
         let input = crate::convert::input(input)?;
         let (lk, loops) = (self.inner.clone(), self.loops.clone());
@@ -253,7 +264,7 @@ impl Lekhika {
         provider: Option<String>,
         model: Option<String>,
     ) -> PyResult<Flow> {
-        let opts = self.options(provider, model, None, None)?;
+        let opts = self.options(provider, model, None, None, None)?;
         let doc = document(flow, "flow")?;
         let loaded = self
             .inner
@@ -289,7 +300,7 @@ impl Lekhika {
         provider: Option<String>,
         model: Option<String>,
     ) -> PyResult<Json> {
-        let opts = self.options(provider, model, None, None)?;
+        let opts = self.options(provider, model, None, None, None)?;
         let doc = document(flow, "flow")?;
         let input = crate::convert::input(input)?;
         let est = self
@@ -302,7 +313,7 @@ impl Lekhika {
 
     /// Start a run (a coroutine resolving to a `Run`). Inputs are checked
     /// against the flow's input form; the user's tier is checked.
-    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, on_event = None))]
+    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, models = None, on_event = None))]
     #[allow(clippy::too_many_arguments)]
     fn start<'py>(
         &self,
@@ -314,6 +325,7 @@ impl Lekhika {
         model: Option<String>,
         max_concurrency: Option<usize>,
         execution_id: Option<String>,
+        models: Option<&Bound<'_, PyAny>>,
         on_event: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.starting(
@@ -324,6 +336,7 @@ impl Lekhika {
             model,
             max_concurrency,
             execution_id,
+            models,
             on_event,
         )?;
         crate::aio::spawn(py, fut)
@@ -333,7 +346,7 @@ impl Lekhika {
     /// Events go to `on_event` (sync or async). With `check=True` (the
     /// default) a run that did not complete raises its `RunError`.
     /// Cancelling the awaiting task stops the run.
-    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, on_event = None, check = true))]
+    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, models = None, on_event = None, check = true))]
     #[allow(clippy::too_many_arguments)]
     fn run<'py>(
         &self,
@@ -345,6 +358,7 @@ impl Lekhika {
         model: Option<String>,
         max_concurrency: Option<usize>,
         execution_id: Option<String>,
+        models: Option<&Bound<'_, PyAny>>,
         on_event: Option<Py<PyAny>>,
         check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -356,6 +370,7 @@ impl Lekhika {
             model,
             max_concurrency,
             execution_id,
+            models,
             on_event,
         )?;
         crate::aio::spawn(py, async move { fut.await?.state.wait(check).await })
@@ -363,7 +378,7 @@ impl Lekhika {
 
     /// `run`, blocking: the GIL is released while the engine works;
     /// `on_event` is called from engine threads (keep it quick); Ctrl-C stops the run.
-    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, on_event = None, check = true))]
+    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, models = None, on_event = None, check = true))]
     #[allow(clippy::too_many_arguments)]
     fn run_blocking(
         &self,
@@ -375,10 +390,11 @@ impl Lekhika {
         model: Option<String>,
         max_concurrency: Option<usize>,
         execution_id: Option<String>,
+        models: Option<&Bound<'_, PyAny>>,
         on_event: Option<Py<PyAny>>,
         check: bool,
     ) -> PyResult<RunOutcome> {
-        let opts = self.options(provider, model, max_concurrency, execution_id)?;
+        let opts = self.options(provider, model, max_concurrency, execution_id, models)?;
         let doc = self.checked(flow, &opts)?;
         let input = crate::convert::input(input)?;
         let lk = self.inner.clone();

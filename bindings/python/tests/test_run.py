@@ -166,3 +166,18 @@ def test_host_chosen_execution_id(server: OpenAIServer, providers: List[Dict[str
         lk.run_blocking(book_flow(), {"title": "Rivers", "chapters": 1}, execution_id="frontend-42")
     with pytest.raises(lekhika.InvalidInput, match="execution id"):
         lk.run_blocking(book_flow(), {"title": "Rivers", "chapters": 1}, execution_id="no/slashes")
+
+
+def test_models_per_node(server: OpenAIServer, providers: List[Dict[str, Any]]) -> None:
+    lk = lekhika.open_blocking("sqlite::memory:", providers=providers)
+    before = len(server.requests)
+    outcome = lk.run_blocking(
+        book_flow(), {"title": "Rivers", "chapters": 2}, model="gpt-everyone", models={"outline": {"model": "gpt-planner"}}
+    )
+    assert outcome.ok
+    used = sorted((r["messages"][-1]["content"].split()[0], r["model"]) for r in server.requests[before:])
+    assert used == [("OUTLINE", "gpt-planner"), ("WRITE", "gpt-everyone"), ("WRITE", "gpt-everyone")]
+    with pytest.raises(lekhika.FlowError, match="node `ghost`"):
+        lk.run_blocking(book_flow(), {"title": "Rivers"}, models={"ghost": {"model": "x"}})
+    with pytest.raises(lekhika.ConfigError, match="models"):
+        lk.run_blocking(book_flow(), {"title": "Rivers"}, models={"outline": {"modle": "x"}})

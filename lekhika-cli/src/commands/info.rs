@@ -8,7 +8,7 @@ use lekhika_core::RunOptions;
 use crate::args::{Common, Inputs, ModelChoice};
 use crate::error::{CliError, CliResult};
 use crate::inputs;
-use crate::setup::{resolve_models, setup};
+use crate::setup::{model_options, setup};
 
 pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
     let s = setup(common).await?;
@@ -110,12 +110,7 @@ pub async fn estimate(
     let s = setup(common).await?;
     let doc = lekhika::read_json(flow, "flow")?;
     let input = inputs::collect(inp)?;
-    let (provider, model) = resolve_models(models, &s)?;
-    let options = RunOptions {
-        provider,
-        model,
-        ..RunOptions::default()
-    };
+    let options = model_options(models, &s)?;
     let est = s.lk.engine.estimate(&doc, &input, &options)?;
     print_estimate(&est, json)
 }

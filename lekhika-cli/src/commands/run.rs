@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::args::{Follow, RunArgs};
 use crate::error::{CliError, CliResult, AWAITING_APPROVAL, OUT_OF_TOKENS, PROVIDER, STOPPED};
 use crate::progress::Progress;
-use crate::setup::{resolve_models, setup, Setup};
+use crate::setup::{model_options, setup, Setup};
 use crate::{commands::info::print_estimate, inputs};
 use lekhika::ALL_FORMATS;
 
@@ -18,16 +18,13 @@ pub async fn run(args: RunArgs) -> CliResult<()> {
     let s = setup(&args.common).await?;
     let doc = lekhika::read_json(&args.flow, "flow")?;
     let input = inputs::collect(&args.inputs)?;
-    let (provider, model) = resolve_models(&args.models, &s)?;
     let options = RunOptions {
-        provider,
-        model,
         max_concurrency: args.max_concurrency,
         host: json!({
             "out": args.follow.out.clone().map(|p| p.to_string_lossy().into_owned()),
             "formats": args.follow.formats.clone(),
         }),
-        ..RunOptions::default()
+        ..model_options(&args.models, &s)?
     };
     let flow = s.lk.engine.load(&doc, &options)?;
     if args.dry_run {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use lekhika_core::store::Lease;
-use lekhika_core::{Engine, RunOptions};
+use lekhika_core::Engine;
 use lekhika_store::Stores;
 use serde_json::json;
 use tokio::task::JoinSet;
@@ -14,7 +14,7 @@ use crate::args::{Common, Inputs, ModelChoice};
 use crate::error::{CliError, CliResult};
 use crate::inputs;
 use crate::progress::Progress;
-use crate::setup::{resolve_models, setup};
+use crate::setup::{model_options, setup};
 
 pub async fn submit(
     common: &Common,
@@ -26,12 +26,7 @@ pub async fn submit(
     let s = setup(common).await?;
     let doc = lekhika::read_json(flow, "flow")?;
     let input = inputs::collect(inp)?;
-    let (provider, model) = resolve_models(models, &s)?;
-    let options = RunOptions {
-        provider,
-        model,
-        ..RunOptions::default()
-    };
+    let options = model_options(models, &s)?;
     let id = s.lk.engine.submit(&s.user, &doc, &input, &options).await?;
     if as_json {
         println!("{}", json!({"execution_id": id, "status": "pending"}));

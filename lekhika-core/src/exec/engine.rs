@@ -168,6 +168,7 @@ impl Engine {
         let overrides = ModelOverride {
             provider: options.provider.clone(),
             model: options.model.clone(),
+            nodes: options.models.clone(),
         };
         Ok(Flow::load_source(
             doc.into(),

@@ -34,6 +34,10 @@ pub struct RunOptions {
     pub provider: Option<String>,
     /// Override every text node's model.
     pub model: Option<String>,
+    /// Provider and/or model per node id (a map's, a continuity pass's
+    /// inner calls included); wins over `provider`/`model`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, crate::node::ModelChoice>,
     /// Nodes at once for this run.
     pub max_concurrency: Option<usize>,
     pub engine_id: Option<String>,

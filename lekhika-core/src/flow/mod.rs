@@ -96,6 +96,13 @@ impl Flow {
                 Err(ps) => problems.extend(ps.into_iter().map(|p| FlowProblem::node(&id, p))),
             }
         }
+        for id in overrides.nodes.keys() {
+            if !graph.index.contains_key(id.as_str()) {
+                problems.push(FlowProblem::flow(format!(
+                    "a model is chosen for node `{id}`, which this flow does not have"
+                )));
+            }
+        }
         if no_nodes && problems.is_empty() {
             problems.push(FlowProblem::flow("the flow has no nodes"));
         }

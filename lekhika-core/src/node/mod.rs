@@ -15,7 +15,7 @@ use serde_json::Value;
 pub use context::{ItemScope, NodeContext};
 pub use error::{NodeError, NodeFailure};
 pub use policy::{NodePolicy, OutputValidator, RetryPolicy};
-pub use registry::{BuiltNode, NodeFactory, Registry};
+pub use registry::{BuiltNode, ModelChoice, NodeFactory, Registry};
 
 /// Where a node uses a template variable (for load-time validation).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,8 @@
 //! Kind → factory. Built-in kinds register the same way host kinds do.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 
 use super::policy::NodePolicy;
@@ -33,9 +35,20 @@ const UI_KEYS: &[&str] = &[
     "selected",
 ];
 
-/// Run-wide model override (`--provider`/`--model`).
+/// Model overrides of a run: for every text node (`--provider`/`--model`),
+/// and per node id (`nodes`, which win over the run-wide choice).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelOverride {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub nodes: BTreeMap<String, ModelChoice>,
+}
+
+/// A provider and/or model for one node (and the nodes inside it: a map's
+/// writer, a continuity pass's checker and rewriter).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelChoice {
     pub provider: Option<String>,
     pub model: Option<String>,
 }
@@ -106,6 +119,9 @@ impl Registry {
         let mut node = factory(&spec, self)?;
         if overrides.provider.is_some() || overrides.model.is_some() {
             node.override_model(overrides.provider.as_deref(), overrides.model.as_deref());
+        }
+        if let Some(c) = overrides.nodes.get(&spec.id) {
+            node.override_model(c.provider.as_deref(), c.model.as_deref());
         }
         Ok(BuiltNode {
             kind: spec.kind,

@@ -220,6 +220,7 @@ class Lekhika:
         model: Optional[str] = None,
         max_concurrency: Optional[int] = None,
         execution_id: Optional[str] = None,
+        models: Optional[Mapping[str, Mapping[str, str]]] = None,
         on_event: Optional[EventCallback] = None,
     ) -> Coroutine[Any, Any, Run]: ...
     def run(
@@ -232,6 +233,7 @@ class Lekhika:
         model: Optional[str] = None,
         max_concurrency: Optional[int] = None,
         execution_id: Optional[str] = None,
+        models: Optional[Mapping[str, Mapping[str, str]]] = None,
         on_event: Optional[EventCallback] = None,
         check: bool = True,
     ) -> Coroutine[Any, Any, RunOutcome]: ...
@@ -245,6 +247,7 @@ class Lekhika:
         model: Optional[str] = None,
         max_concurrency: Optional[int] = None,
         execution_id: Optional[str] = None,
+        models: Optional[Mapping[str, Mapping[str, str]]] = None,
         on_event: Optional[Callable[[Event], None]] = None,
         check: bool = True,
     ) -> RunOutcome: ...
