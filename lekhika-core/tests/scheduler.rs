@@ -106,6 +106,21 @@ fn fanout(n: usize, leaf: &str) -> Value {
     json!({"nodes": nodes, "edges": edges})
 }
 
+/// Start `doc`, ask the store to stop it after `ms`, and check that the run
+/// ended stopped; returns its id.
+async fn stopped_after(e: &Engine, doc: &Value, ms: u64) -> String {
+    let h = e
+        .start("u", doc, &json!({}), &RunOptions::default())
+        .await
+        .unwrap();
+    let id = h.execution_id().to_string();
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    e.stop("u", &id).await.unwrap();
+    let o = h.wait().await.unwrap();
+    assert_eq!(o.status, ExecutionStatus::Stopped, "{o:?}");
+    id
+}
+
 async fn output(store: &MemoryStore, id: &str, node: &str) -> Option<Value> {
     store
         .node_results("u", id)
@@ -191,20 +206,7 @@ async fn a_stop_during_a_chain_starts_nothing_more_and_resume_finishes_it() {
     let store = Arc::new(MemoryStore::new());
     let runs = Arc::new(AtomicUsize::new(0));
     let e = engine(store.clone(), runs.clone(), 40);
-    let h = e
-        .start(
-            "u",
-            &chain(&["step"; 20]),
-            &json!({}),
-            &RunOptions::default(),
-        )
-        .await
-        .unwrap();
-    let id = h.execution_id().to_string();
-    tokio::time::sleep(Duration::from_millis(130)).await;
-    e.stop("u", &id).await.unwrap();
-    let o = h.wait().await.unwrap();
-    assert_eq!(o.status, ExecutionStatus::Stopped, "{o:?}");
+    let id = stopped_after(&e, &chain(&["step"; 20]), 130).await;
     let ran = runs.load(Ordering::SeqCst);
     assert!((2..20).contains(&ran), "ran {ran}");
     // The node in flight when the stop came finished (it ignores the
@@ -225,20 +227,7 @@ async fn a_stop_is_seen_while_a_chain_node_blocks_its_thread() {
     let store = Arc::new(MemoryStore::new());
     let runs = Arc::new(AtomicUsize::new(0));
     let e = engine_with(store.clone(), runs.clone(), 100, true);
-    let h = e
-        .start(
-            "u",
-            &chain(&["step"; 8]),
-            &json!({}),
-            &RunOptions::default(),
-        )
-        .await
-        .unwrap();
-    let id = h.execution_id().to_string();
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    e.stop("u", &id).await.unwrap();
-    let o = h.wait().await.unwrap();
-    assert_eq!(o.status, ExecutionStatus::Stopped, "{o:?}");
+    stopped_after(&e, &chain(&["step"; 8]), 150).await;
     let ran = runs.load(Ordering::SeqCst);
     assert!(ran < 8, "all {ran} nodes ran after the stop");
 }
