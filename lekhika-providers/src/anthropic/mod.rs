@@ -8,10 +8,9 @@ use async_trait::async_trait;
 use lekhika_core::provider::{DeltaSink, ModelProvider, ProviderError, TextRequest, TextResponse};
 use reqwest::header::CONTENT_TYPE;
 
-use crate::common;
 use crate::config::{ConfigError, ProviderConfig};
 use crate::http::client::{is_event_stream, HttpClient};
-use crate::http::drive::drive;
+use crate::http::drive::{drive, text_with_retries, TextAttempt};
 use crate::http::{Failure, RetryPolicy};
 
 /// A client of the Anthropic Messages API.
@@ -39,7 +38,8 @@ impl AnthropicClient {
         })
     }
 
-    async fn attempt(
+    /// One request, no retries.
+    async fn send_once(
         &self,
         req: &TextRequest,
         est: u64,
@@ -75,25 +75,24 @@ impl AnthropicClient {
 }
 
 #[async_trait]
+impl TextAttempt for AnthropicClient {
+    async fn attempt(
+        &self,
+        req: &TextRequest,
+        est: u64,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, Failure> {
+        self.send_once(req, est, on_delta).await
+    }
+}
+
+#[async_trait]
 impl ModelProvider for AnthropicClient {
     async fn generate_text(
         &self,
         req: &TextRequest,
         on_delta: DeltaSink<'_>,
     ) -> Result<TextResponse, ProviderError> {
-        let est = common::estimated_tokens(req);
-        let mut retry = self.retry.start();
-        loop {
-            match self.attempt(req, est, &mut *on_delta).await {
-                Ok(r) => {
-                    self.http.limiter.refund(est, r.usage.total());
-                    return Ok(r);
-                }
-                Err(f) => match retry.next_delay(&f) {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => return Err(f.error),
-                },
-            }
-        }
+        text_with_retries(self, &self.http, self.retry, req, on_delta).await
     }
 }

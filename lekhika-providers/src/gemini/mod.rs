@@ -11,10 +11,9 @@ use lekhika_core::provider::{
 };
 use reqwest::header::CONTENT_TYPE;
 
-use crate::common;
 use crate::config::{ConfigError, ProviderConfig};
 use crate::http::client::{is_event_stream, HttpClient};
-use crate::http::drive::{drive, with_retries};
+use crate::http::drive::{drive, text_with_retries, with_retries, TextAttempt};
 use crate::http::{Failure, RetryPolicy};
 
 /// A client of the Gemini Developer API.
@@ -55,7 +54,8 @@ impl GeminiClient {
         rb
     }
 
-    async fn attempt(
+    /// One request, no retries.
+    async fn send_once(
         &self,
         req: &TextRequest,
         est: u64,
@@ -90,26 +90,25 @@ impl GeminiClient {
 }
 
 #[async_trait]
+impl TextAttempt for GeminiClient {
+    async fn attempt(
+        &self,
+        req: &TextRequest,
+        est: u64,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, Failure> {
+        self.send_once(req, est, on_delta).await
+    }
+}
+
+#[async_trait]
 impl ModelProvider for GeminiClient {
     async fn generate_text(
         &self,
         req: &TextRequest,
         on_delta: DeltaSink<'_>,
     ) -> Result<TextResponse, ProviderError> {
-        let est = common::estimated_tokens(req);
-        let mut retry = self.retry.start();
-        loop {
-            match self.attempt(req, est, &mut *on_delta).await {
-                Ok(r) => {
-                    self.http.limiter.refund(est, r.usage.total());
-                    return Ok(r);
-                }
-                Err(f) => match retry.next_delay(&f) {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => return Err(self.http.scrub(f.error)),
-                },
-            }
-        }
+        text_with_retries(self, &self.http, self.retry, req, on_delta).await
     }
 
     async fn generate_image(&self, req: &ImageRequest) -> Result<ImageResponse, ProviderError> {

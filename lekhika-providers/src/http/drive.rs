@@ -1,6 +1,7 @@
 //! Reads an SSE reply into a provider's pure stream state machine.
 
-use lekhika_core::provider::{DeltaSink, ProviderError};
+use async_trait::async_trait;
+use lekhika_core::provider::{DeltaSink, ProviderError, TextRequest, TextResponse};
 
 use super::client::HttpClient;
 use super::retry::Failure;
@@ -72,6 +73,53 @@ where
     loop {
         match op().await {
             Ok(v) => return Ok(v),
+            Err(f) => match retry.next_delay(&f) {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return Err(http.scrub(f.error)),
+            },
+        }
+    }
+}
+
+/// One attempt at a text generation call, for [`text_with_retries`].
+#[async_trait]
+pub(crate) trait TextAttempt: Send + Sync {
+    /// Send the request once; `est` is the token estimate the rate limiter
+    /// reserved.
+    async fn attempt(
+        &self,
+        req: &TextRequest,
+        est: u64,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, Failure>;
+
+    /// Resend at once after `failure`, without counting a retry (a
+    /// protocol fallback the client switched to, e.g. dropping a field the
+    /// server rejected).
+    fn resend_after(&self, _req: &TextRequest, _failure: &Failure) -> bool {
+        false
+    }
+}
+
+/// `generate_text` of every text provider: attempts under `policy`,
+/// refunding the rate limiter's unused reservation on success; a final
+/// error has the key redacted.
+pub(crate) async fn text_with_retries(
+    client: &impl TextAttempt,
+    http: &HttpClient,
+    policy: super::RetryPolicy,
+    req: &TextRequest,
+    on_delta: DeltaSink<'_>,
+) -> Result<TextResponse, ProviderError> {
+    let est = crate::common::estimated_tokens(req);
+    let mut retry = policy.start();
+    loop {
+        match client.attempt(req, est, &mut *on_delta).await {
+            Ok(r) => {
+                http.limiter.refund(est, r.usage.total());
+                return Ok(r);
+            }
+            Err(f) if client.resend_after(req, &f) => {}
             Err(f) => match retry.next_delay(&f) {
                 Some(d) => tokio::time::sleep(d).await,
                 None => return Err(http.scrub(f.error)),

@@ -15,10 +15,9 @@ use lekhika_core::provider::{
 };
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 
-use crate::common;
 use crate::config::{ConfigError, OpenAiCompat, ProviderConfig};
 use crate::http::client::{is_event_stream, HttpClient};
-use crate::http::drive::{drive, with_retries};
+use crate::http::drive::{drive, text_with_retries, with_retries, TextAttempt};
 use crate::http::{Failure, RetryPolicy};
 
 /// A client of one OpenAI-style endpoint.
@@ -65,7 +64,8 @@ impl OpenAiClient {
         rb
     }
 
-    async fn attempt(
+    /// One request, no retries.
+    async fn send_once(
         &self,
         req: &TextRequest,
         est: u64,
@@ -96,34 +96,33 @@ impl OpenAiClient {
 }
 
 #[async_trait]
+impl TextAttempt for OpenAiClient {
+    async fn attempt(
+        &self,
+        req: &TextRequest,
+        est: u64,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, Failure> {
+        self.send_once(req, est, on_delta).await
+    }
+
+    /// Pitfall 8: a server that rejects `stream_options` gets the request
+    /// once more without it (and never again).
+    fn resend_after(&self, req: &TextRequest, f: &Failure) -> bool {
+        req.stream
+            && convert::rejects_stream_options(&f.error)
+            && self.stream_usage.swap(false, Ordering::Relaxed)
+    }
+}
+
+#[async_trait]
 impl ModelProvider for OpenAiClient {
     async fn generate_text(
         &self,
         req: &TextRequest,
         on_delta: DeltaSink<'_>,
     ) -> Result<TextResponse, ProviderError> {
-        let est = common::estimated_tokens(req);
-        let mut retry = self.retry.start();
-        loop {
-            match self.attempt(req, est, &mut *on_delta).await {
-                Ok(r) => {
-                    self.http.limiter.refund(est, r.usage.total());
-                    return Ok(r);
-                }
-                Err(f) => {
-                    if req.stream
-                        && convert::rejects_stream_options(&f.error)
-                        && self.stream_usage.swap(false, Ordering::Relaxed)
-                    {
-                        continue; // pitfall 8: resend once without stream_options
-                    }
-                    match retry.next_delay(&f) {
-                        Some(d) => tokio::time::sleep(d).await,
-                        None => return Err(f.error),
-                    }
-                }
-            }
-        }
+        text_with_retries(self, &self.http, self.retry, req, on_delta).await
     }
 
     async fn generate_image(&self, req: &ImageRequest) -> Result<ImageResponse, ProviderError> {
