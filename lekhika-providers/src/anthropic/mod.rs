@@ -37,9 +37,11 @@ impl AnthropicClient {
             retry: cfg.retry,
         })
     }
+}
 
-    /// One request, no retries.
-    async fn send_once(
+#[async_trait]
+impl TextAttempt for AnthropicClient {
+    async fn attempt(
         &self,
         req: &TextRequest,
         est: u64,
@@ -71,18 +73,6 @@ impl AnthropicClient {
             on_delta(&r.text);
         }
         Ok(r)
-    }
-}
-
-#[async_trait]
-impl TextAttempt for AnthropicClient {
-    async fn attempt(
-        &self,
-        req: &TextRequest,
-        est: u64,
-        on_delta: DeltaSink<'_>,
-    ) -> Result<TextResponse, Failure> {
-        self.send_once(req, est, on_delta).await
     }
 }
 

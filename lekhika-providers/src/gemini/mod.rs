@@ -53,9 +53,11 @@ impl GeminiClient {
         }
         rb
     }
+}
 
-    /// One request, no retries.
-    async fn send_once(
+#[async_trait]
+impl TextAttempt for GeminiClient {
+    async fn attempt(
         &self,
         req: &TextRequest,
         est: u64,
@@ -86,18 +88,6 @@ impl GeminiClient {
             on_delta(&r.text);
         }
         Ok(r)
-    }
-}
-
-#[async_trait]
-impl TextAttempt for GeminiClient {
-    async fn attempt(
-        &self,
-        req: &TextRequest,
-        est: u64,
-        on_delta: DeltaSink<'_>,
-    ) -> Result<TextResponse, Failure> {
-        self.send_once(req, est, on_delta).await
     }
 }
 

@@ -63,9 +63,11 @@ impl OpenAiClient {
         }
         rb
     }
+}
 
-    /// One request, no retries.
-    async fn send_once(
+#[async_trait]
+impl TextAttempt for OpenAiClient {
+    async fn attempt(
         &self,
         req: &TextRequest,
         est: u64,
@@ -92,18 +94,6 @@ impl OpenAiClient {
             on_delta(&r.text);
         }
         Ok(r)
-    }
-}
-
-#[async_trait]
-impl TextAttempt for OpenAiClient {
-    async fn attempt(
-        &self,
-        req: &TextRequest,
-        est: u64,
-        on_delta: DeltaSink<'_>,
-    ) -> Result<TextResponse, Failure> {
-        self.send_once(req, est, on_delta).await
     }
 
     /// Pitfall 8: a server that rejects `stream_options` gets the request
