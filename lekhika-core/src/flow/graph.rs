@@ -181,3 +181,40 @@ impl Graph {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::document::{EdgeSpec, NodeSpec};
+
+    fn chain(n: usize) -> Graph {
+        let nodes = (0..n)
+            .map(|i| NodeSpec {
+                id: format!("n{i}"),
+                kind: "k".into(),
+                config: Default::default(),
+            })
+            .collect();
+        let edges = (1..n)
+            .map(|i| EdgeSpec {
+                id: format!("e{i}"),
+                source: format!("n{}", i - 1),
+                target: format!("n{i}"),
+            })
+            .collect();
+        let mut problems = Vec::new();
+        let g = Graph::build(&FlowDocument { nodes, edges }, &mut problems);
+        assert!(problems.is_empty());
+        g
+    }
+
+    #[test]
+    fn ancestors_near_and_far_and_not_downstream() {
+        let g = chain(50);
+        assert!(g.is_ancestor(48, 49));
+        assert!(g.is_ancestor(47, 49));
+        assert!(g.is_ancestor(0, 49));
+        assert!(!g.is_ancestor(49, 0));
+        assert!(!g.is_ancestor(10, 10));
+    }
+}
