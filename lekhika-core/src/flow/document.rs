@@ -121,8 +121,7 @@ impl FlowDocument {
             Some(nodes) => {
                 out.nodes.reserve(nodes.len());
                 for (i, n) in nodes.into_iter().enumerate() {
-                    if let Some(spec) = node_spec(i, n.id.as_ref(), n.ty.as_ref(), n.data, problems)
-                    {
+                    if let Some(spec) = node_spec(i, n.id, n.ty, n.data, problems) {
                         out.nodes.push(spec);
                     }
                 }
@@ -132,9 +131,11 @@ impl FlowDocument {
         if let Some(edges) = raw.edges {
             out.edges.reserve(edges.len());
             for (i, e) in edges.into_iter().enumerate() {
-                let id = e.id.as_ref().and_then(Value::as_str).map(str::to_string);
-                if let Some(spec) = edge_spec(i, id, e.source.as_ref(), e.target.as_ref(), problems)
-                {
+                let id = match e.id {
+                    Some(Value::String(s)) => Some(s),
+                    _ => None,
+                };
+                if let Some(spec) = edge_spec(i, id, e.source, e.target, problems) {
                     out.edges.push(spec);
                 }
             }
@@ -150,8 +151,8 @@ fn parse_node(i: usize, n: &Value, problems: &mut Vec<FlowProblem>) -> Option<No
     };
     node_spec(
         i,
-        obj.get("id"),
-        obj.get("type"),
+        obj.get("id").cloned(),
+        obj.get("type").cloned(),
         obj.get("data").cloned(),
         problems,
     )
@@ -159,13 +160,13 @@ fn parse_node(i: usize, n: &Value, problems: &mut Vec<FlowProblem>) -> Option<No
 
 fn node_spec(
     i: usize,
-    id: Option<&Value>,
-    ty: Option<&Value>,
+    id: Option<Value>,
+    ty: Option<Value>,
     data: Option<Value>,
     problems: &mut Vec<FlowProblem>,
 ) -> Option<NodeSpec> {
     let id = match id {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(s)) if !s.is_empty() => s,
         Some(Value::Number(n)) => n.to_string(),
         _ => {
             problems.push(FlowProblem::flow(format!("nodes[{i}] has no string `id`")));
@@ -187,7 +188,7 @@ fn node_spec(
             return None;
         }
         None => match ty {
-            Some(Value::String(t)) => t.clone(),
+            Some(Value::String(t)) => t,
             _ => {
                 problems.push(FlowProblem::node(&id, "has neither `data.kind` nor `type`"));
                 return None;
@@ -203,19 +204,25 @@ fn parse_edge(i: usize, e: &Value, problems: &mut Vec<FlowProblem>) -> Option<Ed
         return None;
     };
     let id = obj.get("id").and_then(Value::as_str).map(str::to_string);
-    edge_spec(i, id, obj.get("source"), obj.get("target"), problems)
+    edge_spec(
+        i,
+        id,
+        obj.get("source").cloned(),
+        obj.get("target").cloned(),
+        problems,
+    )
 }
 
 fn edge_spec(
     i: usize,
     id: Option<String>,
-    source: Option<&Value>,
-    target: Option<&Value>,
+    source: Option<Value>,
+    target: Option<Value>,
     problems: &mut Vec<FlowProblem>,
 ) -> Option<EdgeSpec> {
     let id = id.unwrap_or_else(|| format!("edges[{i}]"));
-    let get = |v: Option<&Value>| match v {
-        Some(Value::String(s)) => Some(s.clone()),
+    let get = |v: Option<Value>| match v {
+        Some(Value::String(s)) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
