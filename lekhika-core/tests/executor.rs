@@ -10,7 +10,7 @@ use common::*;
 use lekhika_core::exec::EventKind;
 use lekhika_core::memory_store::MemoryStore;
 use lekhika_core::provider::{ProviderError, ProviderErrorKind};
-use lekhika_core::store::{ExecutionStatus, ExecutionStore};
+use lekhika_core::store::{ExecutionStatus, ExecutionStore, StoreError};
 use lekhika_core::testing::ScriptedModel;
 use lekhika_core::{EngineError, RunOptions};
 use serde_json::{json, Value};
@@ -195,12 +195,15 @@ async fn a_host_chosen_execution_id_is_used_once_and_checked() {
         "not stored with the options: {}",
         rec.options
     );
-    // Taken, by this user or another: refused as bad input, nothing created.
+    // Taken, by this user or another: a conflict, nothing created.
     for user in ["alice", "bob"] {
         let Err(err) = engine.start(user, &book_flow(2), &input(1), &opts).await else {
             panic!("{user}: the id was taken twice")
         };
-        assert!(matches!(err, EngineError::InvalidInput(_)), "{err}");
+        assert!(
+            matches!(err, EngineError::Store(StoreError::Conflict(_))),
+            "{err}"
+        );
         assert!(err.to_string().contains("already in use"), "{err}");
     }
     assert_eq!(store.list_executions("bob").await.unwrap().len(), 0);

@@ -162,7 +162,7 @@ def test_host_chosen_execution_id(server: OpenAIServer, providers: List[Dict[str
     outcome = lk.run_blocking(book_flow(), {"title": "Rivers", "chapters": 1}, execution_id="frontend-42")
     assert outcome.ok and outcome.execution_id == "frontend-42"
     assert lk.report_blocking("frontend-42")["status"] == "completed"
-    with pytest.raises(lekhika.InvalidInput, match="already in use"):
+    with pytest.raises(lekhika.StoreError, match="already in use"):
         lk.run_blocking(book_flow(), {"title": "Rivers", "chapters": 1}, execution_id="frontend-42")
     with pytest.raises(lekhika.InvalidInput, match="execution id"):
         lk.run_blocking(book_flow(), {"title": "Rivers", "chapters": 1}, execution_id="no/slashes")

@@ -53,7 +53,7 @@ test('POST /execute with lekhikaApiKey in the body runs the book under the clien
   assert.equal(byStore.status, 200)
   assert.equal(byStore.body.status, 'completed')
   const again = await call(w, 'POST', '/execute', { body: executeBody(bookFlow({ chapters: 2 }), { executionId: 'client-exec-7' }) })
-  assert.equal(again.status, 400)
+  assert.equal(again.status, 409)
   assert.match(again.body.error.message, /already in use/)
   const bad = await call(w, 'POST', '/execute', { body: executeBody(bookFlow({ chapters: 2 }), { executionId: 'no spaces/or slashes' }) })
   assert.equal(bad.status, 400)

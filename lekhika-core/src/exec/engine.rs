@@ -233,10 +233,10 @@ impl Engine {
         };
         match self.inner.store.create_execution(&rec).await {
             Err(StoreError::Conflict(_)) if options.execution_id.is_some() => {
-                return Err(EngineError::InvalidInput(vec![format!(
+                return Err(EngineError::Store(StoreError::Conflict(format!(
                     "execution id `{}` is already in use",
                     rec.id
-                )]))
+                ))))
             }
             r => r?,
         }

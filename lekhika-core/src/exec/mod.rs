@@ -50,7 +50,8 @@ pub struct RunOptions {
     /// The new execution's id, chosen by the host (e.g. its frontend's own
     /// execution id) instead of a generated one: 1–128 ASCII letters,
     /// digits, `-`, `_`, `.` or `:`, unique in the store. Used by
-    /// `create`/`start`/`submit` only; not stored with the options.
+    /// `create`/`start`/`submit` only; not stored with the options. A taken
+    /// id is a `StoreError::Conflict` (e.g. a client retrying its request).
     #[serde(skip_serializing)]
     pub execution_id: Option<String>,
 }
