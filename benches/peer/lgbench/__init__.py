@@ -1,0 +1,2 @@
+"""The LangGraph peer benchmark's workloads, one module per workload family;
+`langgraph_bench.py` is the entry point."""
