@@ -138,10 +138,6 @@ impl Run {
             state.forwarder_done.send_replace(true);
         });
     }
-
-    pub fn execution_id(&self) -> &str {
-        &self.state.id
-    }
 }
 
 /// Call `cb(event)`; await the result if it is awaitable.
