@@ -142,3 +142,70 @@ async fn nested_calls_are_metered_once_each_and_counted_in_usage() {
     assert_eq!(w.total_spent, out.cost);
     assert_eq!(w.total_spent, 15 * model.calls() as i64);
 }
+
+#[tokio::test]
+async fn phrase_check_rewrites_the_flagged_chapter_with_its_draft_issue_and_neighbours() {
+    let model = ScriptedModel::new(|req, _| {
+        let p = &req.messages[0].content;
+        assert!(
+            p.starts_with("REWRITE"),
+            "only rewrites call the model: {p}"
+        );
+        Ok(ScriptedModel::reply("clean text", 10, 5))
+    });
+    let store = Arc::new(MemoryStore::new());
+    let engine = Engine::builder(model.clone(), store.clone()).build();
+    let doc = json!({"nodes": [
+        {"id": "in", "type": "input", "data": {"fields": [
+            {"name": "chapters", "type": "select", "required": true},
+            {"name": "outline", "type": "select", "required": true}]}},
+        {"id": "ch", "type": "template", "data": {"template": "{{input.chapters}}"}},
+        {"id": "ol", "type": "template", "data": {"template": "{{input.outline}}"}},
+        {"id": "slop", "type": "phrase_check", "data": {
+            "chapters": "{{nodes.ch.output}}", "outline": "{{nodes.ol.output}}",
+            "phrases": ["tapestry of"], "ngram": 0, "instruction": "HITS: {hits}",
+            "rewrite": {"kind": "text", "provider": "scripted", "model": "m", "max_tokens": 100,
+                "prompt": "REWRITE {{item.title}} | {{item.draft}} | {{item.issue}} | prev={{previous}} | next={{next_item.title}}"}}}
+    ], "edges": [
+        {"source": "in", "target": "ch"}, {"source": "in", "target": "ol"},
+        {"source": "ch", "target": "slop"}, {"source": "ol", "target": "slop"}
+    ]});
+    let input = json!({
+        "chapters": ["alpha text", "a tapestry of lies", "gamma"],
+        "outline": [{"title": "One"}, {"title": "Two"}, {"title": "Three"}]
+    });
+    let out = engine
+        .start("u", &doc, &input, &RunOptions::default())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(out.status, ExecutionStatus::Completed, "{:?}", out.message);
+    let prompts = model.prompts();
+    assert_eq!(prompts.len(), 1, "{prompts:?}");
+    let hit = "- the stock phrase \"tapestry of\"";
+    assert!(
+        prompts[0].starts_with(&format!(
+            "REWRITE Two | a tapestry of lies | {hit} | prev=alpha text | next=Three"
+        )),
+        "{}",
+        prompts[0]
+    );
+    assert!(
+        prompts[0].contains(&format!("HITS: {hit}")),
+        "{}",
+        prompts[0]
+    );
+    let results = store.node_results("u", &out.execution_id).await.unwrap();
+    let slop = &results.iter().find(|(k, _)| k.node == "slop").unwrap().1;
+    assert_eq!(
+        slop.output["chapters"],
+        json!(["alpha text", "clean text", "gamma"])
+    );
+    assert_eq!(slop.output["rewritten"], json!([2]));
+    assert_eq!(slop.output["remaining"], json!([]));
+    assert_eq!(slop.output["report"][0]["chapter"], 2);
+    assert_eq!(slop.metrics["rounds"], 1);
+    assert!(slop.metrics["rewrite_metrics"].get("2").is_some());
+}

@@ -26,7 +26,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::craft::nested::{build_inner, inner_vars, run_all, Attempts, Job};
-use super::craft::{as_list, chapter_text, fill, head_words, show, tail_words};
+use super::craft::rewrite::{chapter_texts, Draft};
+use super::craft::{as_list, fill, head_words, show, tail_words};
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
 use crate::node::{
@@ -173,49 +174,26 @@ fn verdict(v: &Value) -> Result<Option<(String, bool, bool)>, NodeError> {
     Ok(Some((issue, earlier, later)))
 }
 
-/// Outline chapter `i` with the current draft and the issue added.
-fn rewrite_item(outline: &[Value], i: usize, draft: &str, issue: &str) -> Value {
-    match outline.get(i) {
-        Some(Value::Object(m)) => {
-            let mut m = m.clone();
-            m.insert("draft".into(), Value::String(draft.to_string()));
-            m.insert("issue".into(), Value::String(issue.to_string()));
-            Value::Object(m)
-        }
-        other => {
-            json!({"entry": other.cloned().unwrap_or(Value::Null), "draft": draft, "issue": issue})
-        }
-    }
-}
-
 #[async_trait]
 impl Node for ContinuityNode {
     async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
-        let mut texts = Vec::new();
-        for (i, c) in as_list(ctx.render_value(&self.chapters)?, "chapters")?
-            .iter()
-            .enumerate()
-        {
-            texts.push(chapter_text(c).ok_or_else(|| {
-                NodeError::InvalidOutput(format!("chapter {} has no text", i + 1))
-            })?);
-        }
+        let texts = chapter_texts(ctx.render_value(&self.chapters)?)?;
         let outline = as_list(ctx.render_value(&self.outline)?, "outline")?;
         let states = match &self.states {
             Some(t) => as_list(ctx.render_value(t)?, "states")?,
             None => Vec::new(),
         };
         let n = texts.len();
+        let mut draft = Draft::new(&outline, texts);
         let attempts = Attempts::new(ctx.attempt());
         let mut to_check: Vec<usize> = (0..n.saturating_sub(1)).collect();
-        let (mut report, mut unresolved, mut rewritten) = (Vec::new(), Vec::new(), Vec::new());
-        let mut rewrite_metrics = Map::new();
+        let (mut report, mut unresolved) = (Vec::new(), Vec::new());
         let (mut checks, mut rounds) = (0usize, 0u32);
         loop {
             ctx.progress(format!("checking {} chapter joins", to_check.len()));
             let jobs: Vec<Job> = to_check
                 .iter()
-                .map(|&i| (i, self.pair_scope(i, &texts, &outline, &states), None))
+                .map(|&i| (i, self.pair_scope(i, &draft.texts, &outline, &states), None))
                 .collect();
             checks += jobs.len();
             let results = run_all(ctx, &self.check, jobs, self.concurrency, &attempts).await?;
@@ -247,41 +225,20 @@ impl Node for ContinuityNode {
                 "rewriting {} chapters (round {rounds})",
                 flagged.len()
             ));
-            let jobs: Vec<Job> = flagged
-                .iter()
-                .map(|(&i, issues)| {
+            let fixes = flagged
+                .into_iter()
+                .map(|(i, issues)| {
                     let issue = issues.join("\n");
-                    let scope = ItemScope {
-                        index: i as u32,
-                        item: rewrite_item(&outline, i, &texts[i], &issue),
-                        prev_item: i
-                            .checked_sub(1)
-                            .and_then(|p| outline.get(p))
-                            .cloned()
-                            .unwrap_or(Value::Null),
-                        next_item: outline.get(i + 1).cloned().unwrap_or(Value::Null),
-                        previous: i
-                            .checked_sub(1)
-                            .map(|p| Value::String(texts[p].clone()))
-                            .unwrap_or(Value::Null),
-                        results: Value::Null,
-                    };
-                    (i, scope, Some(fill(&self.instruction, &[("issue", issue)])))
+                    let instruction = fill(&self.instruction, &[("issue", issue.clone())]);
+                    (i, issue, instruction)
                 })
                 .collect();
-            let results = run_all(ctx, &self.rewrite, jobs, self.concurrency, &attempts).await?;
             let mut next: Vec<usize> = Vec::new();
-            for (i, r) in results {
-                texts[i] = chapter_text(&r.output).ok_or_else(|| {
-                    NodeError::InvalidOutput(format!(
-                        "the rewrite of chapter {} has no text",
-                        i + 1
-                    ))
-                })?;
-                rewrite_metrics.insert((i + 1).to_string(), r.metrics);
-                if !rewritten.contains(&(i + 1)) {
-                    rewritten.push(i + 1);
-                }
+            for i in draft
+                .rewrite(ctx, &self.rewrite, fixes, self.concurrency, &attempts)
+                .await?
+            {
+                // Both joins of a rewritten chapter are checked again.
                 next.extend(i.checked_sub(1));
                 if i + 1 < n {
                     next.push(i);
@@ -291,17 +248,18 @@ impl Node for ContinuityNode {
             next.dedup();
             to_check = next;
         }
+        let mut rewritten = draft.rewritten;
         rewritten.sort_unstable();
         let metrics = json!({
             "pairs_checked": checks,
             "rounds": rounds,
             "rewritten": rewritten,
             "unresolved": unresolved.len(),
-            "rewrite_metrics": rewrite_metrics,
+            "rewrite_metrics": draft.metrics,
         });
         Ok(NodeOutput {
             output: json!({
-                "chapters": texts,
+                "chapters": draft.texts,
                 "rewritten": rewritten,
                 "report": report,
                 "unresolved": unresolved,

@@ -16,13 +16,14 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::craft::nested::{build_inner, inner_vars, run_all, Attempts, Job};
-use super::craft::{as_list, chapter_text, fill};
+use super::craft::nested::{build_inner, inner_vars, Attempts};
+use super::craft::rewrite::{chapter_texts, Draft};
+use super::craft::{as_list, fill};
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
 use crate::node::{
-    BuiltNode, CallEstimate, EstimateScope, ItemScope, Node, NodeContext, NodeError, NodeOutput,
-    Registry, VarUse,
+    BuiltNode, CallEstimate, EstimateScope, Node, NodeContext, NodeError, NodeOutput, Registry,
+    VarUse,
 };
 use crate::template::Template;
 
@@ -186,27 +187,19 @@ pub(crate) fn repeated_passages(texts: &[String], n: usize) -> Vec<Vec<(usize, S
 #[async_trait]
 impl Node for PhraseCheckNode {
     async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
-        let mut texts = Vec::new();
-        for (i, c) in as_list(ctx.render_value(&self.chapters)?, "chapters")?
-            .iter()
-            .enumerate()
-        {
-            texts.push(chapter_text(c).ok_or_else(|| {
-                NodeError::InvalidOutput(format!("chapter {} has no text", i + 1))
-            })?);
-        }
+        let texts = chapter_texts(ctx.render_value(&self.chapters)?)?;
         let outline = match &self.outline {
             Some(t) => as_list(ctx.render_value(t)?, "outline")?,
             None => Vec::new(),
         };
+        let mut draft = Draft::new(&outline, texts);
         let attempts = Attempts::new(ctx.attempt());
-        let (mut report, mut rewritten, mut remaining) = (Vec::new(), Vec::new(), Vec::new());
-        let mut rewrite_metrics = Map::new();
+        let (mut report, mut remaining) = (Vec::new(), Vec::new());
         let mut rounds = 0;
         loop {
-            let repeats = repeated_passages(&texts, self.ngram);
+            let repeats = repeated_passages(&draft.texts, self.ngram);
             let mut flagged: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-            for (i, t) in texts.iter().enumerate() {
+            for (i, t) in draft.texts.iter().enumerate() {
                 let mut hits: Vec<String> = phrase_hits(t, &self.phrases)
                     .into_iter()
                     .map(|p| format!("the stock phrase \"{p}\""))
@@ -237,7 +230,7 @@ impl Node for PhraseCheckNode {
                 "revising {} chapters for stock phrases and repeats",
                 flagged.len()
             ));
-            let jobs: Vec<Job> = flagged
+            let fixes = flagged
                 .into_iter()
                 .map(|(i, hits)| {
                     let list = hits
@@ -246,54 +239,25 @@ impl Node for PhraseCheckNode {
                         .map(|h| format!("- {h}"))
                         .collect::<Vec<_>>()
                         .join("\n");
-                    let mut item = match outline.get(i) {
-                        Some(Value::Object(m)) => m.clone(),
-                        Some(other) => Map::from_iter([("entry".to_string(), other.clone())]),
-                        None => Map::new(),
-                    };
-                    item.insert("draft".into(), Value::String(texts[i].clone()));
-                    item.insert("issue".into(), Value::String(list.clone()));
-                    let scope = ItemScope {
-                        index: i as u32,
-                        item: Value::Object(item),
-                        prev_item: i
-                            .checked_sub(1)
-                            .and_then(|p| outline.get(p))
-                            .cloned()
-                            .unwrap_or(Value::Null),
-                        next_item: outline.get(i + 1).cloned().unwrap_or(Value::Null),
-                        previous: i
-                            .checked_sub(1)
-                            .map(|p| Value::String(texts[p].clone()))
-                            .unwrap_or(Value::Null),
-                        results: Value::Null,
-                    };
-                    (i, scope, Some(fill(&self.instruction, &[("hits", list)])))
+                    let instruction = fill(&self.instruction, &[("hits", list.clone())]);
+                    (i, list, instruction)
                 })
                 .collect();
-            for (i, r) in run_all(ctx, &self.rewrite, jobs, self.concurrency, &attempts).await? {
-                texts[i] = chapter_text(&r.output).ok_or_else(|| {
-                    NodeError::InvalidOutput(format!(
-                        "the rewrite of chapter {} has no text",
-                        i + 1
-                    ))
-                })?;
-                rewrite_metrics.insert((i + 1).to_string(), r.metrics);
-                if !rewritten.contains(&(i + 1)) {
-                    rewritten.push(i + 1);
-                }
-            }
+            draft
+                .rewrite(ctx, &self.rewrite, fixes, self.concurrency, &attempts)
+                .await?;
         }
+        let mut rewritten = draft.rewritten;
         rewritten.sort_unstable();
         Ok(NodeOutput {
             metrics: json!({
                 "rounds": rounds,
                 "rewritten": rewritten,
                 "remaining": remaining.len(),
-                "rewrite_metrics": rewrite_metrics,
+                "rewrite_metrics": draft.metrics,
             }),
             output: json!({
-                "chapters": texts,
+                "chapters": draft.texts,
                 "rewritten": rewritten,
                 "report": report,
                 "remaining": remaining,

@@ -6,6 +6,7 @@
 pub(crate) mod length;
 pub(crate) mod nested;
 pub(crate) mod review;
+pub(crate) mod rewrite;
 pub(crate) mod session;
 
 use serde_json::Value;
