@@ -19,18 +19,7 @@ async fn run_writes_all_five_formats_and_every_json_line_parses() {
     let out_dir = dir.join("book");
     let out = tokio::task::spawn_blocking({
         let (store, out_dir) = (store.clone(), out_dir.clone());
-        let mut c = cmd(Some(&server), &store);
-        c.args([
-            "run",
-            fixture("book.json").to_str().unwrap(),
-            "--input",
-            "title=The Quiet Harbour",
-            "--input",
-            "chapters=4",
-            "--json",
-            "--out",
-        ])
-        .arg(&out_dir);
+        let mut c = run_book(&server, &store, "The Quiet Harbour", 4, None, &out_dir);
         move || run_ok(&mut c)
     })
     .await
@@ -266,22 +255,8 @@ async fn kill_9_during_a_run_then_resume_finishes_without_asking_again() {
     let store = dir.join("store.db");
     run_ok(cmd(None, &store).args(["wallet", "grant", "local", "1000000"]));
     let out_dir = dir.join("book");
-    let mut c = cmd(Some(&server), &store);
-    c.args([
-        "run",
-        fixture("book.json").to_str().unwrap(),
-        "--input",
-        "title=Kill Test",
-        "--input",
-        "chapters=8",
-        "--json",
-        "--formats",
-        "md,html",
-        "--out",
-    ])
-    .arg(&out_dir)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
+    let mut c = run_book(&server, &store, "Kill Test", 8, Some("md,html"), &out_dir);
+    c.stdout(Stdio::piped()).stderr(Stdio::null());
     let (id, finished_before) = tokio::task::spawn_blocking(move || {
         let mut child = c.spawn().unwrap();
         let reader = BufReader::new(child.stdout.take().unwrap());
@@ -368,20 +343,7 @@ async fn out_of_tokens_exits_4_and_resumes_after_a_grant() {
     let store = dir.join("store.db");
     run_ok(cmd(None, &store).args(["wallet", "grant", "local", "25"]));
     let out = tokio::task::spawn_blocking({
-        let mut c = cmd(Some(&server), &store);
-        c.args([
-            "run",
-            fixture("book.json").to_str().unwrap(),
-            "--input",
-            "title=Tokens",
-            "--input",
-            "chapters=6",
-            "--json",
-            "--formats",
-            "md",
-            "--out",
-        ])
-        .arg(dir.join("book"));
+        let mut c = run_book(&server, &store, "Tokens", 6, Some("md"), &dir.join("book"));
         move || c.output().unwrap()
     })
     .await
@@ -436,22 +398,8 @@ async fn stop_from_a_second_process_exits_130_and_resume_completes() {
     let server = ScriptedServer::openai(|b| book_reply(b, Duration::from_millis(400)));
     let dir = tmpdir("stop");
     let store = dir.join("store.db");
-    let mut c = cmd(Some(&server), &store);
-    c.args([
-        "run",
-        fixture("book.json").to_str().unwrap(),
-        "--input",
-        "title=Stop",
-        "--input",
-        "chapters=6",
-        "--json",
-        "--formats",
-        "md",
-        "--out",
-    ])
-    .arg(dir.join("book"))
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
+    let mut c = run_book(&server, &store, "Stop", 6, Some("md"), &dir.join("book"));
+    c.stdout(Stdio::piped()).stderr(Stdio::null());
     let store2 = store.clone();
     let (id, code) = tokio::task::spawn_blocking(move || {
         let mut child = c.spawn().unwrap();

@@ -82,6 +82,28 @@ pub fn cmd(server: Option<&ScriptedServer>, store: &Path) -> Command {
     c
 }
 
+/// `lekhika run` of the book fixture with `--json`: `title`, `chapters`
+/// and, when given, `--formats`, writing into `out`.
+pub fn run_book(
+    server: &ScriptedServer,
+    store: &Path,
+    title: &str,
+    chapters: u32,
+    formats: Option<&str>,
+    out: &Path,
+) -> Command {
+    let mut c = cmd(Some(server), store);
+    c.args(["run", fixture("book.json").to_str().unwrap()])
+        .args(["--input", &format!("title={title}")])
+        .args(["--input", &format!("chapters={chapters}")])
+        .arg("--json");
+    if let Some(f) = formats {
+        c.args(["--formats", f]);
+    }
+    c.arg("--out").arg(out);
+    c
+}
+
 pub fn run_ok(c: &mut Command) -> Output {
     let out = c.output().unwrap();
     assert!(
