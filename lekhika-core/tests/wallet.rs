@@ -15,7 +15,7 @@ use lekhika_core::wallet::{
     LedgerKind, MemoryWalletStore, ModelPrice, PriceBook, ReserveOutcome, ReserveRequest,
     TierFeatures, TierPolicy, WalletStore,
 };
-use lekhika_core::{Engine, EngineError, RunOptions};
+use lekhika_core::{Engine, EngineError, Event, RunOptions, RunOutcome};
 use serde_json::json;
 
 fn prices() -> PriceBook {
@@ -25,6 +25,21 @@ fn prices() -> PriceBook {
         input_per_1k: 10.0,
         output_per_1k: 20.0,
     }))
+}
+
+/// Run the book flow (one chapter writer at a time) for `user` to its end.
+async fn run_book(
+    engine: &Engine,
+    user: &str,
+    chapters: u32,
+    opts: &RunOptions,
+) -> (Vec<Event>, RunOutcome) {
+    let input = json!({"title": "T", "chapters": chapters});
+    let h = engine
+        .start(user, &book_flow(1), &input, opts)
+        .await
+        .unwrap();
+    run_to_end(h).await
 }
 
 fn metered(
@@ -124,18 +139,7 @@ async fn a_run_that_runs_dry_pauses_and_resumes_after_a_grant_with_only_the_rest
         max_concurrency: Some(1),
         ..RunOptions::default()
     };
-    let (events, out) = run_to_end(
-        engine
-            .start(
-                "u",
-                &book_flow(1),
-                &json!({"title": "T", "chapters": 12}),
-                &opts,
-            )
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (events, out) = run_book(&engine, "u", 12, &opts).await;
     assert_eq!(out.status, ExecutionStatus::Paused, "{out:?}");
     assert_eq!(out.reason.as_deref(), Some("insufficient_tokens"));
     assert!(out
@@ -384,18 +388,7 @@ async fn the_per_execution_limit_pauses_the_run_and_allocation_is_granted_once_a
         .unwrap();
     wallet.set_level("u", Some("pro")).await.unwrap();
     let engine = metered(model, store, wallet.clone());
-    let (_, out) = run_to_end(
-        engine
-            .start(
-                "u",
-                &book_flow(1),
-                &json!({"title": "T", "chapters": 10}),
-                &RunOptions::default(),
-            )
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, out) = run_book(&engine, "u", 10, &RunOptions::default()).await;
     assert_eq!(out.status, ExecutionStatus::Paused);
     assert_eq!(out.reason.as_deref(), Some("execution_limit_exceeded"));
     assert!(out.cost <= 40);
@@ -434,18 +427,7 @@ async fn a_user_without_a_wallet_runs_unmetered_with_usage_recorded() {
         Arc::new(MemoryWalletStore::new()),
     );
     let engine = metered(model, store, wallet.clone());
-    let (_, out) = run_to_end(
-        engine
-            .start(
-                "solo",
-                &book_flow(1),
-                &json!({"title": "T", "chapters": 2}),
-                &RunOptions::default(),
-            )
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, out) = run_book(&engine, "solo", 2, &RunOptions::default()).await;
     assert_eq!(out.status, ExecutionStatus::Completed);
     assert_eq!(out.usage.output_tokens, 200 + 3 * 100);
     assert!(wallet.wallet("solo").await.unwrap().is_none());
