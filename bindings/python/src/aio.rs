@@ -44,3 +44,13 @@ where
         .getattr("wrap")?
         .call1((deferred,))
 }
+
+/// Run `fut` to its end on the engine's runtime with the GIL released (the
+/// `*_blocking` methods).
+pub fn block_on<F: Future + Send>(py: Python<'_>, fut: F) -> F::Output
+where
+    F::Output: Send,
+{
+    let rt = pyo3_async_runtimes::tokio::get_runtime();
+    py.detach(|| rt.block_on(fut))
+}

@@ -145,10 +145,8 @@ impl Lekhika {
             nodes,
             &loops,
         )?;
-        let rt = pyo3_async_runtimes::tokio::get_runtime();
-        let inner = py
-            .detach(|| rt.block_on(lekhika::Lekhika::open(cfg)))
-            .map_err(errors::from_lekhika)?;
+        let inner =
+            crate::aio::block_on(py, lekhika::Lekhika::open(cfg)).map_err(errors::from_lekhika)?;
         Ok(Lekhika {
             inner: Arc::new(inner),
             loops,

@@ -157,9 +157,7 @@ impl Lekhika {
         let doc = self.checked(flow, &opts)?;
         let input = crate::convert::input(input)?;
         let lk = self.inner.clone();
-        let rt = pyo3_async_runtimes::tokio::get_runtime();
-        let handle = py
-            .detach(|| rt.block_on(async { lk.engine.start(&user, &doc, &input, &opts).await }))
+        let handle = crate::aio::block_on(py, lk.engine.start(&user, &doc, &input, &opts))
             .map_err(errors::from_engine)?;
         let run = Run::launch(handle, self.loops.clone(), on_event, None);
         block_until_done(py, &run.state, check)
@@ -284,9 +282,7 @@ impl Lekhika {
         user: String,
     ) -> PyResult<Json> {
         let lk = self.inner.clone();
-        let rt = pyo3_async_runtimes::tokio::get_runtime();
-        let r = py
-            .detach(|| rt.block_on(async { lk.engine.report(&user, &execution_id).await }))
+        let r = crate::aio::block_on(py, lk.engine.report(&user, &execution_id))
             .map_err(errors::from_engine)?;
         Ok(Json(serde_json::to_value(r).unwrap_or_default()))
     }
