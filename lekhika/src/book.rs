@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lekhika_core::store::{Artifact, BookRecord, NodeKey};
+use lekhika_core::store::{Artifact, BookRecord, ExecutionRecord, NodeKey};
 use lekhika_core::util::now_ms;
 use lekhika_core::RunOptions;
 use lekhika_export::{export_all, Book, ExportOptions, ExportedFile};
@@ -17,6 +17,10 @@ impl Lekhika {
     /// The compiled book of an execution: the output of its last `compile` node.
     pub async fn compiled_book(&self, user: &str, id: &str) -> Result<Value> {
         let rec = self.stores.executions.get_execution(user, id).await?;
+        self.compiled_book_of(&rec).await
+    }
+
+    async fn compiled_book_of(&self, rec: &ExecutionRecord) -> Result<Value> {
         let options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
         let flow = self.engine.load(&rec.flow, &options)?;
         let order = flow.graph.topo_order().unwrap_or_default();
@@ -26,39 +30,51 @@ impl Lekhika {
             .find(|&&i| flow.nodes[i].kind == "compile")
             .map(|&i| flow.graph.ids[i].clone())
             .ok_or_else(|| {
-                LekhikaError::Config(
+                LekhikaError::NoBook(
                     "this flow has no `compile` node, so there is no book to export".into(),
                 )
             })?;
-        let results = self.stores.executions.node_results(user, id).await?;
+        let results = self
+            .stores
+            .executions
+            .node_results(&rec.owner, &rec.id)
+            .await?;
         results
             .into_iter()
             .find(|(k, _)| *k == NodeKey::node(compile.to_string()))
             .map(|(_, r)| r.output)
             .ok_or_else(|| {
-                LekhikaError::Config(format!(
+                LekhikaError::NoBook(format!(
                     "node `{compile}` has not finished; resume the run first"
                 ))
             })
     }
 
-    /// Export the run's book to `formats`; the files are also stored as
-    /// artifacts of the execution and a book record is saved.
+    /// Export the run's book to `formats` with `options` (their JSON form,
+    /// see `ExportOptions::from_json`; `None`: those of the flow's `export`
+    /// node, else the defaults). The files are also stored as artifacts of
+    /// the execution and a book record is saved.
     pub async fn export_book(
         &self,
         user: &str,
         id: &str,
         formats: &[String],
-        opts: &ExportOptions,
+        options: Option<&Value>,
     ) -> Result<Vec<ExportedFile>> {
-        let value = self.compiled_book(user, id).await?;
+        let rec = self.stores.executions.get_execution(user, id).await?;
+        let opts = match options.filter(|v| !v.is_null()) {
+            Some(v) => {
+                ExportOptions::from_json(v).map_err(|e| LekhikaError::Config(e.to_string()))?
+            }
+            None => crate::nodes::flow_export_options(&rec.flow),
+        };
+        let value = self.compiled_book_of(&rec).await?;
         let book = Book::from_compiled(&value)
             .map_err(|e| LekhikaError::Export(format!("cannot read the book: {e}")))?;
         let names: Vec<String> = formats
             .iter()
             .map(|f| f.trim().to_ascii_lowercase())
             .collect();
-        let opts = opts.clone();
         let files = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             export_all(&book, &refs, &opts)
@@ -105,24 +121,7 @@ impl Lekhika {
         Ok(files)
     }
 
-    /// Export options for an execution's book: `options` (their JSON form,
-    /// see `ExportOptions::from_json`) when given, else those of the flow's
-    /// `export` node (page size, labels...), else the defaults.
-    pub async fn export_options(
-        &self,
-        user: &str,
-        id: &str,
-        options: Option<&Value>,
-    ) -> Result<ExportOptions> {
-        if let Some(v) = options.filter(|v| !v.is_null()) {
-            return ExportOptions::from_json(v).map_err(|e| LekhikaError::Config(e.to_string()));
-        }
-        let rec = self.stores.executions.get_execution(user, id).await?;
-        Ok(crate::nodes::flow_export_options(&rec.flow))
-    }
-
-    /// [`Lekhika::export_book`] with [`Lekhika::export_options`], then
-    /// write the files into `out`.
+    /// [`Lekhika::export_book`], then write the files into `out`.
     pub async fn write_book(
         &self,
         user: &str,
@@ -131,8 +130,7 @@ impl Lekhika {
         out: &Path,
         options: Option<&Value>,
     ) -> Result<Vec<PathBuf>> {
-        let opts = self.export_options(user, id, options).await?;
-        let files = self.export_book(user, id, formats, &opts).await?;
+        let files = self.export_book(user, id, formats, options).await?;
         std::fs::create_dir_all(out)
             .map_err(|e| LekhikaError::Io(format!("cannot create {}: {e}", out.display())))?;
         let mut written = Vec::new();

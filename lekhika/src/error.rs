@@ -14,6 +14,10 @@ pub enum LekhikaError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The execution has no book to export: its flow has no `compile` node,
+    /// or that node has not finished.
+    #[error("{0}")]
+    NoBook(String),
     /// Rendering the book failed.
     #[error("export failed: {0}")]
     Export(String),
@@ -26,7 +30,7 @@ impl LekhikaError {
     /// Caused by the caller's input (exit code 2 in the CLI).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Self::Config(_) | Self::Export(_) => true,
+            Self::Config(_) | Self::NoBook(_) | Self::Export(_) => true,
             Self::Engine(e) => {
                 e.is_bad_input()
                     || matches!(

@@ -86,7 +86,7 @@ impl From<LekhikaError> for BindError {
     fn from(e: LekhikaError) -> Self {
         let message = e.to_string();
         match e {
-            LekhikaError::Config(_) => Self::new("config", message),
+            LekhikaError::Config(_) | LekhikaError::NoBook(_) => Self::new("config", message),
             LekhikaError::StoreOpen { .. } => Self::new("store_open", message),
             LekhikaError::Engine(e) => e.into(),
             LekhikaError::Store(s) => s.into(),

@@ -41,14 +41,14 @@ impl Lekhika {
         formats: Option<Vec<String>>,
         options: Option<serde_json::Value>,
     ) -> napi::Result<Vec<ExportedFile>> {
-        let opts = self
-            .inner
-            .export_options(&user, &execution_id, options.as_ref())
-            .await
-            .map_err(js)?;
         let files = self
             .inner
-            .export_book(&user, &execution_id, &formats_or_all(formats), &opts)
+            .export_book(
+                &user,
+                &execution_id,
+                &formats_or_all(formats),
+                options.as_ref(),
+            )
             .await
             .map_err(js)?;
         Ok(files

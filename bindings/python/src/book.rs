@@ -66,11 +66,7 @@ pub async fn export(
     f: Option<Vec<String>>,
     options: Option<serde_json::Value>,
 ) -> PyResult<Vec<lekhika::export::ExportedFile>> {
-    let opts = lk
-        .export_options(user, id, options.as_ref())
-        .await
-        .map_err(errors::from_lekhika)?;
-    lk.export_book(user, id, &formats(f), &opts)
+    lk.export_book(user, id, &formats(f), options.as_ref())
         .await
         .map_err(errors::from_lekhika)
 }

@@ -211,7 +211,7 @@ pub fn from_lekhika(e: Lk) -> PyErr {
         Lk::StoreOpen { .. } => store_open(&e.to_string()),
         Lk::Export(m) => ExportError::new_err(format!("export failed: {m}")),
         Lk::Io(m) => ExportError::new_err(m),
-        Lk::Config(m) => ConfigError::new_err(m),
+        Lk::Config(m) | Lk::NoBook(m) => ConfigError::new_err(m),
     }
 }
 

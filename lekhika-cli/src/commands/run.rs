@@ -133,9 +133,11 @@ async fn conclude(s: &Setup, o: &RunOutcome, f: &Follow) -> CliResult<()> {
                         .flatten()
                 })
                 .unwrap_or_else(|| ALL_FORMATS.iter().map(|s| s.to_string()).collect());
-            let files = match s.lk.compiled_book(&s.user, id).await {
-                Ok(_) => s.lk.write_book(&s.user, id, &formats, &out, None).await?,
-                Err(_) => Vec::new(), // a flow without a book (e.g. an outline-only flow)
+            let files = match s.lk.write_book(&s.user, id, &formats, &out, None).await {
+                Ok(files) => files,
+                // A flow without a book (e.g. an outline-only flow).
+                Err(lekhika::LekhikaError::NoBook(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
             };
             if f.json {
                 let files: Vec<String> = files
