@@ -81,7 +81,9 @@ pub struct ExecutionRecord {
     pub updated_at_ms: i64,
 }
 
-/// Identifies one checkpoint entry: a node, or one item of a map node.
+/// Identifies one checkpoint entry: a node, one item of a map node, or one
+/// saved step of a node's own work (items from [`STEP_BASE`] up; see
+/// [`NodeKey::step`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NodeKey {
     pub node: String,
@@ -101,7 +103,24 @@ impl NodeKey {
             item: Some(item),
         }
     }
+    /// Step `n` of a node that saves its work as it goes (the nested calls
+    /// of `continuity` and `phrase_check`): kept under the node's own name, so
+    /// regenerating the node forgets its steps too.
+    pub fn step(node: impl Into<String>, n: u32) -> Self {
+        Self {
+            node: node.into(),
+            item: Some(STEP_BASE.saturating_add(n)),
+        }
+    }
+    /// The step number, if this entry is a saved step.
+    pub fn step_index(&self) -> Option<u32> {
+        self.item.and_then(|i| i.checked_sub(STEP_BASE))
+    }
 }
+
+/// Item numbers from here up are a node's saved steps, not map items (a map
+/// never has 2^31 items).
+pub const STEP_BASE: u32 = 1 << 31;
 
 /// A finished node's (or map item's) checkpointed result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

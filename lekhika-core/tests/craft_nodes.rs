@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use lekhika_core::memory_store::MemoryStore;
-use lekhika_core::provider::TextRequest;
+use lekhika_core::provider::{ProviderError, ProviderErrorKind, TextRequest};
 use lekhika_core::store::{ExecutionStatus, ExecutionStore};
 use lekhika_core::testing::ScriptedModel;
 use lekhika_core::wallet::{LedgerKind, MemoryWalletStore, ModelPrice, PriceBook, WalletStore};
@@ -208,4 +208,165 @@ async fn phrase_check_rewrites_the_flagged_chapter_with_its_draft_issue_and_neig
     assert_eq!(slop.output["report"][0]["chapter"], 2);
     assert_eq!(slop.metrics["rounds"], 1);
     assert!(slop.metrics["rewrite_metrics"].get("2").is_some());
+}
+
+#[tokio::test]
+async fn a_resumed_continuity_pass_does_not_repeat_or_rebill_the_calls_it_finished() {
+    // The first run: the rewrite of chapter 3 fails for good (a revoked key),
+    // after the 3 join checks finished. The resumed run makes only the calls
+    // still missing: the rewrite and the 2 checks around chapter 3.
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let is_broken = broken.clone();
+    let model = ScriptedModel::new(move |req, _| {
+        let p = &req.messages[0].content;
+        if p.starts_with("REWRITE") && is_broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(ProviderError::new(
+                "scripted",
+                ProviderErrorKind::Auth,
+                "key revoked",
+            ));
+        }
+        Ok(ScriptedModel::reply(answer(req), 10, 5))
+    });
+    let store = Arc::new(MemoryStore::new());
+    let wallet = Arc::new(MemoryWalletStore::new());
+    wallet.grant("u", 1_000_000, "g", None).await.unwrap();
+    let engine = Engine::builder(model.clone(), store.clone())
+        .wallet(wallet.clone())
+        .prices(PriceBook::new([ModelPrice {
+            provider: "scripted".into(),
+            model: "m".into(),
+            input_per_1k: 1000.0,
+            output_per_1k: 1000.0,
+        }]))
+        .build();
+    let plan =
+        json!({"chapters": (1..=4).map(|_| json!({"beats": []})).collect::<Vec<_>>(), "bible": []});
+    let first = engine
+        .start("u", &flow(), &json!({"plan": plan}), &RunOptions::default())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(first.status, ExecutionStatus::Failed, "{:?}", first.message);
+    let id = first.execution_id;
+    let prompts = model.prompts();
+    let count = |ps: &[String], prefix: &str| ps.iter().filter(|p| p.starts_with(prefix)).count();
+    assert_eq!(
+        (
+            count(&prompts, "WRITE"),
+            count(&prompts, "CHECK"),
+            count(&prompts, "REWRITE")
+        ),
+        (4, 3, 1)
+    );
+    // The finished checks are saved as steps of `cont`, not as finished nodes.
+    let steps: Vec<u32> = store
+        .node_results("u", &id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.node == "cont")
+        .map(|(k, _)| k.step_index().expect("only steps of cont are saved"))
+        .collect();
+    assert_eq!(steps, vec![0, 1, 2]);
+    let report = engine.report("u", &id).await.unwrap();
+    assert!(report.nodes.iter().all(|n| n.node != "cont"));
+
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    let done = engine.resume("u", &id).await.unwrap().wait().await.unwrap();
+    assert_eq!(
+        done.status,
+        ExecutionStatus::Completed,
+        "{:?}",
+        done.message
+    );
+    let again: Vec<String> = model.prompts().split_off(prompts.len());
+    assert_eq!(again.len(), 3, "{again:?}");
+    assert!(again[0].starts_with("REWRITE 3 open ROME"), "{again:?}");
+    assert_eq!(count(&again, "CHECK"), 2, "{again:?}");
+
+    // The node's result counts every call of the pass, earlier run's included.
+    let results = store.node_results("u", &id).await.unwrap();
+    let cont = &results
+        .iter()
+        .find(|(k, _)| k.node == "cont" && k.item.is_none())
+        .unwrap()
+        .1;
+    assert_eq!(cont.output["rewritten"], json!([3]));
+    assert_eq!(cont.usage.input_tokens, 60);
+    // Each successful call was settled once; the failed one was released.
+    let ledger = wallet.ledger("u", Some(&id)).await.unwrap();
+    let mut settled: Vec<&String> = ledger
+        .iter()
+        .filter(|e| e.kind == LedgerKind::Settle)
+        .map(|e| &e.key)
+        .collect();
+    let n = settled.len();
+    settled.sort();
+    settled.dedup();
+    assert_eq!((n, settled.len()), (model.calls() - 1, model.calls() - 1));
+    let w = wallet.wallet("u").await.unwrap().unwrap();
+    assert_eq!(w.total_spent, 15 * (model.calls() as i64 - 1));
+    assert_eq!(w.total_spent, done.cost);
+    let report = engine.report("u", &id).await.unwrap();
+    assert_eq!(report.cost as i64, w.total_spent);
+    assert_eq!(
+        report.nodes.iter().filter(|n| n.node == "cont").count(),
+        1,
+        "steps are not listed as nodes"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_pass_is_written_again_instead_of_replaying_its_saved_steps() {
+    // The first rewrite keeps the stock phrase, so the pass's output fails
+    // its `validate` check; the regeneration must call the model again, not
+    // replay the saved (rejected) rewrite.
+    let model = ScriptedModel::new(|_, call| {
+        let text = if call == 0 {
+            "still a tapestry of lies"
+        } else {
+            "clean text"
+        };
+        Ok(ScriptedModel::reply(text, 10, 5))
+    });
+    let store = Arc::new(MemoryStore::new());
+    let engine = Engine::builder(model.clone(), store.clone()).build();
+    let doc = json!({"nodes": [
+        {"id": "in", "type": "input", "data": {"fields": [{"name": "chapters", "type": "select", "required": true}]}},
+        {"id": "ch", "type": "template", "data": {"template": "{{input.chapters}}"}},
+        {"id": "slop", "type": "phrase_check", "data": {
+            "chapters": "{{nodes.ch.output}}", "phrases": ["tapestry of"], "ngram": 0, "max_rounds": 1, "instruction": "HITS: {hits}",
+            "validate": {"json_schema": {"type": "object", "properties": {"remaining": {"enum": [[]]}}}, "attempts": 1},
+            "rewrite": {"kind": "text", "provider": "scripted", "model": "m", "max_tokens": 100,
+                "prompt": "REWRITE {{item.draft}}"}}}
+    ], "edges": [{"source": "in", "target": "ch"}, {"source": "ch", "target": "slop"}]});
+    let input = json!({"chapters": ["alpha", "a tapestry of lies"]});
+    let out = engine
+        .start("u", &doc, &input, &RunOptions::default())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(out.status, ExecutionStatus::Completed, "{:?}", out.message);
+    assert_eq!(model.calls(), 2);
+    let results = store.node_results("u", &out.execution_id).await.unwrap();
+    let slop = &results
+        .iter()
+        .find(|(k, _)| k.node == "slop" && k.item.is_none())
+        .unwrap()
+        .1;
+    assert_eq!(slop.output["chapters"], json!(["alpha", "clean text"]));
+    let steps: Vec<(u32, &Value)> = results
+        .iter()
+        .filter_map(|(k, r)| Some((k.step_index()?, &r.output)))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![(0, &json!("clean text"))],
+        "the rejected step was replaced"
+    );
 }

@@ -35,9 +35,9 @@ pub(crate) async fn run_with_policy(
 /// [`run_with_policy`] for a call nested inside another node's run (e.g. a
 /// continuity checker): attempts count from `first_attempt + 1`, so the
 /// nested calls' wallet keys (which include the attempt) never collide with
-/// each other or with the host node's own calls. Nothing is checkpointed:
-/// the host node adds the result's usage to its own with
-/// `NodeContext::absorb`.
+/// each other or with the host node's own calls. Nothing is checkpointed
+/// here: the host node saves the result as one of its steps and adds its
+/// usage to its own with `NodeContext::absorb`.
 pub(crate) async fn run_with_policy_from(
     run: &Arc<RunShared>,
     idx: usize,
@@ -105,6 +105,14 @@ pub(crate) async fn run_with_policy_from(
         let delay = match &err {
             NodeError::InvalidOutput(msg) if validations < max_validations => {
                 validations += 1;
+                // A rejected output is written again from scratch: its saved
+                // steps (already paid for) are not replayed into it.
+                if item.is_none() && run.forget_steps(idx) {
+                    let node = [run.node_id(idx).to_string()];
+                    run.store
+                        .remove_node_results(&run.owner, &run.execution_id, &node)
+                        .await?;
+                }
                 feedback = Some(format!(
                     "Your previous answer was rejected: {msg}. Write it again and fix this."
                 ));

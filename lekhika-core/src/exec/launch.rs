@@ -84,12 +84,19 @@ pub(crate) async fn launch(
     let mut done = vec![false; n];
     let outputs: Vec<OnceLock<Arc<Value>>> = (0..n).map(|_| OnceLock::new()).collect();
     let mut items: HashMap<usize, BTreeMap<u32, NodeResult>> = HashMap::new();
+    let mut steps: HashMap<usize, BTreeMap<u32, NodeResult>> = HashMap::new();
     let totals = Totals::default();
     for (key, result) in results {
-        totals.add(&result);
         let Some(&idx) = flow.graph.index.get(key.node.as_str()) else {
+            totals.add(&result);
             continue;
         };
+        if let Some(n) = key.step_index() {
+            // A step's usage is counted in its node's own result.
+            steps.entry(idx).or_default().insert(n, result);
+            continue;
+        }
+        totals.add(&result);
         match key.item {
             None => {
                 done[idx] = true;
@@ -101,6 +108,7 @@ pub(crate) async fn launch(
         }
     }
     items.retain(|idx, _| !done[*idx]);
+    steps.retain(|idx, _| !done[*idx]);
 
     let (events, stream) = EventSink::new(&id);
     let cancel = CancellationToken::new();
@@ -127,6 +135,7 @@ pub(crate) async fn launch(
         instructions: options.instructions.clone().into_iter().collect(),
         approvals: options.approvals.clone().into_iter().collect(),
         item_results: Mutex::new(items),
+        steps: Mutex::new(steps),
         cancel: cancel.clone(),
         totals,
     });

@@ -69,7 +69,12 @@ impl Engine {
             created_at_ms: rec.created_at_ms,
             updated_at_ms: rec.updated_at_ms,
         };
-        for (NodeKey { node, item }, r) in results {
+        for (key, r) in results {
+            if key.step_index().is_some() {
+                // Saved steps are counted in their node's own result.
+                continue;
+            }
+            let NodeKey { node, item } = key;
             if item.is_none() {
                 report.nodes_done += 1;
             }

@@ -32,6 +32,9 @@ pub(crate) struct RunShared {
     pub approvals: HashMap<String, Value>,
     /// Checkpointed map items, handed to their map node once.
     pub item_results: Mutex<HashMap<usize, BTreeMap<u32, NodeResult>>>,
+    /// Saved steps of unfinished nodes by node index and step number: work a
+    /// node's earlier attempt (or an earlier run) already paid for.
+    pub steps: Mutex<HashMap<usize, BTreeMap<u32, NodeResult>>>,
     pub cancel: CancellationToken,
     /// Usage and cost of every checkpointed result of the execution
     /// (earlier attempts' included), for the run's final figures.
@@ -62,6 +65,27 @@ impl RunShared {
             .ok()
             .and_then(|mut m| m.remove(&node_idx))
             .unwrap_or_default()
+    }
+
+    /// Step `n` of node `idx`, if it was saved.
+    pub fn saved_step(&self, idx: usize, n: u32) -> Option<NodeResult> {
+        self.steps.lock().ok()?.get(&idx)?.get(&n).cloned()
+    }
+
+    pub fn remember_step(&self, idx: usize, n: u32, result: NodeResult) {
+        if let Ok(mut m) = self.steps.lock() {
+            m.entry(idx).or_default().insert(n, result);
+        }
+    }
+
+    /// Forget node `idx`'s saved steps (its output was rejected, so its work
+    /// is done again); true if it had any.
+    pub fn forget_steps(&self, idx: usize) -> bool {
+        self.steps
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(&idx))
+            .is_some_and(|s| !s.is_empty())
     }
 
     pub fn node_id(&self, idx: usize) -> &str {

@@ -48,6 +48,8 @@ pub struct NodeContext {
     instruction: Option<String>,
     acc: Mutex<Accounting>,
     seq: AtomicU32,
+    /// The next step number ([`NodeContext::reserve_steps`]).
+    next_step: AtomicU32,
 }
 
 impl NodeContext {
@@ -66,6 +68,7 @@ impl NodeContext {
             instruction,
             acc: Mutex::new(Accounting::default()),
             seq: AtomicU32::new(0),
+            next_step: AtomicU32::new(0),
         }
     }
 
@@ -130,6 +133,18 @@ impl NodeContext {
             item: self.item_index(),
             message: message.into(),
         });
+    }
+
+    /// Number `count` steps of this node's work, in the order the node
+    /// asks (the same on every attempt given the same saved steps), so each
+    /// can be saved and found again by number. `None` for map items, whose
+    /// work is saved per item instead.
+    pub(crate) fn reserve_steps(&self, count: usize) -> Option<u32> {
+        if self.item.is_some() {
+            return None;
+        }
+        let count = u32::try_from(count).ok()?;
+        Some(self.next_step.fetch_add(count, Ordering::Relaxed))
     }
 
     fn item_index(&self) -> Option<u32> {

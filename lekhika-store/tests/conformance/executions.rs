@@ -129,6 +129,8 @@ pub async fn checkpoints(s: &Stores) {
         (NodeKey::node("chapters"), result("all chapters", 0)),
         (NodeKey::item("chapters", 0), result("chapter one", 6)),
         (NodeKey::item("chapters", 10), result("chapter eleven", 6)),
+        // Saved steps of a node (item numbers from 2^31 up) round-trip too.
+        (NodeKey::step("chapters", 3), result("a check", 2)),
     ];
     for (k, r) in &puts {
         s.executions
@@ -151,12 +153,15 @@ pub async fn checkpoints(s: &Stores) {
             NodeKey::item("chapters", 0),
             NodeKey::item("chapters", 1),
             NodeKey::item("chapters", 10),
+            NodeKey::step("chapters", 3),
             NodeKey::node("outline"),
         ],
         "ordered like NodeKey's Ord (node, then None before items)"
     );
     assert_eq!(got[1].1, puts[3].1, "results round-trip unchanged");
-    assert_eq!(got[4].1, newer);
+    assert_eq!(got[4].0.step_index(), Some(3));
+    assert_eq!(got[4].1, puts[5].1);
+    assert_eq!(got[5].1, newer);
 
     s.executions
         .remove_node_results(&owner, &rec.id, &["chapters".to_string()])

@@ -132,6 +132,12 @@ impl Node for MapNode {
     async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
         let list = Arc::new(list_of(ctx.render_value(&self.items)?)?);
         let n = list.len();
+        if n >= crate::store::STEP_BASE as usize {
+            return Err(NodeError::InvalidOutput(format!(
+                "map `items` has {n} entries; at most {} are supported",
+                crate::store::STEP_BASE - 1
+            )));
+        }
         let mut done = ctx.run.take_item_results(ctx.node_idx);
         let mut results: Vec<Option<Value>> = (0..n)
             .map(|i| done.remove(&(i as u32)).map(|r| r.output))

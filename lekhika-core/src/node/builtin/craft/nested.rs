@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::exec::attempt::run_with_policy_from;
 use crate::flow::NodeSpec;
 use crate::node::{BuiltNode, ItemScope, NodeContext, NodeError, Registry, VarUse};
-use crate::store::NodeResult;
+use crate::store::{NodeKey, NodeResult};
 
 /// Build the node config `{"kind": ..., ...}` found at `field`.
 pub(crate) fn build_inner(
@@ -57,9 +57,10 @@ impl Attempts {
     }
 }
 
-/// Move the charges of a nested call (held under this node and the nested
-/// item index) to the host node's own, so they are settled when the host's
-/// result is checkpointed, or released when it stops.
+/// Move the charges of a nested call that is not saved as a step (held
+/// under this node and the nested item index) to the host node's own, so
+/// they are settled when the host's result is checkpointed, or released when
+/// it stops.
 fn adopt_charges(ctx: &NodeContext, nested_item: u32) {
     let node = ctx.node_id();
     let charges = ctx.run.meter.take_pending(node, Some(nested_item));
@@ -76,8 +77,45 @@ fn adopt_charges(ctx: &NodeContext, nested_item: u32) {
 /// One job: the item scope and the extra instruction.
 pub(crate) type Job = (usize, ItemScope, Option<String>);
 
+/// Count a nested call's usage and cost as the host node's own.
+fn absorb(ctx: &NodeContext, r: &NodeResult) {
+    ctx.absorb(
+        r.usage,
+        r.cost as i64,
+        r.provider.as_deref(),
+        r.model.as_deref(),
+    );
+}
+
+/// Checkpoint a finished nested call as step `n` of the host node, with the
+/// charges of its calls, and settle them: a resume (or a retry of the host)
+/// finds it and does not call the model again.
+async fn save_step(
+    ctx: &NodeContext,
+    n: u32,
+    nested_item: u32,
+    mut r: NodeResult,
+) -> Result<NodeResult, NodeError> {
+    let run = &ctx.run;
+    r.charges = run.meter.take_pending(ctx.node_id(), Some(nested_item));
+    let key = NodeKey::step(ctx.node_id(), n);
+    let saved = run
+        .store
+        .put_node_result(&run.owner, &run.execution_id, &key, &r, run.fence.as_ref())
+        .await;
+    if let Err(e) = saved {
+        run.meter.release_all(&r.charges).await?;
+        return Err(e.into());
+    }
+    run.meter.commit(&r.charges).await?;
+    run.remember_step(ctx.node_idx, n, r.clone());
+    Ok(r)
+}
+
 /// Run `built` once per job, `concurrency` at a time; results by job key.
-/// Every call's usage and cost are added to `ctx`'s own.
+/// Every call's usage and cost are added to `ctx`'s own. Each finished call
+/// is saved as a step of the host node (outside map items), and a call saved
+/// by an earlier attempt or run is not made again.
 pub(crate) async fn run_all(
     ctx: &NodeContext,
     built: &BuiltNode,
@@ -85,13 +123,25 @@ pub(crate) async fn run_all(
     concurrency: usize,
     attempts: &Attempts,
 ) -> Result<Vec<(usize, NodeResult)>, NodeError> {
-    let mut set = JoinSet::new();
-    let mut pending = jobs.into_iter();
+    let first_step = ctx.reserve_steps(jobs.len());
     let mut out = Vec::new();
+    let mut todo = Vec::with_capacity(jobs.len());
+    for (pos, job) in jobs.into_iter().enumerate() {
+        let step = first_step.and_then(|b| b.checked_add(u32::try_from(pos).ok()?));
+        match step.and_then(|n| ctx.run.saved_step(ctx.node_idx, n)) {
+            Some(r) => {
+                absorb(ctx, &r);
+                out.push((job.0, r));
+            }
+            None => todo.push((step, job)),
+        }
+    }
+    let mut set = JoinSet::new();
+    let mut pending = todo.into_iter();
     let mut first_err: Option<NodeError> = None;
     loop {
         while first_err.is_none() && set.len() < concurrency.max(1) {
-            let Some((key, scope, instruction)) = pending.next() else {
+            let Some((step, (key, scope, instruction))) = pending.next() else {
                 break;
             };
             let (run, tpl, idx, base) = (
@@ -105,24 +155,31 @@ pub(crate) async fn run_all(
                 let r =
                     run_with_policy_from(&run, idx, &tpl, Some(Arc::new(scope)), instruction, base)
                         .await;
-                (key, item_idx, r)
+                (key, item_idx, step, r)
             });
         }
         let Some(joined) = set.join_next().await else {
             break;
         };
         match joined {
-            Ok((key, item_idx, Ok(r))) => {
-                adopt_charges(ctx, item_idx);
-                ctx.absorb(
-                    r.usage,
-                    r.cost as i64,
-                    r.provider.as_deref(),
-                    r.model.as_deref(),
-                );
+            Ok((key, item_idx, step, Ok(r))) => {
+                let r = match step {
+                    Some(n) => match save_step(ctx, n, item_idx, r).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            first_err.get_or_insert(e);
+                            continue;
+                        }
+                    },
+                    None => {
+                        adopt_charges(ctx, item_idx);
+                        r
+                    }
+                };
+                absorb(ctx, &r);
                 out.push((key, r));
             }
-            Ok((_, item_idx, Err(e))) => {
+            Ok((_, item_idx, _, Err(e))) => {
                 adopt_charges(ctx, item_idx);
                 if first_err.is_none() || matches!(first_err, Some(NodeError::Cancelled)) {
                     first_err = Some(e);
