@@ -131,7 +131,11 @@ async fn a_kill_during_the_continuity_pass_keeps_the_checks_it_finished() {
     ] {
         c.args(["--input", kv]);
     }
-    c.arg("--json").stdout(Stdio::piped()).stderr(Stdio::null());
+    let out_dir = dir.join("book");
+    c.args(["--json", "--formats", "md", "--out"])
+        .arg(&out_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     let mut child = c.spawn().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
@@ -172,6 +176,16 @@ async fn a_kill_during_the_continuity_pass_keeps_the_checks_it_finished() {
     .unwrap();
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.last().unwrap()["status"], "completed");
+    // The book is written where the first run asked, with the contradiction fixed.
+    let md = std::fs::read_to_string(out_dir.join("salt-roads.md")).unwrap();
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("# Chapter ")).count(),
+        6
+    );
+    assert!(
+        !md.contains("Mara is in Rome."),
+        "chapter 5 was not rewritten"
+    );
 
     // Checks in the order asked (one at a time): the saved ones once each.
     let checks: Vec<String> = server
