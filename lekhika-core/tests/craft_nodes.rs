@@ -62,13 +62,13 @@ fn answer(req: &TextRequest) -> String {
     "?".into()
 }
 
-#[tokio::test]
-async fn nested_calls_are_metered_once_each_and_counted_in_usage() {
-    let model = ScriptedModel::new(|req, _| Ok(ScriptedModel::reply(answer(req), 10, 5)));
+/// An engine on `model` whose user `u` has a funded wallet and whose model
+/// `scripted/m` costs 1 token per token.
+async fn metered(model: Arc<ScriptedModel>) -> (Engine, Arc<MemoryStore>, Arc<MemoryWalletStore>) {
     let store = Arc::new(MemoryStore::new());
     let wallet = Arc::new(MemoryWalletStore::new());
     wallet.grant("u", 1_000_000, "g", None).await.unwrap();
-    let engine = Engine::builder(model.clone(), store.clone())
+    let engine = Engine::builder(model, store.clone())
         .wallet(wallet.clone())
         .prices(PriceBook::new([ModelPrice {
             provider: "scripted".into(),
@@ -77,6 +77,13 @@ async fn nested_calls_are_metered_once_each_and_counted_in_usage() {
             output_per_1k: 1000.0,
         }]))
         .build();
+    (engine, store, wallet)
+}
+
+#[tokio::test]
+async fn nested_calls_are_metered_once_each_and_counted_in_usage() {
+    let model = ScriptedModel::new(|req, _| Ok(ScriptedModel::reply(answer(req), 10, 5)));
+    let (engine, store, wallet) = metered(model.clone()).await;
     let plan = json!({
         "chapters": (1..=4).map(|k| json!({"beats": [format!("beat with {}", if k == 2 { "the Smith" } else { "nobody" })]})).collect::<Vec<_>>(),
         "bible": [{"name": "Ana", "description": "ALWAYS", "always": true},
@@ -228,18 +235,7 @@ async fn a_resumed_continuity_pass_does_not_repeat_or_rebill_the_calls_it_finish
         }
         Ok(ScriptedModel::reply(answer(req), 10, 5))
     });
-    let store = Arc::new(MemoryStore::new());
-    let wallet = Arc::new(MemoryWalletStore::new());
-    wallet.grant("u", 1_000_000, "g", None).await.unwrap();
-    let engine = Engine::builder(model.clone(), store.clone())
-        .wallet(wallet.clone())
-        .prices(PriceBook::new([ModelPrice {
-            provider: "scripted".into(),
-            model: "m".into(),
-            input_per_1k: 1000.0,
-            output_per_1k: 1000.0,
-        }]))
-        .build();
+    let (engine, store, wallet) = metered(model.clone()).await;
     let plan =
         json!({"chapters": (1..=4).map(|_| json!({"beats": []})).collect::<Vec<_>>(), "bible": []});
     let first = engine

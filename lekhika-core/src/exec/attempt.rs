@@ -144,6 +144,25 @@ pub(crate) async fn run_with_policy_from(
     }
 }
 
+/// Write `r` as checkpoint entry `key`, then settle its charges (work kept
+/// is paid once); if the write fails, release them (work lost is not paid).
+pub(crate) async fn save_result(
+    run: &RunShared,
+    key: &NodeKey,
+    r: &NodeResult,
+) -> Result<(), NodeError> {
+    let saved = run
+        .store
+        .put_node_result(&run.owner, &run.execution_id, key, r, run.fence.as_ref())
+        .await;
+    if let Err(e) = saved {
+        run.meter.release_all(&r.charges).await?;
+        return Err(e.into());
+    }
+    run.meter.commit(&r.charges).await?;
+    Ok(())
+}
+
 /// Run, checkpoint and report one node or map item.
 async fn run_and_checkpoint(
     run: &Arc<RunShared>,
@@ -168,15 +187,7 @@ async fn run_and_checkpoint(
                 item: item_idx,
             };
             r.charges = charges;
-            let saved = run
-                .store
-                .put_node_result(&run.owner, &run.execution_id, &key, &r, run.fence.as_ref())
-                .await;
-            if let Err(e) = saved {
-                run.meter.release_all(&r.charges).await?;
-                return Err(e.into());
-            }
-            run.meter.commit(&r.charges).await?;
+            save_result(run, &key, &r).await?;
             run.totals.add(&r);
             run.events.emit_with(|| EventKind::CheckpointSaved {
                 node: key.node.clone(),

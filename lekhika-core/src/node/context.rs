@@ -144,7 +144,12 @@ impl NodeContext {
             return None;
         }
         let count = u32::try_from(count).ok()?;
-        Some(self.next_step.fetch_add(count, Ordering::Relaxed))
+        let first = self.next_step.fetch_add(count, Ordering::Relaxed);
+        // Past the last step number a key can hold, steps are not saved.
+        first
+            .checked_add(count)
+            .filter(|&end| end <= u32::MAX - crate::store::STEP_BASE)
+            .map(|_| first)
     }
 
     fn item_index(&self) -> Option<u32> {

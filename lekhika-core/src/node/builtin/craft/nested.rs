@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio::task::JoinSet;
 
-use crate::exec::attempt::run_with_policy_from;
+use crate::exec::attempt::{run_with_policy_from, save_result};
 use crate::flow::NodeSpec;
 use crate::node::{BuiltNode, ItemScope, NodeContext, NodeError, Registry, VarUse};
 use crate::store::{NodeKey, NodeResult};
@@ -98,16 +98,7 @@ async fn save_step(
 ) -> Result<NodeResult, NodeError> {
     let run = &ctx.run;
     r.charges = run.meter.take_pending(ctx.node_id(), Some(nested_item));
-    let key = NodeKey::step(ctx.node_id(), n);
-    let saved = run
-        .store
-        .put_node_result(&run.owner, &run.execution_id, &key, &r, run.fence.as_ref())
-        .await;
-    if let Err(e) = saved {
-        run.meter.release_all(&r.charges).await?;
-        return Err(e.into());
-    }
-    run.meter.commit(&r.charges).await?;
+    save_result(run, &NodeKey::step(ctx.node_id(), n), &r).await?;
     run.remember_step(ctx.node_idx, n, r.clone());
     Ok(r)
 }
