@@ -8,8 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::store::{
-    Artifact, ArtifactMeta, ArtifactStore, BookRecord, ExecutionQueue, ExecutionRecord,
-    ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError, StoreResult,
+    Artifact, ArtifactMeta, ArtifactStore, BookRecord, CallRecord, ExecutionQueue, ExecutionRecord,
+    ExecutionStatus, ExecutionStore, Lease, LeaseGrant, NodeKey, NodeResult, RunnerInfo,
+    StoreError, StoreResult,
 };
 use crate::util::now_ms;
 
@@ -25,6 +26,8 @@ struct Inner {
     /// in-order inserts, so slots of pointers waste far less than slots of
     /// ~190-byte results.
     results: HashMap<String, BTreeMap<NodeKey, Box<NodeResult>>>,
+    /// The call journal: execution id -> (node, item, request) -> call.
+    calls: HashMap<String, BTreeMap<(String, Option<u32>, String), CallRecord>>,
     stops: HashSet<String>,
     artifacts: HashMap<(String, String), Artifact>,
     books: Vec<BookRecord>,
@@ -45,7 +48,25 @@ impl MemoryStore {
     }
 }
 
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
 impl Inner {
+    fn runner_of(&self, id: &str) -> Option<RunnerInfo> {
+        self.leases.get(id).map(|l| RunnerInfo {
+            worker: l.worker.clone(),
+            token: l.token,
+            expires_in_ms: l.expires_at_ms - now_ms(),
+        })
+    }
+
+    fn with_runner(&self, r: &ExecutionRecord) -> ExecutionRecord {
+        let mut r = r.clone();
+        r.runner = self.runner_of(&r.id);
+        r
+    }
+
     fn owned(&mut self, owner: &str, id: &str) -> StoreResult<&mut ExecutionRecord> {
         match self.executions.get_mut(id) {
             Some(r) if r.owner == owner => Ok(r),
@@ -75,12 +96,16 @@ impl ExecutionStore for MemoryStore {
         if g.executions.contains_key(&rec.id) {
             return Err(StoreError::Conflict(format!("execution {} exists", rec.id)));
         }
-        g.executions.insert(rec.id.clone(), rec.clone());
+        let mut rec = rec.clone();
+        rec.runner = None;
+        g.executions.insert(rec.id.clone(), rec);
         Ok(())
     }
 
     async fn get_execution(&self, owner: &str, id: &str) -> StoreResult<ExecutionRecord> {
-        Ok(self.lock()?.owned(owner, id)?.clone())
+        let mut g = self.lock()?;
+        let r = g.owned(owner, id)?.clone();
+        Ok(g.with_runner(&r))
     }
 
     async fn list_executions(&self, owner: &str) -> StoreResult<Vec<ExecutionRecord>> {
@@ -89,7 +114,7 @@ impl ExecutionStore for MemoryStore {
             .executions
             .values()
             .filter(|r| r.owner == owner)
-            .cloned()
+            .map(|r| g.with_runner(r))
             .collect();
         v.sort_by_key(|r| r.created_at_ms);
         Ok(v)
@@ -176,9 +201,12 @@ impl ExecutionStore for MemoryStore {
     ) -> StoreResult<()> {
         let mut g = self.lock()?;
         g.owned(owner, id)?;
+        let drop: HashSet<&String> = nodes.iter().collect();
         if let Some(m) = g.results.get_mut(id) {
-            let drop: HashSet<&String> = nodes.iter().collect();
             m.retain(|k, _| !drop.contains(&k.node));
+        }
+        if let Some(m) = g.calls.get_mut(id) {
+            m.retain(|k, _| !drop.contains(&k.0));
         }
         Ok(())
     }
@@ -190,6 +218,88 @@ impl ExecutionStore for MemoryStore {
             .get(id)
             .map(|m| m.iter().map(|(k, v)| (k.clone(), (**v).clone())).collect())
             .unwrap_or_default())
+    }
+
+    async fn put_call(
+        &self,
+        owner: &str,
+        id: &str,
+        call: &CallRecord,
+        fence: Option<&Lease>,
+    ) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        g.check_fence(id, fence)?;
+        g.owned(owner, id)?;
+        g.calls.entry(id.to_string()).or_default().insert(
+            (call.node.clone(), call.item, call.request.clone()),
+            call.clone(),
+        );
+        Ok(())
+    }
+
+    async fn calls(&self, owner: &str, id: &str) -> StoreResult<Vec<CallRecord>> {
+        let mut g = self.lock()?;
+        g.owned(owner, id)?;
+        let mut v: Vec<CallRecord> = g
+            .calls
+            .get(id)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| (&a.node, a.item, a.seq).cmp(&(&b.node, b.item, b.seq)));
+        Ok(v)
+    }
+
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        id: &str,
+        runner: &str,
+        duration: Duration,
+    ) -> StoreResult<LeaseGrant> {
+        let mut g = self.lock()?;
+        g.owned(owner, id)?;
+        let now = now_ms();
+        if let Some(l) = g.leases.get(id) {
+            if l.expires_at_ms > now {
+                return Ok(LeaseGrant::Held(RunnerInfo {
+                    worker: l.worker.clone(),
+                    token: l.token,
+                    expires_in_ms: l.expires_at_ms - now,
+                }));
+            }
+        }
+        g.lease_counter += 1;
+        let lease = Lease {
+            execution_id: id.to_string(),
+            owner: owner.to_string(),
+            worker: runner.to_string(),
+            token: g.lease_counter,
+            expires_at_ms: now + millis(duration),
+        };
+        g.leases.insert(id.to_string(), lease.clone());
+        Ok(LeaseGrant::Granted(lease))
+    }
+
+    async fn renew_lease(&self, lease: &Lease, duration: Duration) -> StoreResult<bool> {
+        let mut g = self.lock()?;
+        match g.leases.get_mut(&lease.execution_id) {
+            Some(l) if l.token == lease.token => {
+                l.expires_at_ms = now_ms() + millis(duration);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        if g.leases
+            .get(&lease.execution_id)
+            .is_some_and(|l| l.token == lease.token)
+        {
+            g.leases.remove(&lease.execution_id);
+        }
+        Ok(())
     }
 
     async fn request_stop(&self, owner: &str, id: &str) -> StoreResult<()> {
@@ -300,8 +410,9 @@ impl ExecutionQueue for MemoryStore {
             .values()
             .filter(|r| match r.status {
                 ExecutionStatus::Pending => true,
-                // A running execution without a lease is run directly by
-                // some process; only an expired lease makes it claimable.
+                // Only an expired lease makes a running execution claimable
+                // (its runner died); one without a lease predates leases
+                // and is left to `resume`.
                 ExecutionStatus::Running => {
                     g.leases.get(&r.id).is_some_and(|l| l.expires_at_ms < now)
                 }
@@ -319,34 +430,12 @@ impl ExecutionQueue for MemoryStore {
             owner,
             worker: worker.to_string(),
             token: g.lease_counter,
-            expires_at_ms: now + lease.as_millis() as i64,
+            expires_at_ms: now + millis(lease),
         };
         g.leases.insert(id.clone(), l.clone());
         if let Some(r) = g.executions.get_mut(&id) {
             r.status = ExecutionStatus::Running;
         }
         Ok(Some(l))
-    }
-
-    async fn renew(&self, lease: &Lease, duration: Duration) -> StoreResult<bool> {
-        let mut g = self.lock()?;
-        match g.leases.get_mut(&lease.execution_id) {
-            Some(l) if l.token == lease.token => {
-                l.expires_at_ms = now_ms() + duration.as_millis() as i64;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn release(&self, lease: &Lease) -> StoreResult<()> {
-        let mut g = self.lock()?;
-        if g.leases
-            .get(&lease.execution_id)
-            .is_some_and(|l| l.token == lease.token)
-        {
-            g.leases.remove(&lease.execution_id);
-        }
-        Ok(())
     }
 }

@@ -26,6 +26,10 @@ pub enum ExecutionStatus {
     Stopped,
     Completed,
     Failed,
+    /// Never stored: how [`ExecutionRecord::live_status`] reports a
+    /// `running` execution whose runner died (no live lease). `resume`
+    /// continues it from its checkpoint.
+    Interrupted,
 }
 
 impl ExecutionStatus {
@@ -37,6 +41,7 @@ impl ExecutionStatus {
             Self::Stopped => "stopped",
             Self::Completed => "completed",
             Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -47,6 +52,7 @@ impl ExecutionStatus {
             "stopped" => Self::Stopped,
             "completed" => Self::Completed,
             "failed" => Self::Failed,
+            "interrupted" => Self::Interrupted,
             _ => return None,
         })
     }
@@ -79,11 +85,26 @@ pub struct ExecutionRecord {
     pub epoch: u32,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// The runner lease, if one was taken and not released (stores fill it
+    /// in on reads; ignored on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<RunnerInfo>,
 }
 
-/// Identifies one checkpoint entry: a node, one item of a map node, or one
-/// saved step of a node's own work (items from [`STEP_BASE`] up; see
-/// [`NodeKey::step`]).
+impl ExecutionRecord {
+    /// The status as a user should read it: a `running` execution that no
+    /// live runner holds was interrupted (its process died) and waits for
+    /// `resume` (or a worker) to continue it.
+    pub fn live_status(&self) -> ExecutionStatus {
+        match (self.status, &self.runner) {
+            (ExecutionStatus::Running, Some(r)) if r.is_live() => ExecutionStatus::Running,
+            (ExecutionStatus::Running, _) => ExecutionStatus::Interrupted,
+            (s, _) => s,
+        }
+    }
+}
+
+/// Identifies one checkpoint entry: a node, or one item of a map node.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NodeKey {
     pub node: String,
@@ -103,24 +124,17 @@ impl NodeKey {
             item: Some(item),
         }
     }
-    /// Step `n` of a node that saves its work as it goes (the nested calls
-    /// of `continuity` and `phrase_check`): kept under the node's own name, so
-    /// regenerating the node forgets its steps too.
-    pub fn step(node: impl Into<String>, n: u32) -> Self {
-        Self {
-            node: node.into(),
-            item: Some(STEP_BASE.saturating_add(n)),
-        }
-    }
-    /// The step number, if this entry is a saved step.
-    pub fn step_index(&self) -> Option<u32> {
-        self.item.and_then(|i| i.checked_sub(STEP_BASE))
+    /// A row of the step scheme earlier versions used for whole-book passes
+    /// (item numbers from 2^31 up). Their work is now in the call journal;
+    /// such rows are ignored when a run is loaded.
+    pub fn is_legacy_step(&self) -> bool {
+        self.item.is_some_and(|i| i >= LEGACY_STEP_BASE)
     }
 }
 
-/// Item numbers from here up are a node's saved steps, not map items (a map
+/// Item numbers from here up were saved steps in earlier versions (a map
 /// never has 2^31 items).
-pub const STEP_BASE: u32 = 1 << 31;
+pub const LEGACY_STEP_BASE: u32 = 1 << 31;
 
 /// A finished node's (or map item's) checkpointed result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -144,15 +158,13 @@ pub struct NodeResult {
     /// Node-specific metrics (word counts, review scores, length score...).
     #[serde(default)]
     pub metrics: serde_json::Value,
-    /// Wallet charges of this result's AI calls (ledger key, amount). They
-    /// are settled only after this result is checkpointed; a resume after a
-    /// crash in between settles them from here, so work kept is charged
-    /// once and work lost is never charged.
+    /// Wallet charges settled with this result (checkpoints of earlier
+    /// versions; calls now carry their own charge in the call journal).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub charges: Vec<Charge>,
 }
 
-/// One settled-on-checkpoint charge.
+/// One settled-on-save charge: a reservation's ledger key and the amount it settles at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charge {
     pub key: String,
@@ -169,6 +181,96 @@ pub struct Lease {
     pub worker: String,
     pub token: u64,
     pub expires_at_ms: i64,
+}
+
+/// What a recorded call asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallKind {
+    Text,
+    Image,
+    Speech,
+}
+
+impl CallKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Image => "image",
+            Self::Speech => "speech",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "text" => Self::Text,
+            "image" => Self::Image,
+            "speech" => Self::Speech,
+            _ => return None,
+        })
+    }
+}
+
+/// One entry of the **call journal**: a model call's complete reply,
+/// recorded the moment it arrived, with its usage and wallet charge.
+///
+/// A node (or map item) that runs again — retried, resumed, taken over by
+/// another worker — asks for the same request again; the engine finds the
+/// entry by `(node, item, request)` and replays the reply instead of asking
+/// the provider (and paying) a second time. `request` names the request by
+/// a hash of everything that determines the reply, so a changed prompt is
+/// asked anew.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// The node that made the call (a nested pass's calls are its host's).
+    pub node: String,
+    /// The map item, when the call was made for one.
+    pub item: Option<u32>,
+    /// The request's identity: 32 hex digits of a hash of the request, the
+    /// attempt generation that asked it and its occurrence number.
+    pub request: String,
+    /// Recording order within `(node, item)`.
+    pub seq: u32,
+    pub kind: CallKind,
+    pub provider: String,
+    pub model: String,
+    /// The reply as the node received it (a `TextResponse`,
+    /// `ImageResponse` or `SpeechResponse` in JSON).
+    pub reply: serde_json::Value,
+    pub usage: Usage,
+    /// Wallet tokens this call costs at its reported usage (0 without a price).
+    pub cost: i64,
+    /// Ledger key of the call's reservation (metered runs): settled at
+    /// `cost` right after this entry is saved, or on the next start if the
+    /// process died in between.
+    pub charge: Option<String>,
+    pub recorded_at_ms: i64,
+}
+
+/// Who holds an execution's runner lease, as a store reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerInfo {
+    /// The runner's name (`host-pid-…` for the CLI and bindings, the worker id for workers).
+    pub worker: String,
+    pub token: u64,
+    /// Milliseconds until the lease expires, by the store's clock; zero or
+    /// negative once it has expired (the runner is presumed dead).
+    pub expires_in_ms: i64,
+}
+
+impl RunnerInfo {
+    /// The lease has not expired.
+    pub fn is_live(&self) -> bool {
+        self.expires_in_ms > 0
+    }
+}
+
+/// The answer to [`ExecutionStore::acquire_lease`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseGrant {
+    /// The caller is now the execution's one runner.
+    Granted(Lease),
+    /// Another runner holds a lease that has not expired.
+    Held(RunnerInfo),
 }
 
 /// A generated file of an execution (book export, cover image...).
@@ -245,8 +347,10 @@ impl StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Executions and their checkpoints. A checkpoint is the set of
-/// [`NodeResult`]s saved so far: one row per finished node or map item, so
-/// checkpoint bytes grow with outputs, never with the square of node count.
+/// [`NodeResult`]s saved so far — one row per finished node or map item, so
+/// checkpoint bytes grow with outputs, never with the square of node count —
+/// plus the call journal ([`CallRecord`]s), one row per model reply.
+/// Each execution has at most one runner at a time, holding its lease.
 #[async_trait]
 pub trait ExecutionStore: Send + Sync {
     async fn create_execution(&self, rec: &ExecutionRecord) -> StoreResult<()>;
@@ -283,10 +387,38 @@ pub trait ExecutionStore: Send + Sync {
         result: &NodeResult,
         fence: Option<&Lease>,
     ) -> StoreResult<()>;
-    /// Forget a node's result and all its items' results (regenerate).
+    /// Forget these nodes' results, all their items' results and their
+    /// recorded calls (regenerate).
     async fn remove_node_results(&self, owner: &str, id: &str, nodes: &[String])
         -> StoreResult<()>;
     async fn node_results(&self, owner: &str, id: &str) -> StoreResult<Vec<(NodeKey, NodeResult)>>;
+    /// Record a model call's reply in the call journal, replacing an entry
+    /// with the same `(node, item, request)`. Must survive a process kill
+    /// once it returns. With a `fence`, refused with
+    /// [`StoreError::Conflict`] if that lease is no longer the current one.
+    async fn put_call(
+        &self,
+        owner: &str,
+        id: &str,
+        call: &CallRecord,
+        fence: Option<&Lease>,
+    ) -> StoreResult<()>;
+    /// Every recorded call of an execution, ordered by node, item and `seq`.
+    async fn calls(&self, owner: &str, id: &str) -> StoreResult<Vec<CallRecord>>;
+    /// Become the execution's one runner for `duration`: granted when no
+    /// lease is held, or the holder's has expired (a new, larger token
+    /// fences the old holder out). Otherwise reports the live holder.
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        id: &str,
+        runner: &str,
+        duration: Duration,
+    ) -> StoreResult<LeaseGrant>;
+    /// Extend a lease; `Ok(false)` when it was lost (another runner took over).
+    async fn renew_lease(&self, lease: &Lease, duration: Duration) -> StoreResult<bool>;
+    /// Give the lease up (the run ended, paused or stopped).
+    async fn release_lease(&self, lease: &Lease) -> StoreResult<()>;
     /// Ask whichever process runs this execution to stop.
     async fn request_stop(&self, owner: &str, id: &str) -> StoreResult<()>;
     async fn stop_requested(&self, owner: &str, id: &str) -> StoreResult<bool>;
@@ -319,14 +451,12 @@ pub trait ArtifactStore: Send + Sync {
 }
 
 /// A shared work queue: queued executions are claimed by workers under
-/// leases. Claiming is the one place a worker acts across tenants, and it
+/// leases (renewed and released through the [`ExecutionStore`]'s lease
+/// methods). Claiming is the one place a worker acts across tenants, and it
 /// only learns the owner of what it claimed.
 #[async_trait]
 pub trait ExecutionQueue: Send + Sync {
-    /// Claim one pending execution, or one whose lease expired. `None` when idle.
+    /// Claim one pending execution, or a running one whose lease expired
+    /// (its runner died). `None` when idle.
     async fn claim(&self, worker: &str, lease: Duration) -> StoreResult<Option<Lease>>;
-    /// Extend a lease; `Ok(false)` when it was lost (another worker took over).
-    async fn renew(&self, lease: &Lease, duration: Duration) -> StoreResult<bool>;
-    /// Give the execution up (finished, paused or stopped).
-    async fn release(&self, lease: &Lease) -> StoreResult<()>;
 }

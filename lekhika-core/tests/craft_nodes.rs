@@ -257,18 +257,21 @@ async fn a_resumed_continuity_pass_does_not_repeat_or_rebill_the_calls_it_finish
         ),
         (4, 3, 1)
     );
-    // The finished checks are saved as steps of `cont`, not as finished nodes.
-    let steps: Vec<u32> = store
-        .node_results("u", &id)
+    // The finished checks are in the call journal under `cont`, which
+    // itself has not finished.
+    let journaled: Vec<(String, Option<u32>)> = store
+        .calls("u", &id)
         .await
         .unwrap()
-        .iter()
-        .filter(|(k, _)| k.node == "cont")
-        .map(|(k, _)| k.step_index().expect("only steps of cont are saved"))
+        .into_iter()
+        .filter(|c| c.node == "cont")
+        .map(|c| (c.node, c.item))
         .collect();
-    assert_eq!(steps, vec![0, 1, 2]);
+    assert_eq!(journaled.len(), 3, "{journaled:?}");
+    assert!(journaled.iter().all(|(_, item)| item.is_none()));
     let report = engine.report("u", &id).await.unwrap();
     assert!(report.nodes.iter().all(|n| n.node != "cont"));
+    assert_eq!(report.calls, 7, "4 drafts and 3 checks were paid");
 
     broken.store(false, std::sync::atomic::Ordering::SeqCst);
     let done = engine.resume("u", &id).await.unwrap().wait().await.unwrap();
@@ -308,11 +311,7 @@ async fn a_resumed_continuity_pass_does_not_repeat_or_rebill_the_calls_it_finish
     assert_eq!(w.total_spent, done.cost);
     let report = engine.report("u", &id).await.unwrap();
     assert_eq!(report.cost as i64, w.total_spent);
-    assert_eq!(
-        report.nodes.iter().filter(|n| n.node == "cont").count(),
-        1,
-        "steps are not listed as nodes"
-    );
+    assert_eq!(report.nodes.iter().filter(|n| n.node == "cont").count(), 1);
 }
 
 #[tokio::test]
@@ -356,13 +355,14 @@ async fn a_rejected_pass_is_written_again_instead_of_replaying_its_saved_steps()
         .unwrap()
         .1;
     assert_eq!(slop.output["chapters"], json!(["alpha", "clean text"]));
-    let steps: Vec<(u32, &Value)> = results
-        .iter()
-        .filter_map(|(k, r)| Some((k.step_index()?, &r.output)))
-        .collect();
+    // Both rewrites were paid and are journaled: the rejected one stays
+    // in the journal (a new generation asked anew), never replayed.
+    let calls = store.calls("u", &out.execution_id).await.unwrap();
+    let replies: Vec<&Value> = calls.iter().map(|c| &c.reply["text"]).collect();
+    assert_eq!(calls.len(), 2, "{replies:?}");
+    assert_ne!(calls[0].request, calls[1].request);
     assert_eq!(
-        steps,
-        vec![(0, &json!("clean text"))],
-        "the rejected step was replaced"
+        slop.usage.input_tokens, 20,
+        "the pass paid for both rewrites"
     );
 }

@@ -481,7 +481,7 @@ async fn regenerate_reruns_exactly_the_node_and_its_descendants() {
 }
 
 #[tokio::test]
-async fn retryable_errors_are_retried_with_the_providers_delay() {
+async fn provider_faults_retry_the_call_with_the_providers_delay() {
     let model = ScriptedModel::new(|r, n| {
         if n < 2 {
             return Err(ProviderError::new(
@@ -509,11 +509,17 @@ async fn retryable_errors_are_retried_with_the_providers_delay() {
     let retries: Vec<u64> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::NodeRetrying { delay_ms, .. } => Some(*delay_ms),
+            EventKind::CallRetrying { delay_ms, .. } => Some(*delay_ms),
+            EventKind::NodeRetrying { .. } => panic!("the node must not run again"),
             _ => None,
         })
         .collect();
     assert_eq!(retries, vec![30, 30]);
+    assert_eq!(
+        model.calls(),
+        5,
+        "3 tries of the outline's call, then a chapter and the blurb"
+    );
 }
 
 #[tokio::test]

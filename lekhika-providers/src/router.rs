@@ -35,6 +35,8 @@ impl FallbackTarget {
 #[derive(Default, Clone)]
 pub struct ProviderSet {
     clients: HashMap<String, Arc<dyn ModelProvider>>,
+    /// The configurations clients were built from (to rebuild them).
+    configs: HashMap<String, ProviderConfig>,
     fallbacks: HashMap<String, Vec<FallbackTarget>>,
 }
 
@@ -112,7 +114,25 @@ impl ProviderSet {
     /// Add (or replace) a provider from its configuration.
     pub fn add(&mut self, cfg: ProviderConfig) -> Result<&mut Self, ConfigError> {
         let client = client_for(&cfg)?;
-        self.clients.insert(cfg.name.to_ascii_lowercase(), client);
+        let name = cfg.name.to_ascii_lowercase();
+        self.clients.insert(name.clone(), client);
+        self.configs.insert(name, cfg);
+        Ok(self)
+    }
+
+    /// Rebuild every configured client with `retry` as its own retry
+    /// policy. The Lekhika engine retries each call itself (the node's
+    /// `retry.attempts`, one budget per call), so it uses its providers
+    /// with [`RetryPolicy::none`](crate::http::RetryPolicy::none): provider
+    /// retries and engine retries never multiply.
+    pub fn with_client_retry(
+        mut self,
+        retry: crate::http::RetryPolicy,
+    ) -> Result<Self, ConfigError> {
+        for (name, cfg) in self.configs.iter_mut() {
+            cfg.retry = retry;
+            self.clients.insert(name.clone(), client_for(cfg)?);
+        }
         Ok(self)
     }
 
@@ -124,14 +144,19 @@ impl ProviderSet {
 
     /// Add any implementation under `name` (tests, host-specific clients).
     pub fn insert(&mut self, name: impl Into<String>, client: Arc<dyn ModelProvider>) -> &mut Self {
-        self.clients
-            .insert(name.into().to_ascii_lowercase(), client);
+        let name = name.into().to_ascii_lowercase();
+        self.configs.remove(&name);
+        self.clients.insert(name, client);
         self
     }
 
     /// Merge `other` into this set; `other` wins on equal names.
     pub fn merge(mut self, other: ProviderSet) -> Self {
+        for name in other.clients.keys() {
+            self.configs.remove(name);
+        }
         self.clients.extend(other.clients);
+        self.configs.extend(other.configs);
         self.fallbacks.extend(other.fallbacks);
         self
     }

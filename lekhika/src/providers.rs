@@ -41,6 +41,10 @@ impl Providers {
                 .map_err(|e| LekhikaError::Config(e.to_string()))?;
             set = set.merge(host);
         }
+        // The engine retries each call itself: one budget per call.
+        let set = set
+            .with_client_retry(lekhika_providers::http::RetryPolicy::none())
+            .map_err(|e| LekhikaError::Config(e.to_string()))?;
         Ok(Self { set: Arc::new(set) })
     }
 

@@ -29,6 +29,9 @@ pub struct Config {
     pub catalog_json: Option<String>,
     /// Nodes at once per run.
     pub max_concurrency: Option<usize>,
+    /// Length of the runner lease (default 15 s): how long after a runner
+    /// dies its execution can be resumed or taken over.
+    pub lease: Option<std::time::Duration>,
     /// Extra node kinds (custom nodes).
     pub register: Vec<Registration>,
 }
@@ -89,11 +92,13 @@ impl Lekhika {
         let mut builder = Engine::builder(providers.model_provider(), stores.executions.clone())
             .artifacts(stores.artifacts.clone())
             .wallet(stores.wallet.clone())
-            .queue(stores.queue.clone())
             .prices(catalog.price_book())
             .register(crate::nodes::register);
         if let Some(n) = cfg.max_concurrency {
             builder = builder.max_concurrency(n);
+        }
+        if let Some(d) = cfg.lease {
+            builder = builder.lease(d);
         }
         for r in cfg.register {
             builder = builder.register(r);

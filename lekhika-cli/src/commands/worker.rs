@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use lekhika_core::store::Lease;
 use lekhika_core::Engine;
-use lekhika_store::Stores;
 use serde_json::json;
 use tokio::task::JoinSet;
 
@@ -62,12 +61,7 @@ pub async fn worker(
                 Ok(Some(lease)) => {
                     claimed += 1;
                     eprintln!("worker {me}: claimed {}", lease.execution_id);
-                    set.spawn(run_one(
-                        s.lk.engine.clone(),
-                        s.lk.stores.clone(),
-                        lease,
-                        as_json,
-                    ));
+                    set.spawn(run_one(s.lk.engine.clone(), lease, as_json));
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -90,13 +84,13 @@ pub async fn worker(
     }
 }
 
-async fn run_one(engine: Engine, stores: Stores, lease: Lease, as_json: bool) {
+async fn run_one(engine: Engine, lease: Lease, as_json: bool) {
     let id = lease.execution_id.clone();
     let mut handle = match engine.run_leased(lease.clone()).await {
         Ok(h) => h,
+        // The engine gave the lease back.
         Err(e) => {
             eprintln!("run {id}: cannot start: {e}");
-            let _ = stores.queue.release(&lease).await;
             return;
         }
     };
@@ -114,10 +108,8 @@ async fn run_one(engine: Engine, stores: Stores, lease: Lease, as_json: bool) {
         Ok(o) if o.reason.as_deref() == Some("lease_lost") => {
             eprintln!("run {id}: lease lost, left to its new holder")
         }
-        Ok(o) => {
-            eprintln!("run {id}: {}", o.status.as_str());
-            let _ = stores.queue.release(&lease).await;
-        }
+        // The run released its lease as it ended.
+        Ok(o) => eprintln!("run {id}: {}", o.status.as_str()),
         Err(e) => eprintln!("run {id}: {e}"),
     }
 }

@@ -16,8 +16,7 @@ use crate::node::registry::ModelOverride;
 use crate::node::Registry;
 use crate::provider::ModelProvider;
 use crate::store::{
-    ArtifactStore, ExecutionQueue, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease,
-    StoreError,
+    ArtifactStore, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, RunnerInfo, StoreError,
 };
 use crate::util::{new_id, now_ms};
 use crate::wallet::{PriceBook, WalletStore};
@@ -31,7 +30,10 @@ pub(crate) struct EngineInner {
     pub prices: Arc<PriceBook>,
     pub max_concurrency: usize,
     pub stop_poll: Duration,
-    pub queue: Option<Arc<dyn ExecutionQueue>>,
+    /// Length of the runner lease this engine's runs take (renewed every third).
+    pub lease: Duration,
+    /// The name this engine's runs hold leases under.
+    pub runner: String,
 }
 
 /// The engine a host embeds. Cheap to clone.
@@ -50,8 +52,13 @@ pub struct EngineBuilder {
     prices: PriceBook,
     max_concurrency: usize,
     stop_poll: Duration,
-    queue: Option<Arc<dyn ExecutionQueue>>,
+    lease: Duration,
+    runner: Option<String>,
 }
+
+/// Default length of a runner lease: a dead runner's execution can be
+/// resumed (or taken over by a worker) at most this long after it died.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 
 impl EngineBuilder {
     pub fn new(models: Arc<dyn ModelProvider>, store: Arc<dyn ExecutionStore>) -> Self {
@@ -64,12 +71,21 @@ impl EngineBuilder {
             prices: PriceBook::default(),
             max_concurrency: 8,
             stop_poll: Duration::from_millis(250),
-            queue: None,
+            lease: DEFAULT_LEASE,
+            runner: None,
         }
     }
-    /// The work queue leased runs renew their lease on.
-    pub fn queue(mut self, q: Arc<dyn ExecutionQueue>) -> Self {
-        self.queue = Some(q);
+    /// Length of the runner lease runs of this engine hold (at least 300 ms;
+    /// default [`DEFAULT_LEASE`]). Shorter leases let a dead runner's
+    /// execution be resumed sooner, at the price of more renewals.
+    pub fn lease(mut self, d: Duration) -> Self {
+        self.lease = d.max(Duration::from_millis(300));
+        self
+    }
+    /// The name runs of this engine hold leases under (default: host,
+    /// process id and a random suffix).
+    pub fn runner_name(mut self, name: impl Into<String>) -> Self {
+        self.runner = Some(name.into());
         self
     }
     /// Replace the node registry (start from [`Registry::with_builtins`] to keep built-ins).
@@ -116,7 +132,8 @@ impl EngineBuilder {
                 prices: Arc::new(self.prices),
                 max_concurrency: self.max_concurrency,
                 stop_poll: self.stop_poll,
-                queue: self.queue,
+                lease: self.lease,
+                runner: self.runner.unwrap_or_else(super::lease::runner_name),
             }),
         }
     }
@@ -230,6 +247,7 @@ impl Engine {
             epoch: 0,
             created_at_ms: now,
             updated_at_ms: now,
+            runner: None,
         };
         match self.inner.store.create_execution(&rec).await {
             Err(StoreError::Conflict(_)) if options.execution_id.is_some() => {
@@ -254,13 +272,15 @@ impl Engine {
         let (rec, flow) = self
             .create_loaded(owner, doc.into(), input, options, ExecutionStatus::Running)
             .await?;
+        let lease = self.take_lease(owner, &rec.id, &mut |_| {}).await?;
         launch(
             self.inner.clone(),
             LaunchSpec {
                 record: rec,
                 options: options.clone(),
                 flow: Arc::new(flow),
-                fence: None,
+                lease,
+                lease_len: self.inner.lease,
             },
         )
         .await
@@ -280,41 +300,96 @@ impl Engine {
             .id)
     }
 
-    /// Continue an execution from its checkpoint: only unfinished work runs.
+    /// Continue an execution from its checkpoint: only unfinished work runs,
+    /// and recorded model replies are replayed, not asked again.
+    ///
+    /// Only one runner may run an execution: if another process holds its
+    /// lease, this waits while that runner might be dead (its lease expires
+    /// unrenewed, at most one lease length) and takes over; a live runner's
+    /// lease is renewed meanwhile and the resume is refused with
+    /// [`EngineError::Busy`]. A completed execution is
+    /// [`EngineError::AlreadyCompleted`].
     pub async fn resume(&self, owner: &str, id: &str) -> Result<RunHandle, EngineError> {
+        self.resume_with(owner, id, &mut |_| {}).await
+    }
+
+    /// [`Engine::resume`], telling `on_wait` (once) when it has to wait for
+    /// another runner's lease, e.g. to say so to the user.
+    pub async fn resume_with(
+        &self,
+        owner: &str,
+        id: &str,
+        on_wait: &mut (dyn FnMut(&RunnerInfo) + Send),
+    ) -> Result<RunHandle, EngineError> {
         let rec = self.inner.store.get_execution(owner, id).await?;
         if rec.status == ExecutionStatus::Completed {
-            return Err(EngineError::InvalidState(format!(
-                "execution {id} is already completed; use regenerate to re-run a node"
-            )));
+            return Err(EngineError::AlreadyCompleted(id.to_string()));
         }
-        self.launch(rec, None).await
+        let lease = self.take_lease(owner, id, on_wait).await?;
+        self.launch_leased(owner, id, lease, self.inner.lease, |rec| {
+            if rec.status == ExecutionStatus::Completed {
+                Err(EngineError::AlreadyCompleted(rec.id.clone()))
+            } else {
+                Ok(())
+            }
+        })
+        .await
     }
 
     /// Run an execution claimed from the queue; writes are fenced by the lease.
     pub async fn run_leased(&self, lease: Lease) -> Result<RunHandle, EngineError> {
-        let rec = self
-            .inner
-            .store
-            .get_execution(&lease.owner, &lease.execution_id)
-            .await?;
-        self.launch(rec, Some(lease)).await
+        let len = Duration::from_millis(
+            u64::try_from((lease.expires_at_ms - now_ms()).max(1000)).unwrap_or(1000),
+        );
+        let (owner, id) = (lease.owner.clone(), lease.execution_id.clone());
+        self.launch_leased(&owner, &id, lease, len, |_| Ok(()))
+            .await
     }
 
-    async fn launch(
+    /// Take the execution's runner lease (see [`Engine::resume`]).
+    async fn take_lease(
         &self,
-        rec: ExecutionRecord,
-        fence: Option<Lease>,
+        owner: &str,
+        id: &str,
+        on_wait: &mut (dyn FnMut(&RunnerInfo) + Send),
+    ) -> Result<Lease, EngineError> {
+        super::lease::take(&self.inner, owner, id, on_wait).await
+    }
+
+    /// Read the execution under `lease` (what other runners wrote before is
+    /// visible now), check it, and launch it; the lease is given back if it
+    /// does not start.
+    async fn launch_leased(
+        &self,
+        owner: &str,
+        id: &str,
+        lease: Lease,
+        lease_len: Duration,
+        check: impl FnOnce(&ExecutionRecord) -> Result<(), EngineError>,
     ) -> Result<RunHandle, EngineError> {
-        let options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
-        let flow = Arc::new(self.load(&rec.flow, &options)?);
+        let loaded = async {
+            let rec = self.inner.store.get_execution(owner, id).await?;
+            check(&rec)?;
+            let options = run_options(&rec)?;
+            let flow = Arc::new(self.load(&rec.flow, &options)?);
+            Ok::<_, EngineError>((rec, options, flow))
+        }
+        .await;
+        let (record, options, flow) = match loaded {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = self.inner.store.release_lease(&lease).await;
+                return Err(e);
+            }
+        };
         launch(
             self.inner.clone(),
             LaunchSpec {
-                record: rec,
+                record,
                 options,
                 flow,
-                fence,
+                lease,
+                lease_len,
             },
         )
         .await
@@ -334,12 +409,18 @@ impl Engine {
         node: &str,
         instruction: Option<&str>,
     ) -> Result<RunHandle, EngineError> {
-        self.invalidate(owner, id, node, instruction).await?;
-        let rec = self.inner.store.get_execution(owner, id).await?;
-        self.launch(rec, None).await
+        let lease = self.take_lease(owner, id, &mut |_| {}).await?;
+        if let Err(e) = self.invalidate_held(owner, id, node, instruction).await {
+            let _ = self.inner.store.release_lease(&lease).await;
+            return Err(e);
+        }
+        self.launch_leased(owner, id, lease, self.inner.lease, |_| Ok(()))
+            .await
     }
 
-    /// Forget `node` and its descendants and record the instruction, without running.
+    /// Forget `node` and its descendants (their results and recorded
+    /// calls) and record the instruction, without running. Refused with
+    /// [`EngineError::Busy`] while a live runner holds the execution.
     pub async fn invalidate(
         &self,
         owner: &str,
@@ -347,9 +428,22 @@ impl Engine {
         node: &str,
         instruction: Option<&str>,
     ) -> Result<Vec<String>, EngineError> {
+        let lease = self.take_lease(owner, id, &mut |_| {}).await?;
+        let r = self.invalidate_held(owner, id, node, instruction).await;
+        let _ = self.inner.store.release_lease(&lease).await;
+        r
+    }
+
+    /// [`Engine::invalidate`] under a lease the caller holds.
+    async fn invalidate_held(
+        &self,
+        owner: &str,
+        id: &str,
+        node: &str,
+        instruction: Option<&str>,
+    ) -> Result<Vec<String>, EngineError> {
         let rec = self.inner.store.get_execution(owner, id).await?;
-        let mut options: RunOptions =
-            serde_json::from_value(rec.options.clone()).unwrap_or_default();
+        let mut options = run_options(&rec)?;
         let flow = self.load(&rec.flow, &options)?;
         let idx = *flow
             .graph
@@ -388,8 +482,7 @@ impl Engine {
         edited: Option<Value>,
     ) -> Result<RunHandle, EngineError> {
         let rec = self.inner.store.get_execution(owner, id).await?;
-        let mut options: RunOptions =
-            serde_json::from_value(rec.options.clone()).unwrap_or_default();
+        let mut options = run_options(&rec)?;
         let flow = self.load(&rec.flow, &options)?;
         match flow.node(node) {
             Some(n) if n.kind == "approval" => {}
@@ -406,8 +499,13 @@ impl Engine {
         );
         let opts =
             serde_json::to_value(&options).map_err(|e| EngineError::InvalidState(e.to_string()))?;
-        self.inner.store.set_options(owner, id, &opts).await?;
-        self.resume(owner, id).await
+        let lease = self.take_lease(owner, id, &mut |_| {}).await?;
+        if let Err(e) = self.inner.store.set_options(owner, id, &opts).await {
+            let _ = self.inner.store.release_lease(&lease).await;
+            return Err(e.into());
+        }
+        self.launch_leased(owner, id, lease, self.inner.lease, |_| Ok(()))
+            .await
     }
 
     /// Reject the output at an approval gate: the reviewed node is
@@ -420,7 +518,7 @@ impl Engine {
         instruction: &str,
     ) -> Result<RunHandle, EngineError> {
         let rec = self.inner.store.get_execution(owner, id).await?;
-        let options: RunOptions = serde_json::from_value(rec.options.clone()).unwrap_or_default();
+        let options = run_options(&rec)?;
         let flow = self.load(&rec.flow, &options)?;
         let idx = *flow
             .graph
@@ -442,7 +540,7 @@ impl Engine {
     /// Instructions and approvals recorded for an execution.
     pub async fn options(&self, owner: &str, id: &str) -> Result<RunOptions, EngineError> {
         let rec = self.inner.store.get_execution(owner, id).await?;
-        Ok(serde_json::from_value(rec.options).unwrap_or_default())
+        run_options(&rec)
     }
 
     pub(crate) async fn tier_policy_for(
@@ -501,6 +599,20 @@ impl Engine {
             })
         }
     }
+}
+
+/// The run options stored with an execution. A corrupt options blob is an
+/// error, never silently the defaults.
+pub(crate) fn run_options(rec: &ExecutionRecord) -> Result<RunOptions, EngineError> {
+    if rec.options.is_null() {
+        return Ok(RunOptions::default());
+    }
+    serde_json::from_value(rec.options.clone()).map_err(|e| {
+        EngineError::InvalidState(format!(
+            "the stored run options of execution {} are invalid: {e}",
+            rec.id
+        ))
+    })
 }
 
 /// A host-chosen execution id: short, and safe in URLs, file names and logs.

@@ -67,6 +67,30 @@ pub enum EventKind {
         delay_ms: u64,
         error: NodeFailure,
     },
+    /// A fault inside one model call (5xx, rate limit, cut stream, an
+    /// overload mid-stream, timeout): that call is asked again after
+    /// `delay_ms`. Deltas it streamed so far are void; its new reply
+    /// streams from the start.
+    CallRetrying {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+        /// The try about to be made (2 for the first retry).
+        attempt: u32,
+        delay_ms: u64,
+        error: NodeFailure,
+    },
+    /// A model call answered from the call journal: its reply was recorded
+    /// (and paid) before, so the provider is not asked and nothing is charged.
+    CallReplayed {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+        /// `text`, `image` or `speech`.
+        kind: String,
+        usage: Usage,
+        cost: i64,
+    },
     NodeFinished {
         node: String,
         #[serde(skip_serializing_if = "Option::is_none", default)]

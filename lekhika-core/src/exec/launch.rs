@@ -1,21 +1,25 @@
-//! Launching a run: load the checkpoint, recover the wallet, spawn the
-//! scheduler with a watcher for remote stops and lease renewal, and write
-//! the final status.
+//! Launching a run under its runner lease: load the checkpoint and the call
+//! journal, recover the wallet, spawn the runner with a watcher for remote
+//! stops and lease renewal, and write the final status.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::engine::EngineInner;
 use super::error::EngineError;
 use super::events::{EventKind, EventSink};
+use super::journal::Journal;
 use super::meter::Meter;
-use super::run::{drive, DriveEnd};
-use super::shared::{RunShared, Totals};
+use super::runner::drive;
+use super::scheduler::DriveEnd;
+use super::shared::RunShared;
+use super::work::WorkRequest;
 use super::{RunHandle, RunOptions, RunOutcome};
 use crate::flow::Flow;
 use crate::node::error::NodeFailure;
@@ -27,35 +31,55 @@ pub(crate) struct LaunchSpec {
     pub record: ExecutionRecord,
     pub options: RunOptions,
     pub flow: Arc<Flow>,
-    pub fence: Option<Lease>,
+    /// The runner lease this run holds (taken by the caller).
+    pub lease: Lease,
+    /// How long each renewal extends it.
+    pub lease_len: Duration,
 }
 
+/// Start the run; on failure before it starts, the lease is given back.
 pub(crate) async fn launch(
     inner: Arc<EngineInner>,
     spec: LaunchSpec,
 ) -> Result<RunHandle, EngineError> {
+    let lease = spec.lease.clone();
+    match prepare(&inner, spec).await {
+        Ok(handle) => Ok(handle),
+        Err(e) => {
+            let _ = inner.store.release_lease(&lease).await;
+            Err(e)
+        }
+    }
+}
+
+async fn prepare(inner: &Arc<EngineInner>, spec: LaunchSpec) -> Result<RunHandle, EngineError> {
     let LaunchSpec {
         record,
         options,
         flow,
-        fence,
+        lease,
+        lease_len,
     } = spec;
     let (owner, id) = (record.owner.clone(), record.id.clone());
     let store = inner.store.clone();
+    let fence = Some(lease);
     let epoch = store.begin_attempt(&owner, &id, fence.as_ref()).await?;
     store.clear_stop(&owner, &id).await?;
 
     let results = store.node_results(&owner, &id).await?;
+    let journal = Journal::load(store.calls(&owner, &id).await?);
 
     // Wallet: a crashed attempt's open reservations are settled when their
-    // work was checkpointed and released when it was lost; then the period
-    // rolls over.
+    // reply was recorded (or, in checkpoints of earlier versions, their
+    // result saved) and released when it was lost; then the period rolls over.
     let (wallet, limit) = match &inner.wallet {
         Some(w) => {
-            let kept: HashMap<&str, i64> = results
-                .iter()
-                .flat_map(|(_, r)| r.charges.iter().map(|c| (c.key.as_str(), c.amount)))
-                .collect();
+            let mut kept = journal.charges();
+            for (_, r) in &results {
+                for c in &r.charges {
+                    kept.insert(c.key.clone(), c.amount);
+                }
+            }
             for r in w.open_reservations(&owner, &id).await? {
                 match kept.get(r.key.as_str()) {
                     Some(&amount) => w.settle(&owner, &r.key, amount).await?,
@@ -84,19 +108,13 @@ pub(crate) async fn launch(
     let mut done = vec![false; n];
     let outputs: Vec<OnceLock<Arc<Value>>> = (0..n).map(|_| OnceLock::new()).collect();
     let mut items: HashMap<usize, BTreeMap<u32, NodeResult>> = HashMap::new();
-    let mut steps: HashMap<usize, BTreeMap<u32, NodeResult>> = HashMap::new();
-    let totals = Totals::default();
     for (key, result) in results {
         let Some(&idx) = flow.graph.index.get(key.node.as_str()) else {
-            totals.add(&result);
             continue;
         };
-        if let Some(n) = key.step_index() {
-            // A step's usage is counted in its node's own result.
-            steps.entry(idx).or_default().insert(n, result);
+        if key.is_legacy_step() {
             continue;
         }
-        totals.add(&result);
         match key.item {
             None => {
                 done[idx] = true;
@@ -108,10 +126,10 @@ pub(crate) async fn launch(
         }
     }
     items.retain(|idx, _| !done[*idx]);
-    steps.retain(|idx, _| !done[*idx]);
 
     let (events, stream) = EventSink::new(&id);
     let cancel = CancellationToken::new();
+    let (work, work_rx) = mpsc::unbounded_channel();
     let run = Arc::new(RunShared {
         execution_id: id.clone(),
         owner: owner.clone(),
@@ -126,7 +144,6 @@ pub(crate) async fn launch(
             owner: owner.clone(),
             execution_id: id.clone(),
             limit,
-            pending: Mutex::new(HashMap::new()),
         },
         events: events.clone(),
         store,
@@ -134,10 +151,11 @@ pub(crate) async fn launch(
         fence,
         instructions: options.instructions.clone().into_iter().collect(),
         approvals: options.approvals.clone().into_iter().collect(),
-        item_results: Mutex::new(items),
-        steps: Mutex::new(steps),
+        items: Mutex::new(items),
+        journal,
+        work,
+        call_counter: AtomicU64::new(0),
         cancel: cancel.clone(),
-        totals,
     });
     events.emit(EventKind::RunStarted {
         epoch,
@@ -145,7 +163,14 @@ pub(crate) async fn launch(
         done: done.iter().filter(|d| **d).count(),
     });
     let limit = options.max_concurrency.unwrap_or(inner.max_concurrency);
-    let task = tokio::spawn(run_task(inner, run, done, limit));
+    let task = tokio::spawn(run_task(
+        inner.clone(),
+        run,
+        done,
+        limit,
+        work_rx,
+        lease_len,
+    ));
     Ok(RunHandle {
         execution_id: id,
         events: Some(stream),
@@ -154,21 +179,19 @@ pub(crate) async fn launch(
     })
 }
 
-/// Polls the store for a stop request and renews the lease; cancels the run
-/// when either says so. Never completes on its own.
-async fn watch(inner: Arc<EngineInner>, run: Arc<RunShared>, lease_lost: Arc<AtomicBool>) {
+/// Polls the store for a stop request and renews the runner lease; cancels
+/// the run when either says so. Never completes on its own.
+async fn watch(
+    inner: Arc<EngineInner>,
+    run: Arc<RunShared>,
+    lease_len: Duration,
+    lease_lost: Arc<AtomicBool>,
+) {
     let poll = inner.stop_poll.max(Duration::from_millis(10));
-    let renew_every = run
-        .fence
-        .as_ref()
-        .map(|l| Duration::from_millis(((l.expires_at_ms - now_ms()).max(300) / 3) as u64));
-    let lease_len = run
-        .fence
-        .as_ref()
-        .map(|l| Duration::from_millis((l.expires_at_ms - now_ms()).max(1000) as u64));
+    let renew_every = (lease_len / 3).max(Duration::from_millis(100));
     let mut last_renew = tokio::time::Instant::now();
     loop {
-        tokio::time::sleep(poll).await;
+        tokio::time::sleep(poll.min(renew_every)).await;
         if let Ok(true) = run
             .store
             .stop_requested(&run.owner, &run.execution_id)
@@ -177,18 +200,19 @@ async fn watch(inner: Arc<EngineInner>, run: Arc<RunShared>, lease_lost: Arc<Ato
             run.cancel.cancel();
             break;
         }
-        if let (Some(every), Some(len), Some(queue), Some(lease)) = (
-            renew_every,
-            lease_len,
-            inner_queue(&inner),
-            run.fence.as_ref(),
-        ) {
-            if last_renew.elapsed() >= every {
+        if let Some(lease) = run.fence.as_ref() {
+            if last_renew.elapsed() >= renew_every {
                 last_renew = tokio::time::Instant::now();
-                if !matches!(queue.renew(lease, len).await, Ok(true)) {
-                    lease_lost.store(true, Ordering::SeqCst);
-                    run.cancel.cancel();
-                    break;
+                match run.store.renew_lease(lease, lease_len).await {
+                    Ok(true) => {}
+                    // A store hiccup: try again at the next tick (the lease
+                    // has two more thirds of its length to go).
+                    Err(e) if is_transient(&e) => {}
+                    _ => {
+                        lease_lost.store(true, Ordering::SeqCst);
+                        run.cancel.cancel();
+                        break;
+                    }
                 }
             }
         }
@@ -196,8 +220,14 @@ async fn watch(inner: Arc<EngineInner>, run: Arc<RunShared>, lease_lost: Arc<Ato
     std::future::pending::<()>().await;
 }
 
-fn inner_queue(inner: &EngineInner) -> Option<&Arc<dyn crate::store::ExecutionQueue>> {
-    inner.queue.as_ref()
+fn is_transient(e: &crate::store::StoreError) -> bool {
+    matches!(
+        e,
+        crate::store::StoreError::Backend {
+            retryable: true,
+            ..
+        }
+    )
 }
 
 async fn run_task(
@@ -205,15 +235,27 @@ async fn run_task(
     run: Arc<RunShared>,
     done: Vec<bool>,
     limit: usize,
+    work: mpsc::UnboundedReceiver<WorkRequest>,
+    lease_len: Duration,
 ) -> RunOutcome {
     let lease_lost = Arc::new(AtomicBool::new(false));
-    // The watcher is a task of its own: a node that keeps the scheduler's
-    // task busy (it runs lone ready nodes itself) must not delay stop
+    // The watcher is a task of its own: a node that keeps the runner's
+    // task busy (it polls lone ready nodes itself) must not delay stop
     // requests or lease renewals.
-    let watcher = AbortOnDrop(tokio::spawn(watch(inner, run.clone(), lease_lost.clone())));
-    let end = drive(run.clone(), &done, limit).await;
+    let watcher = AbortOnDrop(tokio::spawn(watch(
+        inner,
+        run.clone(),
+        lease_len,
+        lease_lost.clone(),
+    )));
+    let end = drive(run.clone(), &done, limit, work).await;
     drop(watcher);
-    finish(&run, end, lease_lost.load(Ordering::SeqCst)).await
+    let lost = lease_lost.load(Ordering::SeqCst);
+    let outcome = finish(&run, end, lost).await;
+    if let (false, Some(lease)) = (lost, run.fence.as_ref()) {
+        let _ = run.store.release_lease(lease).await;
+    }
+    outcome
 }
 
 /// Aborts the task when dropped, whichever way the owner ends.
@@ -226,7 +268,9 @@ impl Drop for AbortOnDrop {
 }
 
 async fn finish(run: &RunShared, end: DriveEnd, lease_lost: bool) -> RunOutcome {
-    let (usage, cost) = run.totals.get();
+    // Every recorded call of the execution: what its wallet was charged.
+    let (usage, cost) = run.journal.totals();
+    let name = |n: usize| run.node_id(n).to_string();
     let (status, message, reason, node, event) = match end {
         DriveEnd::Completed => (
             ExecutionStatus::Completed,
@@ -250,6 +294,7 @@ async fn finish(run: &RunShared, end: DriveEnd, lease_lost: bool) -> RunOutcome 
             EventKind::RunStopped,
         ),
         DriveEnd::Paused { node, error } => {
+            let node = name(node);
             let review =
                 matches!(error, NodeError::AwaitingApproval).then(|| review_of(run, &node));
             let message = match &error {
@@ -270,6 +315,7 @@ async fn finish(run: &RunShared, end: DriveEnd, lease_lost: bool) -> RunOutcome 
             )
         }
         DriveEnd::Failed { node, error } => {
+            let node = name(node);
             let message = format!("node `{node}` failed: {error}");
             (
                 ExecutionStatus::Failed,

@@ -1,18 +1,15 @@
-//! Wallet accounting around each AI call: reserve the worst case, settle at
-//! reported usage, release on failure. Keys make every step idempotent.
+//! Wallet accounting around each AI call: reserve the worst case before
+//! the call, then settle at the reported usage once the reply is recorded
+//! in the call journal, or release if no reply was kept. Keys make every
+//! step idempotent.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::node::NodeError;
 use crate::provider::{TextRequest, Usage};
-use crate::store::Charge;
 use crate::wallet::{
     prompt_tokens_for_bytes, PriceBook, ReserveOutcome, ReserveRequest, WalletStore,
 };
-
-/// Charges per (node, item) awaiting their checkpoint.
-pub(crate) type PendingCharges = HashMap<(String, Option<u32>), Vec<Charge>>;
 
 pub(crate) struct Meter {
     /// `Some` when this user's runs are metered (they have a wallet).
@@ -21,10 +18,6 @@ pub(crate) struct Meter {
     pub owner: String,
     pub execution_id: String,
     pub limit: Option<i64>,
-    /// Charges of finished calls per (node, item), settled once the result
-    /// is checkpointed ([`Meter::commit`]) or released when the node is
-    /// stopped or paused ([`Meter::release_all`]).
-    pub pending: Mutex<PendingCharges>,
 }
 
 /// Upper bound of a request's prompt tokens.
@@ -33,10 +26,15 @@ pub(crate) fn prompt_tokens(req: &TextRequest) -> u64 {
     for m in &req.messages {
         bytes += m.content.len();
     }
-    prompt_tokens_for_bytes(bytes as u64) + 8 * req.messages.len() as u64
+    prompt_tokens_for_bytes(bytes as u64).saturating_add(8 * req.messages.len() as u64)
 }
 
 impl Meter {
+    /// Whether calls of this run are charged to a wallet.
+    pub fn metered(&self) -> bool {
+        self.wallet.is_some()
+    }
+
     pub async fn reserve(&self, key: &str, node: &str, req: &TextRequest) -> Result<(), NodeError> {
         let Some(wallet) = &self.wallet else {
             return Ok(());
@@ -75,61 +73,23 @@ impl Meter {
         }
     }
 
-    /// Price a finished call at its reported usage and hold the charge
-    /// until the node's result is checkpointed; returns the wallet cost (also
-    /// computed for unmetered runs when the model has a price, for reports).
-    pub fn settle_later(
-        &self,
-        key: &str,
-        node: &str,
-        item: Option<u32>,
-        provider: &str,
-        model: &str,
-        usage: Usage,
-    ) -> i64 {
-        let cost = self
-            .prices
+    /// The wallet cost of a call at its reported usage (also for unmetered
+    /// runs when the model has a price, for reports).
+    pub fn price(&self, provider: &str, model: &str, usage: Usage) -> i64 {
+        self.prices
             .get(provider, model)
-            .map_or(0, |p| p.cost(usage.input_tokens, usage.output_tokens));
-        if self.wallet.is_some() {
-            if let Ok(mut p) = self.pending.lock() {
-                p.entry((node.to_string(), item)).or_default().push(Charge {
-                    key: key.to_string(),
-                    amount: cost,
-                });
-            }
-        }
-        cost
+            .map_or(0, |p| p.cost(usage.input_tokens, usage.output_tokens))
     }
 
-    /// The charges waiting for a node's (or item's) checkpoint.
-    pub fn take_pending(&self, node: &str, item: Option<u32>) -> Vec<Charge> {
-        self.pending
-            .lock()
-            .ok()
-            .filter(|p| !p.is_empty())
-            .and_then(|mut p| p.remove(&(node.to_string(), item)))
-            .unwrap_or_default()
-    }
-
-    /// Settle charges: after their result was checkpointed, or when the node failed for good.
-    pub async fn commit(&self, charges: &[Charge]) -> Result<(), NodeError> {
+    /// Charge a recorded call: the reservation under `key` becomes `amount`.
+    pub async fn settle(&self, key: &str, amount: i64) -> Result<(), NodeError> {
         if let Some(wallet) = &self.wallet {
-            for c in charges {
-                wallet.settle(&self.owner, &c.key, c.amount).await?;
-            }
+            wallet.settle(&self.owner, key, amount).await?;
         }
         Ok(())
     }
 
-    /// Return the reservations of calls whose work is not kept (stop, pause).
-    pub async fn release_all(&self, charges: &[Charge]) -> Result<(), NodeError> {
-        for c in charges {
-            self.release(&c.key).await?;
-        }
-        Ok(())
-    }
-
+    /// Return the reservation of a call whose reply was not kept.
     pub async fn release(&self, key: &str) -> Result<(), NodeError> {
         if let Some(wallet) = &self.wallet {
             wallet.release(&self.owner, key).await?;

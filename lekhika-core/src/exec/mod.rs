@@ -2,16 +2,21 @@
 //! API hosts call.
 
 pub(crate) mod attempt;
+pub(crate) mod calls;
 mod engine;
 mod error;
 pub mod estimate;
 mod events;
+pub(crate) mod journal;
 mod launch;
+mod lease;
 pub(crate) mod meter;
 pub mod report;
-mod run;
+mod runner;
+pub(crate) mod scheduler;
 pub(crate) mod shared;
 mod tier;
+pub(crate) mod work;
 
 use std::collections::BTreeMap;
 

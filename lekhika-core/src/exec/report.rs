@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Engine, EngineError};
 use crate::provider::Usage;
-use crate::store::{ExecutionStatus, NodeKey};
+use crate::store::{ExecutionStatus, NodeKey, RunnerInfo};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeReport {
@@ -34,7 +34,12 @@ pub struct ProviderTotals {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionReport {
     pub execution_id: String,
+    /// As a user should read it: `running` only while a live runner holds
+    /// the lease; `interrupted` when its runner died (resume continues it).
     pub status: ExecutionStatus,
+    /// Who holds (or last held) the runner lease, while it is held.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub runner: Option<RunnerInfo>,
     pub message: Option<String>,
     pub reason: Option<String>,
     pub epoch: u32,
@@ -42,8 +47,12 @@ pub struct ExecutionReport {
     pub nodes_done: usize,
     pub nodes: Vec<NodeReport>,
     pub providers: BTreeMap<String, ProviderTotals>,
+    /// Every recorded model call of the execution (all attempts, nested
+    /// work and unfinished nodes included): what the wallet was charged.
     pub usage: Usage,
     pub cost: u64,
+    /// Model calls recorded in the call journal.
+    pub calls: u64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -54,9 +63,11 @@ impl Engine {
         let rec = self.store().get_execution(owner, id).await?;
         let nodes_total = rec.flow.node_count();
         let results = self.store().node_results(owner, id).await?;
+        let calls = self.store().calls(owner, id).await?;
         let mut report = ExecutionReport {
-            execution_id: rec.id,
-            status: rec.status,
+            execution_id: rec.id.clone(),
+            status: rec.live_status(),
+            runner: rec.runner.clone().filter(|r| r.is_live()),
             message: rec.message,
             reason: rec.reason,
             epoch: rec.epoch,
@@ -66,25 +77,43 @@ impl Engine {
             providers: BTreeMap::new(),
             usage: Usage::default(),
             cost: 0,
+            calls: calls.len() as u64,
             created_at_ms: rec.created_at_ms,
             updated_at_ms: rec.updated_at_ms,
         };
+        if report.status == ExecutionStatus::Interrupted && report.message.is_none() {
+            report.message = Some(format!(
+                "interrupted: the process running it stopped without finishing; continue with `lekhika resume {id}`"
+            ));
+        }
+        for c in &calls {
+            let cost = u64::try_from(c.cost.max(0)).unwrap_or(0);
+            report.usage.add(c.usage);
+            report.cost = report.cost.saturating_add(cost);
+            let t = report.providers.entry(c.provider.clone()).or_default();
+            t.calls += 1;
+            t.usage.add(c.usage);
+            t.cost = t.cost.saturating_add(cost);
+        }
+        // Checkpoints of earlier versions have no journal: count their results.
+        let legacy = calls.is_empty();
         for (key, r) in results {
-            if key.step_index().is_some() {
-                // Saved steps are counted in their node's own result.
+            if key.is_legacy_step() {
                 continue;
             }
             let NodeKey { node, item } = key;
             if item.is_none() {
                 report.nodes_done += 1;
             }
-            report.usage.add(r.usage);
-            report.cost += r.cost;
-            if let Some(p) = &r.provider {
-                let t = report.providers.entry(p.clone()).or_default();
-                t.calls += 1;
-                t.usage.add(r.usage);
-                t.cost += r.cost;
+            if legacy {
+                report.usage.add(r.usage);
+                report.cost = report.cost.saturating_add(r.cost);
+                if let Some(p) = &r.provider {
+                    let t = report.providers.entry(p.clone()).or_default();
+                    t.calls += 1;
+                    t.usage.add(r.usage);
+                    t.cost = t.cost.saturating_add(r.cost);
+                }
             }
             report.nodes.push(NodeReport {
                 node,

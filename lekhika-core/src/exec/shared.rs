@@ -1,15 +1,19 @@
 //! State shared by every task of one run.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::events::EventSink;
+use super::journal::Journal;
 use super::meter::Meter;
+use super::work::WorkRequest;
 use crate::flow::Flow;
-use crate::provider::{ModelProvider, Usage};
+use crate::provider::ModelProvider;
 use crate::store::{ArtifactStore, ExecutionStore, Lease, NodeResult};
 
 pub(crate) struct RunShared {
@@ -25,70 +29,63 @@ pub(crate) struct RunShared {
     pub events: EventSink,
     pub store: Arc<dyn ExecutionStore>,
     pub artifacts: Option<Arc<dyn ArtifactStore>>,
+    /// The runner lease every write is fenced with.
     pub fence: Option<Lease>,
     /// Extra instructions per node (regenerate, rejected approvals).
     pub instructions: HashMap<String, String>,
     /// Approved outputs per approval node (`null` = approved as is).
     pub approvals: HashMap<String, Value>,
-    /// Checkpointed map items, handed to their map node once.
-    pub item_results: Mutex<HashMap<usize, BTreeMap<u32, NodeResult>>>,
-    /// Saved steps of unfinished nodes by node index and step number: work a
-    /// node's earlier attempt (or an earlier run) already paid for.
-    pub steps: Mutex<HashMap<usize, BTreeMap<u32, NodeResult>>>,
+    /// Checkpointed map items by node index and item number (loaded, and
+    /// saved by this run), until their map node finishes.
+    pub items: Mutex<HashMap<usize, BTreeMap<u32, NodeResult>>>,
+    /// Every recorded model call of the execution.
+    pub journal: Journal,
+    /// Sub-work requests to the runner.
+    pub work: mpsc::UnboundedSender<WorkRequest>,
+    /// Numbers live calls (their ledger keys) within this epoch.
+    pub call_counter: AtomicU64,
     pub cancel: CancellationToken,
-    /// Usage and cost of every checkpointed result of the execution
-    /// (earlier attempts' included), for the run's final figures.
-    pub totals: Totals,
-}
-
-/// Running sums of checkpointed results.
-#[derive(Default)]
-pub(crate) struct Totals(Mutex<(Usage, i64)>);
-
-impl Totals {
-    pub fn add(&self, r: &NodeResult) {
-        if let Ok(mut t) = self.0.lock() {
-            t.0.add(r.usage);
-            t.1 += r.cost as i64;
-        }
-    }
-
-    pub fn get(&self) -> (Usage, i64) {
-        self.0.lock().map(|t| *t).unwrap_or_default()
-    }
 }
 
 impl RunShared {
-    pub fn take_item_results(&self, node_idx: usize) -> BTreeMap<u32, NodeResult> {
-        self.item_results
+    pub fn node_id(&self, idx: usize) -> &str {
+        &self.flow.graph.ids[idx]
+    }
+
+    /// The saved result of item `item` of map node `idx`.
+    pub fn saved_item(&self, idx: usize, item: u32) -> Option<NodeResult> {
+        self.items.lock().ok()?.get(&idx)?.get(&item).cloned()
+    }
+
+    /// How many items of map node `idx` are saved.
+    pub fn saved_items(&self, idx: usize) -> usize {
+        self.items
             .lock()
             .ok()
-            .and_then(|mut m| m.remove(&node_idx))
-            .unwrap_or_default()
+            .and_then(|m| m.get(&idx).map(BTreeMap::len))
+            .unwrap_or(0)
     }
 
-    /// Step `n` of node `idx`, if it was saved.
-    pub fn saved_step(&self, idx: usize, n: u32) -> Option<NodeResult> {
-        self.steps.lock().ok()?.get(&idx)?.get(&n).cloned()
-    }
-
-    pub fn remember_step(&self, idx: usize, n: u32, result: NodeResult) {
-        if let Ok(mut m) = self.steps.lock() {
-            m.entry(idx).or_default().insert(n, result);
+    pub fn remember_item(&self, idx: usize, item: u32, result: NodeResult) {
+        if let Ok(mut m) = self.items.lock() {
+            m.entry(idx).or_default().insert(item, result);
         }
     }
 
-    /// Forget node `idx`'s saved steps (its output was rejected, so its work
-    /// is done again); true if it had any.
-    pub fn forget_steps(&self, idx: usize) -> bool {
-        self.steps
-            .lock()
-            .ok()
-            .and_then(|mut m| m.remove(&idx))
-            .is_some_and(|s| !s.is_empty())
+    /// Node `idx` finished: its items' results are in its own output now.
+    pub fn forget_items(&self, idx: usize) {
+        if let Ok(mut m) = self.items.lock() {
+            m.remove(&idx);
+        }
     }
 
-    pub fn node_id(&self, idx: usize) -> &str {
-        &self.flow.graph.ids[idx]
+    /// A ledger key no other call of this execution uses.
+    pub fn next_call_key(&self, node: &str, item: Option<u32>) -> String {
+        let n = self.call_counter.fetch_add(1, Ordering::Relaxed);
+        let item = item.map_or("-".to_string(), |i| i.to_string());
+        format!(
+            "{}/{}/{}/e{}/c{}",
+            self.execution_id, node, item, self.epoch, n
+        )
     }
 }

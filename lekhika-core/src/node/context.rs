@@ -1,5 +1,5 @@
-//! What a running node sees: its inputs, template scope, metered model
-//! access, an event emitter and the run's cancellation.
+//! What a running node sees: its inputs, template scope, journaled and
+//! metered model calls, sub-work, an event emitter and the run's cancellation.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,12 +8,18 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::error::NodeError;
+use super::policy::NodePolicy;
+use super::registry::BuiltNode;
+use crate::exec::calls;
+use crate::exec::journal::{JournalScope, Occurrences};
+use crate::exec::scheduler::UnitId;
 use crate::exec::shared::RunShared;
+use crate::exec::work::{Job, WorkMode, WorkRequest};
 use crate::exec::EventKind;
 use crate::provider::{
     ImageRequest, ImageResponse, SpeechRequest, SpeechResponse, TextRequest, TextResponse, Usage,
 };
-use crate::store::{Artifact, ArtifactStore, BookRecord};
+use crate::store::{Artifact, ArtifactStore, BookRecord, NodeResult};
 use crate::template::{walk, Scope, Template};
 
 /// The map item a node runs for, with its neighbours and earlier results.
@@ -39,36 +45,62 @@ pub(crate) struct Accounting {
     pub model: Option<String>,
 }
 
-/// Handed to [`super::Node::run`].
+/// Handed to [`super::Node::run`]: one attempt of a node, a map item or a
+/// nested job.
+///
+/// Model calls made through it are **exactly once**: each reply is
+/// recorded in the call journal the moment it completes, and the same
+/// request made again by a retried, resumed or taken-over attempt replays
+/// it instead of asking (and paying) again. Sub-work — items
+/// ([`NodeContext::run_items`]) and nested jobs
+/// ([`NodeContext::run_nested`]) — is scheduled, retried and saved by the
+/// engine's one scheduler, for built-in and host-written nodes alike.
 pub struct NodeContext {
     pub(crate) run: Arc<RunShared>,
     pub(crate) node_idx: usize,
+    pub(crate) unit: UnitId,
     item: Option<Arc<ItemScope>>,
     attempt: u32,
     instruction: Option<String>,
+    /// The policy of the node config this attempt runs (its call retries).
+    pub(crate) policy: Arc<NodePolicy>,
+    /// Where this attempt's calls are journaled.
+    pub(crate) journal: JournalScope,
+    /// A job nested in another unit (it cannot run items of its own).
+    nested: bool,
+    pub(crate) occurrences: Occurrences,
+    /// Nested requests made so far by this attempt.
+    nested_requests: AtomicU32,
     acc: Mutex<Accounting>,
-    seq: AtomicU32,
-    /// The next step number ([`NodeContext::reserve_steps`]).
-    next_step: AtomicU32,
+}
+
+/// What an attempt runs as.
+pub(crate) struct AttemptScope {
+    pub node_idx: usize,
+    pub unit: UnitId,
+    pub item: Option<Arc<ItemScope>>,
+    pub attempt: u32,
+    pub instruction: Option<String>,
+    pub policy: Arc<NodePolicy>,
+    pub journal: JournalScope,
+    pub nested: bool,
 }
 
 impl NodeContext {
-    pub(crate) fn new(
-        run: Arc<RunShared>,
-        node_idx: usize,
-        item: Option<Arc<ItemScope>>,
-        attempt: u32,
-        instruction: Option<String>,
-    ) -> Self {
+    pub(crate) fn new(run: Arc<RunShared>, a: AttemptScope) -> Self {
         Self {
             run,
-            node_idx,
-            item,
-            attempt,
-            instruction,
+            node_idx: a.node_idx,
+            unit: a.unit,
+            item: a.item,
+            attempt: a.attempt,
+            instruction: a.instruction,
+            policy: a.policy,
+            journal: a.journal,
+            nested: a.nested,
+            occurrences: Occurrences::default(),
+            nested_requests: AtomicU32::new(0),
             acc: Mutex::new(Accounting::default()),
-            seq: AtomicU32::new(0),
-            next_step: AtomicU32::new(0),
         }
     }
 
@@ -135,109 +167,133 @@ impl NodeContext {
         });
     }
 
-    /// Number `count` steps of this node's work, in the order the node
-    /// asks (the same on every attempt given the same saved steps), so each
-    /// can be saved and found again by number. `None` for map items, whose
-    /// work is saved per item instead.
-    pub(crate) fn reserve_steps(&self, count: usize) -> Option<u32> {
-        if self.item.is_some() {
-            return None;
-        }
-        let count = u32::try_from(count).ok()?;
-        let first = self.next_step.fetch_add(count, Ordering::Relaxed);
-        // Past the last step number a key can hold, steps are not saved.
-        first
-            .checked_add(count)
-            .filter(|&end| end <= u32::MAX - crate::store::STEP_BASE)
-            .map(|_| first)
-    }
-
-    fn item_index(&self) -> Option<u32> {
+    pub(crate) fn item_index(&self) -> Option<u32> {
         self.item.as_ref().map(|i| i.index)
     }
 
-    fn next_key(&self) -> String {
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let item = self.item_index().map_or("-".to_string(), |i| i.to_string());
-        format!(
-            "{}/{}/{}/e{}/a{}/c{}",
-            self.run.execution_id,
-            self.node_id(),
-            item,
-            self.run.epoch,
-            self.attempt,
-            seq
-        )
-    }
-
-    /// One metered text call: reserve the worst case, call, price the
-    /// reported usage (settled once the node's result is checkpointed), or
-    /// release on failure. Streams deltas as events.
+    /// One text call: replayed from the call journal if this request was
+    /// answered before, else reserved, asked (faults retried inside the
+    /// call), recorded and charged at the reported usage. Streams deltas
+    /// as events.
     pub async fn generate_text(&self, req: &TextRequest) -> Result<TextResponse, NodeError> {
-        let key = self.next_key();
-        self.run.meter.reserve(&key, self.node_id(), req).await?;
-        let node = self.node_id().to_string();
-        let item = self.item_index();
-        let events = self.run.events.clone();
-        let mut on_delta = move |d: &str| {
-            events.delta(&node, item, d);
-        };
-        let call = self.run.models.generate_text(req, &mut on_delta);
-        let result = tokio::select! {
-            r = call => r.map_err(NodeError::from),
-            _ = self.run.cancel.cancelled() => Err(NodeError::Cancelled),
-        };
-        match result {
-            Ok(resp) => {
-                let cost = self.run.meter.settle_later(
-                    &key,
-                    self.node_id(),
-                    self.item_index(),
-                    &req.provider,
-                    &req.model,
-                    resp.usage,
-                );
-                self.account(resp.usage, cost, &req.provider, &req.model);
-                Ok(resp)
-            }
-            Err(e) => {
-                self.run.meter.release(&key).await?;
-                Err(e)
-            }
-        }
+        calls::text(self, req).await
     }
 
-    /// An image call (metered by output tokens the provider reports, if any).
+    /// An image call, journaled like [`NodeContext::generate_text`].
     pub async fn generate_image(&self, req: &ImageRequest) -> Result<ImageResponse, NodeError> {
-        let result = tokio::select! {
-            r = self.run.models.generate_image(req) => r.map_err(NodeError::from),
-            _ = self.run.cancel.cancelled() => Err(NodeError::Cancelled),
-        }?;
-        self.account(result.usage, 0, &req.provider, &req.model);
-        Ok(result)
+        calls::image(self, req).await
     }
 
+    /// A speech call, journaled like [`NodeContext::generate_text`].
     pub async fn synthesize_speech(
         &self,
         req: &SpeechRequest,
     ) -> Result<SpeechResponse, NodeError> {
-        tokio::select! {
-            r = self.run.models.synthesize_speech(req) => r.map_err(NodeError::from),
-            _ = self.run.cancel.cancelled() => Err(NodeError::Cancelled),
-        }
+        calls::speech(self, req).await
     }
 
-    fn account(&self, usage: Usage, cost: i64, provider: &str, model: &str) {
+    /// Run `node` once per item, at most `limit` at once, as items of this
+    /// node (what `map` does): each finished item is checkpointed and never
+    /// runs again, not after a retry of this node nor after a resume. Each
+    /// item runs under `node`'s policy; `instruction` is appended to every
+    /// item's prompt. Results come back in the order of `items`.
+    ///
+    /// Only a flow node may run items (not a map item or a nested job), and
+    /// item indices must be distinct.
+    pub async fn run_items(
+        &self,
+        node: &BuiltNode,
+        items: Vec<ItemScope>,
+        limit: usize,
+        instruction: Option<&str>,
+    ) -> Result<Vec<NodeResult>, NodeError> {
+        if self.item.is_some() || self.nested {
+            return Err(NodeError::failed(
+                "only a flow node can run items (not a map item or nested work)",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = items.iter().find(|i| !seen.insert(i.index)) {
+            return Err(NodeError::failed(format!(
+                "item {} appears twice in one request",
+                dup.index
+            )));
+        }
+        let jobs = items
+            .into_iter()
+            .map(|scope| Job::new(scope, instruction.map(str::to_string)))
+            .collect();
+        self.submit(node, jobs, limit, WorkMode::Items).await
+    }
+
+    /// Run `node` once per job inside this attempt (a whole-book pass's
+    /// checks and rewrites), at most `limit` at once, each under `node`'s
+    /// policy. Jobs are not checkpointed on their own: their model calls
+    /// are journaled as this node's, so when this node runs again (retry,
+    /// resume) the jobs replay their replies instead of asking again. Their
+    /// usage and cost count as this node's own. Results come back in job
+    /// order; the first job that fails for good fails the request (jobs
+    /// still running finish first).
+    pub async fn run_nested(
+        &self,
+        node: &BuiltNode,
+        jobs: Vec<Job>,
+        limit: usize,
+    ) -> Result<Vec<NodeResult>, NodeError> {
+        // Numbered in the order this attempt asks, like its own calls: a
+        // retried or resumed attempt asks in the same order and replays.
+        let n = self.nested_requests.fetch_add(1, Ordering::Relaxed);
+        let scope = self.journal.request(n);
+        let results = self
+            .submit(node, jobs, limit, WorkMode::Nested { scope })
+            .await?;
+        for r in &results {
+            self.absorb(
+                r.usage,
+                r.cost as i64,
+                r.provider.as_deref(),
+                r.model.as_deref(),
+            );
+        }
+        Ok(results)
+    }
+
+    async fn submit(
+        &self,
+        node: &BuiltNode,
+        jobs: Vec<Job>,
+        limit: usize,
+        mode: WorkMode,
+    ) -> Result<Vec<NodeResult>, NodeError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.run
+            .work
+            .send(WorkRequest {
+                parent: self.unit,
+                node_idx: self.node_idx,
+                built: node.clone(),
+                jobs,
+                limit: limit.max(1),
+                mode,
+                reply,
+            })
+            .map_err(|_| NodeError::Cancelled)?;
+        answer.await.map_err(|_| NodeError::Cancelled)?
+    }
+
+    pub(crate) fn account(&self, usage: Usage, cost: i64, provider: &str, model: &str) {
         if let Ok(mut a) = self.acc.lock() {
             a.usage.add(usage);
-            a.cost += cost;
+            a.cost = a.cost.saturating_add(cost);
             a.provider = Some(provider.to_string());
             a.model = Some(model.to_string());
         }
     }
 
-    /// Count a nested call's usage and cost as this node's own (nodes that
-    /// run other nodes' configs inside them, e.g. `continuity`).
+    /// Count a nested job's usage and cost as this node's own.
     pub(crate) fn absorb(
         &self,
         usage: Usage,
@@ -247,7 +303,7 @@ impl NodeContext {
     ) {
         if let Ok(mut a) = self.acc.lock() {
             a.usage.add(usage);
-            a.cost += cost;
+            a.cost = a.cost.saturating_add(cost);
             if a.provider.is_none() {
                 a.provider = provider.map(str::to_string);
                 a.model = model.map(str::to_string);

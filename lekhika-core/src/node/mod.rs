@@ -2,7 +2,7 @@
 //! registry mapping kind → factory, and the built-in kinds.
 
 pub mod builtin;
-mod context;
+pub(crate) mod context;
 pub(crate) mod error;
 mod policy;
 pub(crate) mod registry;
@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::exec::work::Job;
 pub use context::{ItemScope, NodeContext};
 pub use error::{NodeError, NodeFailure};
 pub use policy::{NodePolicy, OutputValidator, RetryPolicy};

@@ -48,11 +48,13 @@ pub struct ModelPrice {
 }
 
 impl ModelPrice {
-    /// Wallet cost of a call, rounded up so a charge is never under-priced.
+    /// Wallet cost of a call, rounded up so a charge is never under-priced;
+    /// never negative, and saturating at `i64::MAX` instead of wrapping.
     pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> i64 {
         let c = (input_tokens as f64) * self.input_per_1k / 1000.0
             + (output_tokens as f64) * self.output_per_1k / 1000.0;
-        c.ceil() as i64
+        // `as` saturates (and maps NaN to 0).
+        c.ceil().max(0.0) as i64
     }
 }
 

@@ -3,18 +3,42 @@
 
 use async_trait::async_trait;
 use lekhika_core::flow::FlowJson;
+use std::time::Duration;
+
+use lekhika_core::provider::Usage;
 use lekhika_core::store::{
-    ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError,
-    StoreResult,
+    CallKind, CallRecord, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, LeaseGrant,
+    NodeKey, NodeResult, RunnerInfo, StoreError, StoreResult,
 };
 use lekhika_core::util::now_ms;
 use tokio_postgres::{Row, Transaction};
 
 use super::{begin, json_err, pg_err, PgStore};
 
+/// Lease times use the database clock, so runners' clocks need not agree.
+pub(super) const DB_NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
 pub(super) const SELECT_EXECUTION: &str =
     "SELECT id, user_id, engine_id, flow::text, user_input, options, status, \
-     message, reason, epoch, created_at_ms, updated_at_ms FROM engine_executions";
+     message, reason, epoch, created_at_ms, updated_at_ms, lease_worker, lease_token, \
+     lease_expires_at_ms - (extract(epoch FROM clock_timestamp()) * 1000)::bigint \
+     FROM engine_executions";
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+fn runner_from(
+    worker: Option<String>,
+    token: Option<i64>,
+    left: Option<i64>,
+) -> Option<RunnerInfo> {
+    Some(RunnerInfo {
+        worker: worker?,
+        token: u64::try_from(token?).unwrap_or(0),
+        expires_in_ms: left?,
+    })
+}
 
 pub(super) fn execution_from_row(r: &Row) -> StoreResult<ExecutionRecord> {
     let status: String = r.get(6);
@@ -33,6 +57,7 @@ pub(super) fn execution_from_row(r: &Row) -> StoreResult<ExecutionRecord> {
         epoch: u32::try_from(r.get::<_, i32>(9)).unwrap_or(0),
         created_at_ms: r.get(10),
         updated_at_ms: r.get(11),
+        runner: runner_from(r.get(12), r.get(13), r.get(14)),
     })
 }
 
@@ -234,12 +259,14 @@ impl ExecutionStore for PgStore {
         let mut c = self.client().await?;
         let tx = begin(&mut c, owner).await?;
         guard(&tx, id, None, RowLock::Share).await?;
-        tx.execute(
-            "DELETE FROM node_results WHERE execution_id = $1 AND node = ANY($2)",
-            &[&id, &nodes],
-        )
-        .await
-        .map_err(pg_err)?;
+        for table in ["node_results", "calls"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE execution_id = $1 AND node = ANY($2)"),
+                &[&id, &nodes],
+            )
+            .await
+            .map_err(pg_err)?;
+        }
         tx.commit().await.map_err(pg_err)
     }
 
@@ -265,6 +292,178 @@ impl ExecutionStore for PgStore {
                 Ok((key, result))
             })
             .collect()
+    }
+
+    async fn put_call(
+        &self,
+        owner: &str,
+        id: &str,
+        call: &CallRecord,
+        fence: Option<&Lease>,
+    ) -> StoreResult<()> {
+        let item = call.item.map_or(-1, i64::from);
+        let seq = i64::from(call.seq);
+        let input = i64::try_from(call.usage.input_tokens).unwrap_or(i64::MAX);
+        let output = i64::try_from(call.usage.output_tokens).unwrap_or(i64::MAX);
+        let mut c = self.client().await?;
+        let tx = begin(&mut c, owner).await?;
+        guard(&tx, id, fence, RowLock::Share).await?;
+        tx.execute(
+            "INSERT INTO calls (user_id, execution_id, node, item, request, seq, kind, provider, model, reply, \
+             input_tokens, output_tokens, cost, charge, recorded_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (execution_id, node, item, request) DO UPDATE SET seq = excluded.seq, \
+             kind = excluded.kind, provider = excluded.provider, model = excluded.model, \
+             reply = excluded.reply, input_tokens = excluded.input_tokens, \
+             output_tokens = excluded.output_tokens, cost = excluded.cost, charge = excluded.charge, \
+             recorded_at_ms = excluded.recorded_at_ms",
+            &[
+                &owner,
+                &id,
+                &call.node,
+                &item,
+                &call.request,
+                &seq,
+                &call.kind.as_str(),
+                &call.provider,
+                &call.model,
+                &call.reply,
+                &input,
+                &output,
+                &call.cost,
+                &call.charge,
+                &call.recorded_at_ms,
+            ],
+        )
+        .await
+        .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)
+    }
+
+    async fn calls(&self, owner: &str, id: &str) -> StoreResult<Vec<CallRecord>> {
+        let mut c = self.client().await?;
+        let tx = begin(&mut c, owner).await?;
+        guard(&tx, id, None, RowLock::None).await?;
+        let rows = tx
+            .query(
+                "SELECT node, item, request, seq, kind, provider, model, reply, input_tokens, output_tokens, \
+                 cost, charge, recorded_at_ms FROM calls WHERE execution_id = $1 ORDER BY node, item, seq",
+                &[&id],
+            )
+            .await
+            .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.get(4);
+                Ok(CallRecord {
+                    node: r.get(0),
+                    item: u32::try_from(r.get::<_, i64>(1)).ok(),
+                    request: r.get(2),
+                    seq: u32::try_from(r.get::<_, i64>(3)).unwrap_or(u32::MAX),
+                    kind: CallKind::parse(&kind).ok_or_else(|| {
+                        StoreError::backend(format!("unknown call kind `{kind}` in store"))
+                    })?,
+                    provider: r.get(5),
+                    model: r.get(6),
+                    reply: r.get(7),
+                    usage: Usage {
+                        input_tokens: u64::try_from(r.get::<_, i64>(8)).unwrap_or(0),
+                        output_tokens: u64::try_from(r.get::<_, i64>(9)).unwrap_or(0),
+                    },
+                    cost: r.get(10),
+                    charge: r.get(11),
+                    recorded_at_ms: r.get(12),
+                })
+            })
+            .collect()
+    }
+
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        id: &str,
+        runner: &str,
+        duration: Duration,
+    ) -> StoreResult<LeaseGrant> {
+        let mut c = self.client().await?;
+        let tx = begin(&mut c, owner).await?;
+        // Concurrent takers queue on the row lock; the second re-checks the
+        // expiry after the first commits, and finds a live lease.
+        let row = tx
+            .query_opt(
+                &format!(
+                    "UPDATE engine_executions SET lease_worker = $2, lease_token = nextval('lease_tokens'), \
+                     lease_expires_at_ms = {DB_NOW_MS} + $3 \
+                     WHERE id = $1 AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms <= {DB_NOW_MS}) \
+                     RETURNING lease_token, lease_expires_at_ms"
+                ),
+                &[&id, &runner, &millis(duration)],
+            )
+            .await
+            .map_err(pg_err)?;
+        let grant = match row {
+            Some(r) => LeaseGrant::Granted(Lease {
+                execution_id: id.to_string(),
+                owner: owner.to_string(),
+                worker: runner.to_string(),
+                token: u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
+                expires_at_ms: r.get(1),
+            }),
+            None => {
+                let r = tx
+                    .query_opt(
+                        &format!(
+                            "SELECT lease_worker, lease_token, lease_expires_at_ms - {DB_NOW_MS} \
+                             FROM engine_executions WHERE id = $1"
+                        ),
+                        &[&id],
+                    )
+                    .await
+                    .map_err(pg_err)?
+                    .ok_or_else(|| not_found(id))?;
+                let info = runner_from(r.get(0), r.get(1), r.get(2)).ok_or_else(|| {
+                    StoreError::Conflict(format!("the lease of execution {id} changed; try again"))
+                })?;
+                LeaseGrant::Held(info)
+            }
+        };
+        tx.commit().await.map_err(pg_err)?;
+        Ok(grant)
+    }
+
+    async fn renew_lease(&self, lease: &Lease, duration: Duration) -> StoreResult<bool> {
+        let mut c = self.client().await?;
+        let tx = begin(&mut c, &lease.owner).await?;
+        let n = tx
+            .execute(
+                &format!(
+                    "UPDATE engine_executions SET lease_expires_at_ms = {DB_NOW_MS} + $3 \
+                     WHERE id = $1 AND lease_token = $2"
+                ),
+                &[
+                    &lease.execution_id,
+                    &(lease.token as i64),
+                    &millis(duration),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(n == 1)
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = begin(&mut c, &lease.owner).await?;
+        tx.execute(
+            "UPDATE engine_executions SET lease_worker = NULL, lease_token = NULL, lease_expires_at_ms = NULL \
+             WHERE id = $1 AND lease_token = $2",
+            &[&lease.execution_id, &(lease.token as i64)],
+        )
+        .await
+        .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)
     }
 
     async fn request_stop(&self, owner: &str, id: &str) -> StoreResult<()> {

@@ -13,6 +13,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_security",
         include_str!("../../migrations/postgres/0002_security.sql"),
     ),
+    (
+        "0003_calls_and_runner_leases",
+        include_str!("../../migrations/postgres/0003_calls_and_runner_leases.sql"),
+    ),
 ];
 
 /// Roles are cluster-wide; several databases (or migrators) may race to

@@ -3,9 +3,12 @@
 
 use async_trait::async_trait;
 use lekhika_core::flow::FlowJson;
+use std::time::Duration;
+
+use lekhika_core::provider::Usage;
 use lekhika_core::store::{
-    ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError,
-    StoreResult,
+    CallKind, CallRecord, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, LeaseGrant,
+    NodeKey, NodeResult, RunnerInfo, StoreError, StoreResult,
 };
 use lekhika_core::util::now_ms;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
@@ -14,7 +17,25 @@ use super::{db_err, json_err, Fence, SqliteStore};
 
 const SELECT_EXECUTION: &str =
     "SELECT id, owner, engine_id, flow, input, options, status, message, reason, \
-     epoch, created_at_ms, updated_at_ms FROM executions";
+     epoch, created_at_ms, updated_at_ms, lease_worker, lease_token, lease_expires_at_ms \
+     FROM executions";
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+fn runner_from(
+    worker: Option<String>,
+    token: Option<i64>,
+    expires: Option<i64>,
+    now: i64,
+) -> Option<RunnerInfo> {
+    Some(RunnerInfo {
+        worker: worker?,
+        token: u64::try_from(token?).unwrap_or(0),
+        expires_in_ms: expires? - now,
+    })
+}
 
 fn execution_from_row(r: &Row<'_>) -> rusqlite::Result<(ExecutionRecord, [String; 4])> {
     let rec = ExecutionRecord {
@@ -30,6 +51,7 @@ fn execution_from_row(r: &Row<'_>) -> rusqlite::Result<(ExecutionRecord, [String
         epoch: r.get(9)?,
         created_at_ms: r.get(10)?,
         updated_at_ms: r.get(11)?,
+        runner: runner_from(r.get(12)?, r.get(13)?, r.get(14)?, now_ms()),
     };
     Ok((rec, [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?]))
 }
@@ -270,13 +292,15 @@ impl ExecutionStore for SqliteStore {
         self.call(move |c| {
             write(c, |tx| {
                 guard(tx, &owner, &id, None)?;
-                let mut stmt = tx
-                    .prepare_cached(
-                        "DELETE FROM node_results WHERE execution_id = ?1 AND node = ?2",
-                    )
-                    .map_err(db_err)?;
-                for node in &nodes {
-                    stmt.execute([&id, node]).map_err(db_err)?;
+                for table in ["node_results", "calls"] {
+                    let mut stmt = tx
+                        .prepare_cached(&format!(
+                            "DELETE FROM {table} WHERE execution_id = ?1 AND node = ?2"
+                        ))
+                        .map_err(db_err)?;
+                    for node in &nodes {
+                        stmt.execute([&id, node]).map_err(db_err)?;
+                    }
                 }
                 Ok(())
             })
@@ -308,6 +332,207 @@ impl ExecutionStore for SqliteStore {
                     Ok((NodeKey { node, item }, result))
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn put_call(
+        &self,
+        owner: &str,
+        id: &str,
+        call: &CallRecord,
+        fence: Option<&Lease>,
+    ) -> StoreResult<()> {
+        let (owner, id, fence) = (owner.to_string(), id.to_string(), Fence::of(fence));
+        let call = call.clone();
+        let reply = serde_json::to_string(&call.reply).map_err(json_err)?;
+        self.call(move |c| {
+            write(c, |tx| {
+                guard(tx, &owner, &id, fence.as_ref())?;
+                tx.prepare_cached(
+                    "INSERT INTO calls (execution_id, node, item, request, seq, kind, provider, model, \
+                     reply, input_tokens, output_tokens, cost, charge, recorded_at_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                     ON CONFLICT(execution_id, node, item, request) DO UPDATE SET \
+                     seq = excluded.seq, kind = excluded.kind, provider = excluded.provider, \
+                     model = excluded.model, reply = excluded.reply, \
+                     input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, \
+                     cost = excluded.cost, charge = excluded.charge, recorded_at_ms = excluded.recorded_at_ms",
+                )
+                .map_err(db_err)?
+                .execute(params![
+                    id,
+                    call.node,
+                    call.item.map_or(-1, i64::from),
+                    call.request,
+                    call.seq,
+                    call.kind.as_str(),
+                    call.provider,
+                    call.model,
+                    reply,
+                    i64::try_from(call.usage.input_tokens).unwrap_or(i64::MAX),
+                    i64::try_from(call.usage.output_tokens).unwrap_or(i64::MAX),
+                    call.cost,
+                    call.charge,
+                    call.recorded_at_ms
+                ])
+                .map_err(db_err)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn calls(&self, owner: &str, id: &str) -> StoreResult<Vec<CallRecord>> {
+        let (owner, id) = (owner.to_string(), id.to_string());
+        self.call(move |c| {
+            let tx = c.transaction().map_err(db_err)?;
+            guard(&tx, &owner, &id, None)?;
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT node, item, request, seq, kind, provider, model, reply, input_tokens, \
+                     output_tokens, cost, charge, recorded_at_ms FROM calls WHERE execution_id = ?1 \
+                     ORDER BY node, item, seq",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([&id], |r| {
+                    Ok((
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, u32>(3)?,
+                            r.get::<_, String>(4)?,
+                        ),
+                        (
+                            r.get::<_, String>(5)?,
+                            r.get::<_, String>(6)?,
+                            r.get::<_, String>(7)?,
+                            r.get::<_, i64>(8)?,
+                            r.get::<_, i64>(9)?,
+                        ),
+                        (
+                            r.get::<_, i64>(10)?,
+                            r.get::<_, Option<String>>(11)?,
+                            r.get::<_, i64>(12)?,
+                        ),
+                    ))
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err)?;
+            rows.into_iter()
+                .map(
+                    |(
+                        (node, item, request, seq, kind),
+                        (provider, model, reply, input, output),
+                        (cost, charge, recorded_at_ms),
+                    )| {
+                        Ok(CallRecord {
+                            node,
+                            item: u32::try_from(item).ok(),
+                            request,
+                            seq,
+                            kind: CallKind::parse(&kind).ok_or_else(|| {
+                                StoreError::backend(format!("unknown call kind `{kind}` in store"))
+                            })?,
+                            provider,
+                            model,
+                            reply: serde_json::from_str(&reply).map_err(json_err)?,
+                            usage: Usage {
+                                input_tokens: u64::try_from(input).unwrap_or(0),
+                                output_tokens: u64::try_from(output).unwrap_or(0),
+                            },
+                            cost,
+                            charge,
+                            recorded_at_ms,
+                        })
+                    },
+                )
+                .collect()
+        })
+        .await
+    }
+
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        id: &str,
+        runner: &str,
+        duration: Duration,
+    ) -> StoreResult<LeaseGrant> {
+        let (owner, id, runner) = (owner.to_string(), id.to_string(), runner.to_string());
+        let ms = millis(duration);
+        self.call(move |c| {
+            write(c, |tx| {
+                guard(tx, &owner, &id, None)?;
+                let now = now_ms();
+                let held: (Option<String>, Option<i64>, Option<i64>) = tx
+                    .prepare_cached(
+                        "SELECT lease_worker, lease_token, lease_expires_at_ms FROM executions WHERE id = ?1",
+                    )
+                    .map_err(db_err)?
+                    .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(db_err)?;
+                if let Some(info) = runner_from(held.0, held.1, held.2, now) {
+                    if info.is_live() {
+                        return Ok(LeaseGrant::Held(info));
+                    }
+                }
+                let token: i64 = tx
+                    .prepare_cached(
+                        "UPDATE counters SET value = value + 1 WHERE name = 'lease_token' RETURNING value",
+                    )
+                    .map_err(db_err)?
+                    .query_row([], |r| r.get(0))
+                    .map_err(db_err)?;
+                tx.prepare_cached(
+                    "UPDATE executions SET lease_worker = ?1, lease_token = ?2, lease_expires_at_ms = ?3 \
+                     WHERE id = ?4",
+                )
+                .map_err(db_err)?
+                .execute(params![runner, token, now + ms, id])
+                .map_err(db_err)?;
+                Ok(LeaseGrant::Granted(Lease {
+                    execution_id: id.clone(),
+                    owner: owner.clone(),
+                    worker: runner.clone(),
+                    token: u64::try_from(token).unwrap_or(0),
+                    expires_at_ms: now + ms,
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn renew_lease(&self, lease: &Lease, duration: Duration) -> StoreResult<bool> {
+        let (id, token) = (lease.execution_id.clone(), lease.token as i64);
+        let ms = millis(duration);
+        self.call(move |c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE executions SET lease_expires_at_ms = ?1 WHERE id = ?2 AND lease_token = ?3",
+                )
+                .map_err(db_err)?
+                .execute(params![now_ms() + ms, id, token])
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> StoreResult<()> {
+        let (id, token) = (lease.execution_id.clone(), lease.token as i64);
+        self.call(move |c| {
+            c.prepare_cached(
+                "UPDATE executions SET lease_worker = NULL, lease_token = NULL, lease_expires_at_ms = NULL \
+                 WHERE id = ?1 AND lease_token = ?2",
+            )
+            .map_err(db_err)?
+            .execute(params![id, token])
+            .map_err(db_err)?;
+            Ok(())
         })
         .await
     }

@@ -57,35 +57,4 @@ impl ExecutionQueue for SqliteStore {
         })
         .await
     }
-
-    async fn renew(&self, lease: &Lease, duration: Duration) -> StoreResult<bool> {
-        let (id, token) = (lease.execution_id.clone(), lease.token as i64);
-        let ms = millis(duration);
-        self.call(move |c| {
-            let n = c
-                .prepare_cached(
-                    "UPDATE executions SET lease_expires_at_ms = ?1 WHERE id = ?2 AND lease_token = ?3",
-                )
-                .map_err(db_err)?
-                .execute(params![now_ms() + ms, id, token])
-                .map_err(db_err)?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    async fn release(&self, lease: &Lease) -> StoreResult<()> {
-        let (id, token) = (lease.execution_id.clone(), lease.token as i64);
-        self.call(move |c| {
-            c.prepare_cached(
-                "UPDATE executions SET lease_worker = NULL, lease_token = NULL, lease_expires_at_ms = NULL \
-                 WHERE id = ?1 AND lease_token = ?2",
-            )
-            .map_err(db_err)?
-            .execute(params![id, token])
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
-    }
 }

@@ -85,15 +85,73 @@ CREATE TABLE IF NOT EXISTS tier_policies (
 );
 "#;
 
-const VERSION: i64 = 1;
+/// The call journal: one row per model reply, keyed by the unit that asked
+/// (node, item; -1 for the node itself) and the request's identity.
+const V2: &str = r#"
+CREATE TABLE IF NOT EXISTS calls (
+    execution_id TEXT NOT NULL REFERENCES executions(id),
+    node TEXT NOT NULL,
+    item INTEGER NOT NULL,
+    request TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cost INTEGER NOT NULL,
+    charge TEXT,
+    recorded_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (execution_id, node, item, request)
+) WITHOUT ROWID;
+"#;
+
+/// Versions and their SQL, in order.
+const STEPS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+const VERSION: i64 = 2;
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug)]
+pub(super) enum MigrateError {
+    Sql(rusqlite::Error),
+    /// The file was written by a newer Lekhika.
+    Newer(i64),
+}
+
+impl std::fmt::Display for MigrateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sql(e) => write!(f, "{e}"),
+            Self::Newer(v) => write!(
+                f,
+                "the database has schema version {v}, newer than this Lekhika understands ({VERSION}); upgrade Lekhika"
+            ),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sql(e)
+    }
+}
 
 /// Bring the schema to [`VERSION`]; safe when several processes open the file at once.
-pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > VERSION {
+        return Err(MigrateError::Newer(current));
+    }
+    for (version, sql) in STEPS {
+        if current < *version {
+            tx.execute_batch(sql)?;
+        }
+    }
     if current < VERSION {
-        tx.execute_batch(V1)?;
         tx.execute_batch(&format!("PRAGMA user_version = {VERSION}"))?;
     }
-    tx.commit()
+    tx.commit()?;
+    Ok(())
 }

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::craft::nested::{build_inner, inner_vars, run_all, Attempts, Job};
+use super::craft::nested::{build_inner, inner_vars, run_all, Job};
 use super::craft::rewrite::{chapter_texts, Draft};
 use super::craft::{as_list, fill, head_words, show, tail_words};
 use super::{parse_config, template, uses};
@@ -185,7 +185,6 @@ impl Node for ContinuityNode {
         };
         let n = texts.len();
         let mut draft = Draft::new(&outline, texts);
-        let attempts = Attempts::new(ctx.attempt());
         let mut to_check: Vec<usize> = (0..n.saturating_sub(1)).collect();
         let (mut report, mut unresolved) = (Vec::new(), Vec::new());
         let (mut checks, mut rounds) = (0usize, 0u32);
@@ -196,7 +195,7 @@ impl Node for ContinuityNode {
                 .map(|&i| (i, self.pair_scope(i, &draft.texts, &outline, &states), None))
                 .collect();
             checks += jobs.len();
-            let results = run_all(ctx, &self.check, jobs, self.concurrency, &attempts).await?;
+            let results = run_all(ctx, &self.check, jobs, self.concurrency).await?;
             let mut flagged: BTreeMap<usize, Vec<String>> = BTreeMap::new();
             for (i, r) in results {
                 let Some((issue, earlier, later)) = verdict(&r.output)? else {
@@ -235,7 +234,7 @@ impl Node for ContinuityNode {
                 .collect();
             let mut next: Vec<usize> = Vec::new();
             for i in draft
-                .rewrite(ctx, &self.rewrite, fixes, self.concurrency, &attempts)
+                .rewrite(ctx, &self.rewrite, fixes, self.concurrency)
                 .await?
             {
                 // Both joins of a rewritten chapter are checked again.

@@ -5,19 +5,16 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use tokio::task::JoinSet;
-
 use super::{parse_config, template, uses};
-use crate::exec::attempt::run_item;
 use crate::flow::NodeSpec;
 use crate::node::{
     BuiltNode, CallEstimate, EstimateScope, ItemScope, Node, NodeContext, NodeError, NodeOutput,
     Registry, VarUse,
 };
 use crate::template::Template;
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,28 +129,20 @@ impl Node for MapNode {
     async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
         let list = Arc::new(list_of(ctx.render_value(&self.items)?)?);
         let n = list.len();
-        if n >= crate::store::STEP_BASE as usize {
+        if n >= crate::store::LEGACY_STEP_BASE as usize {
             return Err(NodeError::InvalidOutput(format!(
                 "map `items` has {n} entries; at most {} are supported",
-                crate::store::STEP_BASE - 1
+                crate::store::LEGACY_STEP_BASE - 1
             )));
         }
-        let mut done = ctx.run.take_item_results(ctx.node_idx);
-        let mut results: Vec<Option<Value>> = (0..n)
-            .map(|i| done.remove(&(i as u32)).map(|r| r.output))
-            .collect();
-        let resumed = results.iter().filter(|r| r.is_some()).count();
+        let resumed = ctx.run.saved_items(ctx.node_idx);
         ctx.run.events.emit(crate::exec::EventKind::MapStarted {
             node: ctx.node_id().to_string(),
             items: n,
             done: resumed,
         });
-        let scope_for = |i: usize, results: &[Option<Value>]| {
-            let earlier: Vec<Value> = results
-                .iter()
-                .take(i)
-                .map(|r| r.clone().unwrap_or(Value::Null))
-                .collect();
+        let scope_for = |i: usize, results: &[Value]| {
+            let earlier: Vec<Value> = results.iter().take(i).cloned().collect();
             ItemScope {
                 index: i as u32,
                 item: list[i].clone(),
@@ -167,67 +156,27 @@ impl Node for MapNode {
                 results: Value::Array(earlier),
             }
         };
-        let instruction = ctx.instruction().map(str::to_string);
+        let instruction = ctx.instruction();
+        let mut results: Vec<Value> = Vec::with_capacity(n);
         if self.sequential {
+            // One item at a time: each sees the results before it.
             for i in 0..n {
-                if results[i].is_some() {
-                    continue;
-                }
                 let scope = scope_for(i, &results);
-                let r = run_item(
-                    &ctx.run,
-                    ctx.node_idx,
-                    &self.template,
-                    scope,
-                    instruction.clone(),
-                )
-                .await?;
-                results[i] = Some(r.output);
+                let r = ctx
+                    .run_items(&self.template, vec![scope], 1, instruction)
+                    .await?;
+                results.extend(r.into_iter().map(|r| r.output));
             }
         } else {
-            let mut set = JoinSet::new();
-            let todo: Vec<usize> = (0..n).filter(|&i| results[i].is_none()).collect();
-            let mut pending = todo.into_iter();
-            let mut first_err: Option<NodeError> = None;
-            loop {
-                while first_err.is_none() && set.len() < self.concurrency {
-                    let Some(i) = pending.next() else { break };
-                    let (run, tpl, idx, instr) = (
-                        ctx.run.clone(),
-                        self.template.clone(),
-                        ctx.node_idx,
-                        instruction.clone(),
-                    );
-                    let scope = scope_for(i, &[]);
-                    set.spawn(async move { (i, run_item(&run, idx, &tpl, scope, instr).await) });
-                }
-                let Some(joined) = set.join_next().await else {
-                    break;
-                };
-                match joined {
-                    Ok((i, Ok(r))) => results[i] = Some(r.output),
-                    Ok((_, Err(e))) => {
-                        // Let running items finish (their results are checkpointed); start no more.
-                        if first_err.is_none() || matches!(first_err, Some(NodeError::Cancelled)) {
-                            first_err = Some(e);
-                        }
-                    }
-                    Err(join) => {
-                        first_err = Some(NodeError::failed(format!("map item task failed: {join}")))
-                    }
-                }
-            }
-            if let Some(e) = first_err {
-                return Err(e);
-            }
+            let scopes = (0..n).map(|i| scope_for(i, &[])).collect();
+            let r = ctx
+                .run_items(&self.template, scopes, self.concurrency, instruction)
+                .await?;
+            results.extend(r.into_iter().map(|r| r.output));
         }
-        let out: Vec<Value> = results
-            .into_iter()
-            .map(|r| r.unwrap_or(Value::Null))
-            .collect();
         Ok(NodeOutput {
             metrics: serde_json::json!({ "items": n, "resumed_items": resumed }),
-            output: Value::Array(out),
+            output: Value::Array(results),
         })
     }
 
@@ -254,22 +203,24 @@ impl Node for MapNode {
 
     fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
         let n = self.expected(scope);
-        let attempts = self.template.policy.retry.attempts.max(1) as u64
-            * (1 + self.template.policy.validate.attempts.unwrap_or(2) as u64
-                * (!self.template.policy.validate.is_empty()) as u64);
+        // Failed calls are never charged (their reservation is released),
+        // so retries cost nothing; regenerations after invalid output do.
+        let drafts = 1 + u64::from(self.template.policy.validate.attempts.unwrap_or(2))
+            * u64::from(!self.template.policy.validate.is_empty());
         self.template
             .node
             .estimate(scope)
             .into_iter()
             .map(|c| CallEstimate {
-                calls: c.calls * n * attempts,
+                calls: c.calls.saturating_mul(n).saturating_mul(drafts),
                 ..c
             })
             .collect()
     }
 
     fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        self.expected(scope) * self.template.node.output_tokens_bound(scope)
+        self.expected(scope)
+            .saturating_mul(self.template.node.output_tokens_bound(scope))
     }
 
     fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {

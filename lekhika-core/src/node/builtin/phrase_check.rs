@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::craft::nested::{build_inner, inner_vars, Attempts};
+use super::craft::nested::{build_inner, inner_vars};
 use super::craft::rewrite::{chapter_texts, Draft};
 use super::craft::{as_list, fill};
 use super::{parse_config, template, uses};
@@ -193,7 +193,6 @@ impl Node for PhraseCheckNode {
             None => Vec::new(),
         };
         let mut draft = Draft::new(&outline, texts);
-        let attempts = Attempts::new(ctx.attempt());
         let (mut report, mut remaining) = (Vec::new(), Vec::new());
         let mut rounds = 0;
         loop {
@@ -244,7 +243,7 @@ impl Node for PhraseCheckNode {
                 })
                 .collect();
             draft
-                .rewrite(ctx, &self.rewrite, fixes, self.concurrency, &attempts)
+                .rewrite(ctx, &self.rewrite, fixes, self.concurrency)
                 .await?;
         }
         let mut rewritten = draft.rewritten;

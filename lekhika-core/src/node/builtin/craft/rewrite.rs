@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::nested::{run_all, Attempts, Job};
+use super::nested::{run_all, Job};
 use super::{as_list, chapter_text};
 use crate::node::{BuiltNode, ItemScope, NodeContext, NodeError};
 
@@ -68,7 +68,6 @@ impl<'a> Draft<'a> {
         node: &BuiltNode,
         fixes: Vec<(usize, String, String)>,
         concurrency: usize,
-        attempts: &Attempts,
     ) -> Result<Vec<usize>, NodeError> {
         let jobs: Vec<Job> = fixes
             .into_iter()
@@ -93,7 +92,7 @@ impl<'a> Draft<'a> {
             })
             .collect();
         let mut done = Vec::new();
-        for (i, r) in run_all(ctx, node, jobs, concurrency, attempts).await? {
+        for (i, r) in run_all(ctx, node, jobs, concurrency).await? {
             self.texts[i] = chapter_text(&r.output).ok_or_else(|| {
                 NodeError::InvalidOutput(format!("the rewrite of chapter {} has no text", i + 1))
             })?;

@@ -1,0 +1,264 @@
+//! Model calls with exactly-once semantics. Every call a node makes goes
+//! through here (via its `NodeContext`):
+//!
+//! 1. Its identity (request hash, generation, occurrence) is looked up in
+//!    the call journal; a recorded reply is replayed: no request, no charge.
+//! 2. Otherwise the wallet reserves the worst case, and the provider is
+//!    asked. A fault inside the call — a 5xx, a rate limit, a cut stream,
+//!    an overload in the middle of a stream, a timeout — retries *this
+//!    call* (after a backoff, at least the provider's retry-after), up to
+//!    the node's `retry.attempts` tries in all. Nothing else is retried
+//!    for it: the node does not run again for a provider fault.
+//! 3. The complete reply is recorded in the journal (fenced by the runner
+//!    lease), then the reservation is settled at the reported usage. A
+//!    crash between the two is settled on the next start; a reply that
+//!    could not be recorded is released and asked again later.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::events::EventKind;
+use super::journal::{fingerprint, request_id};
+use crate::node::{NodeContext, NodeError, NodeFailure};
+use crate::provider::{
+    ImageRequest, ImageResponse, ProviderError, SpeechRequest, SpeechResponse, TextRequest,
+    TextResponse, Usage,
+};
+use crate::store::{CallKind, CallRecord};
+use crate::util::now_ms;
+
+/// A provider-requested delay longer than this ends the call's retries.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// What the journal needs to know about one kind of call.
+trait Journaled: Serialize + DeserializeOwned + Send + 'static {
+    const KIND: CallKind;
+    fn usage(&self) -> Usage;
+}
+
+impl Journaled for TextResponse {
+    const KIND: CallKind = CallKind::Text;
+    fn usage(&self) -> Usage {
+        self.usage
+    }
+}
+
+impl Journaled for ImageResponse {
+    const KIND: CallKind = CallKind::Image;
+    fn usage(&self) -> Usage {
+        self.usage
+    }
+}
+
+impl Journaled for SpeechResponse {
+    const KIND: CallKind = CallKind::Speech;
+    fn usage(&self) -> Usage {
+        Usage::default()
+    }
+}
+
+/// The journal identity of a call `ctx` is about to make.
+fn identify(ctx: &NodeContext, kind: CallKind, request: &impl Serialize) -> String {
+    let f = fingerprint(kind, request);
+    let n = ctx.occurrences.next(f);
+    request_id(&ctx.journal, f, n)
+}
+
+/// A recorded reply, replayed.
+fn replay<T: Journaled>(ctx: &NodeContext, rec: &CallRecord) -> Result<T, NodeError> {
+    let reply: T = serde_json::from_value(rec.reply.clone()).map_err(|e| {
+        NodeError::failed(format!(
+            "the recorded reply of a {} call could not be read ({e})",
+            T::KIND.as_str()
+        ))
+    })?;
+    ctx.account(rec.usage, rec.cost, &rec.provider, &rec.model);
+    ctx.run.events.emit_with(|| EventKind::CallReplayed {
+        node: ctx.node_id().to_string(),
+        item: ctx.item_index(),
+        kind: T::KIND.as_str().to_string(),
+        usage: rec.usage,
+        cost: rec.cost,
+    });
+    Ok(reply)
+}
+
+/// Ask the provider, retrying faults inside the call.
+async fn ask<T, F, Fut>(ctx: &NodeContext, mut call: F) -> Result<T, NodeError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    let policy = &ctx.policy.retry;
+    let mut tries = 0u32;
+    loop {
+        tries += 1;
+        let result = tokio::select! {
+            r = call() => r,
+            _ = ctx.run.cancel.cancelled() => return Err(NodeError::Cancelled),
+        };
+        let err = match result {
+            Ok(reply) => return Ok(reply),
+            Err(e) => e,
+        };
+        let too_long = err.retry_after.is_some_and(|d| d > MAX_RETRY_AFTER);
+        if !err.is_retryable() || tries >= policy.attempts || too_long {
+            return Err(err.into());
+        }
+        let delay = policy.delay(tries, err.retry_after);
+        ctx.run.events.emit_with(|| EventKind::CallRetrying {
+            node: ctx.node_id().to_string(),
+            item: ctx.item_index(),
+            attempt: tries + 1,
+            delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            error: NodeFailure::from(&NodeError::Provider(err.clone())),
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = ctx.run.cancel.cancelled() => return Err(NodeError::Cancelled),
+        }
+    }
+}
+
+/// Record a live reply, then settle its charge. Runs as a task of its own,
+/// so a node whose future is dropped meanwhile (timeout, stop) cannot lose
+/// a reply that was paid for.
+async fn record<T: Journaled>(
+    ctx: &NodeContext,
+    request: String,
+    key: Option<String>,
+    provider: &str,
+    model: &str,
+    reply: &T,
+) -> Result<i64, NodeError> {
+    let usage = reply.usage();
+    let cost = ctx.run.meter.price(provider, model, usage);
+    let reply_json = serde_json::to_value(reply)
+        .map_err(|e| NodeError::failed(format!("cannot record the reply: {e}")))?;
+    let rec = CallRecord {
+        node: ctx.journal.key.node.clone(),
+        item: ctx.journal.key.item,
+        request,
+        seq: ctx.run.journal.next_seq(&ctx.journal.key),
+        kind: T::KIND,
+        provider: provider.to_string(),
+        model: model.to_string(),
+        reply: reply_json,
+        usage,
+        cost,
+        charge: key.clone(),
+        recorded_at_ms: now_ms(),
+    };
+    let run = ctx.run.clone();
+    let task = tokio::spawn(async move {
+        let saved = run
+            .store
+            .put_call(&run.owner, &run.execution_id, &rec, run.fence.as_ref())
+            .await;
+        match (saved, &key) {
+            (Ok(()), Some(k)) => run.meter.settle(k, rec.cost).await?,
+            (Ok(()), None) => {}
+            (Err(e), Some(k)) => {
+                run.meter.release(k).await?;
+                return Err(NodeError::from(e));
+            }
+            (Err(e), None) => return Err(NodeError::from(e)),
+        }
+        run.journal.record(rec);
+        Ok::<(), NodeError>(())
+    });
+    task.await
+        .map_err(|e| NodeError::failed(format!("recording a reply failed: {e}")))??;
+    Ok(cost)
+}
+
+/// One journaled call: replay, or reserve → ask (with retries) → record → settle.
+async fn journaled<T, F, Fut>(
+    ctx: &NodeContext,
+    request: String,
+    provider: &str,
+    model: &str,
+    reserve: Option<&TextRequest>,
+    call: F,
+) -> Result<T, NodeError>
+where
+    T: Journaled,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    if let Some(rec) = ctx.run.journal.find(&ctx.journal.key, &request) {
+        return replay(ctx, &rec);
+    }
+    let key = match (reserve, ctx.run.meter.metered()) {
+        (Some(req), true) => {
+            let key = ctx.run.next_call_key(ctx.node_id(), ctx.journal.key.item);
+            ctx.run.meter.reserve(&key, ctx.node_id(), req).await?;
+            Some(key)
+        }
+        _ => None,
+    };
+    let reply = match ask(ctx, call).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(k) = &key {
+                ctx.run.meter.release(k).await?;
+            }
+            return Err(e);
+        }
+    };
+    let cost = record(ctx, request, key, provider, model, &reply).await?;
+    ctx.account(reply.usage(), cost, provider, model);
+    Ok(reply)
+}
+
+/// The identity of a text request: everything but the stream flag.
+fn text_identity(req: &TextRequest) -> TextRequest {
+    TextRequest {
+        stream: false,
+        ..req.clone()
+    }
+}
+
+pub(crate) async fn text(ctx: &NodeContext, req: &TextRequest) -> Result<TextResponse, NodeError> {
+    let request = identify(ctx, CallKind::Text, &text_identity(req));
+    let node = ctx.node_id().to_string();
+    let item = ctx.item_index();
+    let events = ctx.run.events.clone();
+    let models = ctx.run.models.clone();
+    journaled(ctx, request, &req.provider, &req.model, Some(req), || {
+        let (node, events, models) = (node.clone(), events.clone(), models.clone());
+        async move {
+            let mut on_delta = move |d: &str| events.delta(&node, item, d);
+            models.generate_text(req, &mut on_delta).await
+        }
+    })
+    .await
+}
+
+pub(crate) async fn image(
+    ctx: &NodeContext,
+    req: &ImageRequest,
+) -> Result<ImageResponse, NodeError> {
+    let request = identify(ctx, CallKind::Image, req);
+    let models = ctx.run.models.clone();
+    journaled(ctx, request, &req.provider, &req.model, None, || {
+        let models = models.clone();
+        async move { models.generate_image(req).await }
+    })
+    .await
+}
+
+pub(crate) async fn speech(
+    ctx: &NodeContext,
+    req: &SpeechRequest,
+) -> Result<SpeechResponse, NodeError> {
+    let request = identify(ctx, CallKind::Speech, req);
+    let models = ctx.run.models.clone();
+    journaled(ctx, request, &req.provider, &req.model, None, || {
+        let models = models.clone();
+        async move { models.synthesize_speech(req).await }
+    })
+    .await
+}
