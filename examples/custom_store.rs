@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use lekhika::core::store::{
-    ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, NodeKey, NodeResult, StoreError,
-    StoreResult,
+    CallRecord, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, LeaseGrant, NodeKey,
+    NodeResult, RunnerInfo, StoreError, StoreResult,
 };
 use lekhika::core::testing::ScriptedModel;
+use lekhika::core::util::now_ms;
 use lekhika::core::{Engine, RunOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -23,7 +24,24 @@ struct FileExecution {
     record: ExecutionRecord,
     /// "node" or "node#item" → result
     results: BTreeMap<String, NodeResult>,
+    /// The call journal: "node#item#request" → call.
+    #[serde(default)]
+    calls: BTreeMap<String, CallRecord>,
     stop: bool,
+    /// The runner lease, if one is held.
+    #[serde(default)]
+    lease: Option<Lease>,
+    #[serde(default)]
+    lease_counter: u64,
+}
+
+/// Writes carrying a lease that is no longer the current one are refused.
+fn check_fence(f: &FileExecution, fence: Option<&Lease>) -> StoreResult<()> {
+    match (fence, &f.lease) {
+        (None, _) => Ok(()),
+        (Some(a), Some(b)) if a.token == b.token && a.worker == b.worker => Ok(()),
+        _ => Err(StoreError::Conflict("the lease was lost".into())),
+    }
 }
 
 struct DirStore {
@@ -76,8 +94,19 @@ impl DirStore {
         id: &str,
         change: impl FnOnce(&mut FileExecution),
     ) -> StoreResult<()> {
+        self.update_fenced(owner, id, None, change)
+    }
+
+    fn update_fenced(
+        &self,
+        owner: &str,
+        id: &str,
+        fence: Option<&Lease>,
+        change: impl FnOnce(&mut FileExecution),
+    ) -> StoreResult<()> {
         let _g = self.lock.lock().map_err(io)?;
         let mut f = self.load(owner, id)?;
+        check_fence(&f, fence)?;
         change(&mut f);
         self.save(&f)
     }
@@ -93,11 +122,21 @@ impl ExecutionStore for DirStore {
         self.save(&FileExecution {
             record: rec.clone(),
             results: BTreeMap::new(),
+            calls: BTreeMap::new(),
             stop: false,
+            lease: None,
+            lease_counter: 0,
         })
     }
     async fn get_execution(&self, owner: &str, id: &str) -> StoreResult<ExecutionRecord> {
-        Ok(self.load(owner, id)?.record)
+        let f = self.load(owner, id)?;
+        let mut rec = f.record;
+        rec.runner = f.lease.map(|l| RunnerInfo {
+            worker: l.worker,
+            token: l.token,
+            expires_in_ms: l.expires_at_ms - now_ms(),
+        });
+        Ok(rec)
     }
     async fn list_executions(&self, owner: &str) -> StoreResult<Vec<ExecutionRecord>> {
         let mut out = Vec::new();
@@ -122,9 +161,9 @@ impl ExecutionStore for DirStore {
         status: ExecutionStatus,
         message: Option<&str>,
         reason: Option<&str>,
-        _fence: Option<&Lease>,
+        fence: Option<&Lease>,
     ) -> StoreResult<()> {
-        self.update(owner, id, |f| {
+        self.update_fenced(owner, id, fence, |f| {
             f.record.status = status;
             f.record.message = message.map(str::to_string);
             f.record.reason = reason.map(str::to_string);
@@ -134,10 +173,10 @@ impl ExecutionStore for DirStore {
         &self,
         owner: &str,
         id: &str,
-        _fence: Option<&Lease>,
+        fence: Option<&Lease>,
     ) -> StoreResult<u32> {
         let mut epoch = 0;
-        self.update(owner, id, |f| {
+        self.update_fenced(owner, id, fence, |f| {
             f.record.epoch += 1;
             f.record.status = ExecutionStatus::Running;
             epoch = f.record.epoch;
@@ -158,9 +197,9 @@ impl ExecutionStore for DirStore {
         id: &str,
         key: &NodeKey,
         result: &NodeResult,
-        _fence: Option<&Lease>,
+        fence: Option<&Lease>,
     ) -> StoreResult<()> {
-        self.update(owner, id, |f| {
+        self.update_fenced(owner, id, fence, |f| {
             f.results.insert(key_of(key), result.clone());
         })
     }
@@ -171,11 +210,13 @@ impl ExecutionStore for DirStore {
         nodes: &[String],
     ) -> StoreResult<()> {
         self.update(owner, id, |f| {
-            f.results.retain(|k, _| {
-                !nodes
+            let gone = |k: &String| {
+                nodes
                     .iter()
                     .any(|n| k == n || k.starts_with(&format!("{n}#")))
-            })
+            };
+            f.results.retain(|k, _| !gone(k));
+            f.calls.retain(|_, c| !nodes.contains(&c.node));
         })
     }
     async fn node_results(&self, owner: &str, id: &str) -> StoreResult<Vec<(NodeKey, NodeResult)>> {
@@ -194,6 +235,71 @@ impl ExecutionStore for DirStore {
                 (key, r)
             })
             .collect())
+    }
+    async fn put_call(
+        &self,
+        owner: &str,
+        id: &str,
+        call: &CallRecord,
+        fence: Option<&Lease>,
+    ) -> StoreResult<()> {
+        let key = format!("{}#{:?}#{}", call.node, call.item, call.request);
+        self.update_fenced(owner, id, fence, |f| {
+            f.calls.insert(key, call.clone());
+        })
+    }
+    async fn calls(&self, owner: &str, id: &str) -> StoreResult<Vec<CallRecord>> {
+        let mut v: Vec<CallRecord> = self.load(owner, id)?.calls.into_values().collect();
+        v.sort_by(|a, b| (&a.node, a.item, a.seq).cmp(&(&b.node, b.item, b.seq)));
+        Ok(v)
+    }
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        id: &str,
+        runner: &str,
+        duration: std::time::Duration,
+    ) -> StoreResult<LeaseGrant> {
+        let _g = self.lock.lock().map_err(io)?;
+        let mut f = self.load(owner, id)?;
+        let now = now_ms();
+        if let Some(l) = &f.lease {
+            if l.expires_at_ms > now {
+                return Ok(LeaseGrant::Held(RunnerInfo {
+                    worker: l.worker.clone(),
+                    token: l.token,
+                    expires_in_ms: l.expires_at_ms - now,
+                }));
+            }
+        }
+        f.lease_counter += 1;
+        let lease = Lease {
+            execution_id: id.to_string(),
+            owner: owner.to_string(),
+            worker: runner.to_string(),
+            token: f.lease_counter,
+            expires_at_ms: now + duration.as_millis() as i64,
+        };
+        f.lease = Some(lease.clone());
+        self.save(&f)?;
+        Ok(LeaseGrant::Granted(lease))
+    }
+    async fn renew_lease(&self, lease: &Lease, duration: std::time::Duration) -> StoreResult<bool> {
+        let mut renewed = false;
+        self.update(&lease.owner, &lease.execution_id, |f| {
+            if let Some(l) = f.lease.as_mut().filter(|l| l.token == lease.token) {
+                l.expires_at_ms = now_ms() + duration.as_millis() as i64;
+                renewed = true;
+            }
+        })?;
+        Ok(renewed)
+    }
+    async fn release_lease(&self, lease: &Lease) -> StoreResult<()> {
+        self.update(&lease.owner, &lease.execution_id, |f| {
+            if f.lease.as_ref().is_some_and(|l| l.token == lease.token) {
+                f.lease = None;
+            }
+        })
     }
     async fn request_stop(&self, owner: &str, id: &str) -> StoreResult<()> {
         self.update(owner, id, |f| f.stop = true)

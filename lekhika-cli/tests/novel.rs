@@ -85,8 +85,8 @@ async fn the_novel_flow_with_12_chapters_writes_all_five_formats() {
 }
 
 /// SIGKILL while the continuity pass is checking chapter joins (one at a
-/// time here): the resumed run finds the checks saved before the kill and
-/// does not ask for them again; the wallet charges each kept call once.
+/// time here): the resumed run finds the checks journaled before the kill
+/// and does not ask for them again; the wallet charges each kept call once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_during_the_continuity_pass_keeps_the_checks_it_finished() {
     use std::io::{BufRead, BufReader};
@@ -215,13 +215,13 @@ async fn a_kill_during_the_continuity_pass_keeps_the_checks_it_finished() {
     assert!(report["cost"].as_i64().unwrap() > 0);
 }
 
-/// How many steps of the `continuity` node the store holds.
+/// How many calls of the `continuity` node the call journal holds.
 async fn continuity_steps(db: &lekhika_store::SqliteStore, id: &str) -> usize {
     use lekhika_core::store::ExecutionStore;
-    db.node_results("local", id)
+    db.calls("local", id)
         .await
         .unwrap()
         .into_iter()
-        .filter(|(k, _)| k.node == "continuity" && k.step_index().is_some())
+        .filter(|c| c.node == "continuity")
         .count()
 }

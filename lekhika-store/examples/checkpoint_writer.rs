@@ -35,6 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             epoch: 1,
             created_at_ms: 0,
             updated_at_ms: 0,
+            runner: None,
         })
         .await?;
     let result = NodeResult {

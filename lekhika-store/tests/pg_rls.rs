@@ -16,6 +16,7 @@ const OWNED: &[(&str, &str)] = &[
     ("ai_flows", "user_id"),
     ("engine_executions", "user_id"),
     ("node_results", "user_id"),
+    ("calls", "user_id"),
     ("artifacts", "user_id"),
     ("books", "user_id"),
     ("ai_providers", "user_id"),
@@ -39,6 +40,15 @@ async fn populate(store: &PgStore, admin: &tokio_postgres::Client) {
             &rec.id,
             &NodeKey::node("n"),
             &conformance::result(u, 1),
+            None,
+        )
+        .await
+        .unwrap();
+        lekhika_core::store::ExecutionStore::put_call(
+            store,
+            u,
+            &rec.id,
+            &conformance::call("n", None, u, 0),
             None,
         )
         .await

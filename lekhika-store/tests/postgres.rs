@@ -51,7 +51,14 @@ async fn open_by_url_and_migrations_are_idempotent() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, vec!["0001_schema", "0002_security"]);
+    assert_eq!(
+        versions,
+        vec![
+            "0001_schema",
+            "0002_security",
+            "0003_calls_and_runner_leases"
+        ]
+    );
     let stores = lekhika_store::open(&db.app_url).await.unwrap();
     let rec = conformance::record("alice", "exec-open");
     stores.executions.create_execution(&rec).await.unwrap();

@@ -1,7 +1,7 @@
 //! Executions, checkpoints, stop flags, artifacts and books for one owner.
 
 use lekhika_core::store::{
-    Artifact, ArtifactMeta, BookRecord, ExecutionStatus, NodeKey, StoreError,
+    Artifact, ArtifactMeta, BookRecord, ExecutionStatus, NodeKey, StoreError, LEGACY_STEP_BASE,
 };
 use serde_json::json;
 
@@ -129,8 +129,12 @@ pub async fn checkpoints(s: &Stores) {
         (NodeKey::node("chapters"), result("all chapters", 0)),
         (NodeKey::item("chapters", 0), result("chapter one", 6)),
         (NodeKey::item("chapters", 10), result("chapter eleven", 6)),
-        // Saved steps of a node (item numbers from 2^31 up) round-trip too.
-        (NodeKey::step("chapters", 3), result("a check", 2)),
+        // Item numbers span the whole u32 range (earlier versions kept
+        // steps from 2^31 up; such rows must still round-trip).
+        (
+            NodeKey::item("chapters", LEGACY_STEP_BASE + 3),
+            result("a check", 2),
+        ),
     ];
     for (k, r) in &puts {
         s.executions
@@ -153,13 +157,13 @@ pub async fn checkpoints(s: &Stores) {
             NodeKey::item("chapters", 0),
             NodeKey::item("chapters", 1),
             NodeKey::item("chapters", 10),
-            NodeKey::step("chapters", 3),
+            NodeKey::item("chapters", LEGACY_STEP_BASE + 3),
             NodeKey::node("outline"),
         ],
         "ordered like NodeKey's Ord (node, then None before items)"
     );
     assert_eq!(got[1].1, puts[3].1, "results round-trip unchanged");
-    assert_eq!(got[4].0.step_index(), Some(3));
+    assert!(got[4].0.is_legacy_step());
     assert_eq!(got[4].1, puts[5].1);
     assert_eq!(got[5].1, newer);
 
@@ -280,4 +284,71 @@ pub async fn artifacts_and_books(s: &Stores) {
     let orphan = book(&owner, "no-such-exec", "Orphan", 3_000);
     let err = s.artifacts.put_book(&orphan).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+pub async fn call_journal(s: &Stores) {
+    let owner = uid("alice");
+    let rec = record(&owner, &uid("exec"));
+    s.executions.create_execution(&rec).await.unwrap();
+    assert!(s
+        .executions
+        .calls(&owner, &rec.id)
+        .await
+        .unwrap()
+        .is_empty());
+    let puts = [
+        super::call("write", Some(2), "bbbb", 0),
+        super::call("outline", None, "aaaa", 0),
+        super::call("write", Some(2), "aaaa", 1),
+        super::call("write", Some(0), "cccc", 0),
+        super::call("outline", None, "zzzz", 1),
+    ];
+    for c in &puts {
+        s.executions
+            .put_call(&owner, &rec.id, c, None)
+            .await
+            .unwrap();
+    }
+    // The same (node, item, request) again replaces the entry.
+    let mut again = super::call("outline", None, "aaaa", 0);
+    again.cost = 99;
+    again.reply = serde_json::json!({"text": "newer", "finish": "stop",
+        "usage": {"input_tokens": 1, "output_tokens": 1}, "model": "m-1"});
+    s.executions
+        .put_call(&owner, &rec.id, &again, None)
+        .await
+        .unwrap();
+    let got = s.executions.calls(&owner, &rec.id).await.unwrap();
+    let keys: Vec<(&str, Option<u32>, &str)> = got
+        .iter()
+        .map(|c| (c.node.as_str(), c.item, c.request.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("outline", None, "aaaa"),
+            ("outline", None, "zzzz"),
+            ("write", Some(0), "cccc"),
+            ("write", Some(2), "bbbb"),
+            ("write", Some(2), "aaaa"),
+        ],
+        "by node, item (the node itself first), then seq"
+    );
+    assert_eq!(got[0], again, "replies, usage, cost and charge round-trip");
+    assert_eq!(got[3], puts[0]);
+
+    // Regenerating a node forgets its calls with its results.
+    s.executions
+        .remove_node_results(&owner, &rec.id, &["write".to_string()])
+        .await
+        .unwrap();
+    let left: Vec<String> = s
+        .executions
+        .calls(&owner, &rec.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.node)
+        .collect();
+    assert_eq!(left, vec!["outline", "outline"]);
 }

@@ -191,3 +191,28 @@ pub async fn others_wallet_and_ledger(s: &Stores) {
     assert_eq!(kinds, vec![LedgerKind::Grant, LedgerKind::Reserve]);
     assert_eq!(w.wallet(&b).await.unwrap().unwrap().balance, 5);
 }
+
+pub async fn others_calls(s: &Stores) {
+    let (a, b) = (uid("alice"), uid("mallory"));
+    let rec = record(&a, &uid("exec"));
+    s.executions.create_execution(&rec).await.unwrap();
+    s.executions
+        .put_call(&a, &rec.id, &super::call("n", None, "secret", 0), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.executions.calls(&b, &rec.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let planted = s
+        .executions
+        .put_call(&b, &rec.id, &super::call("n", None, "planted", 0), None)
+        .await;
+    assert!(
+        matches!(planted, Err(StoreError::NotFound { .. })),
+        "{planted:?}"
+    );
+    let calls = s.executions.calls(&a, &rec.id).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].request, "secret");
+}

@@ -23,9 +23,11 @@ macro_rules! conformance_suite {
     ($make:path) => {
         conformance_suite!(@tests $make;
             executions::crud, executions::begin_attempt_epochs, executions::checkpoints,
-            executions::stop_flags, executions::artifacts_and_books,
+            executions::stop_flags, executions::artifacts_and_books, executions::call_journal,
             isolation::others_executions, isolation::others_artifacts_and_books, isolation::others_wallet_and_ledger,
+            isolation::others_calls,
             queue::claim_renew_release, queue::expiry_and_fencing, queue::concurrent_claims_are_exclusive,
+            queue::runner_leases, queue::concurrent_lease_takers_are_exclusive,
             wallet::grant_idempotent, wallet::reserve_settle_release_idempotent,
             wallet::never_negative_under_concurrency, wallet::execution_limit, wallet::ledger_sums_match_wallet,
             wallet::ensure_period_once);
@@ -61,6 +63,34 @@ pub fn record(owner: &str, id: &str) -> ExecutionRecord {
         epoch: 0,
         created_at_ms: t,
         updated_at_ms: t,
+        runner: None,
+    }
+}
+
+/// A distinctive recorded call of `node` (and `item`) for `request`.
+pub fn call(
+    node: &str,
+    item: Option<u32>,
+    request: &str,
+    seq: u32,
+) -> lekhika_core::store::CallRecord {
+    lekhika_core::store::CallRecord {
+        node: node.to_string(),
+        item,
+        request: request.to_string(),
+        seq,
+        kind: lekhika_core::store::CallKind::Text,
+        provider: "mock".into(),
+        model: "m-1".into(),
+        reply: json!({"text": format!("reply to {request}"), "finish": "stop",
+                      "usage": {"input_tokens": 12, "output_tokens": 34}, "model": "m-1"}),
+        usage: Usage {
+            input_tokens: 12,
+            output_tokens: 34,
+        },
+        cost: 46,
+        charge: Some(format!("charge/{node}/{request}")),
+        recorded_at_ms: 1_700_000_000_000,
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lekhika_core::store::{ExecutionStatus, NodeKey, StoreError};
+use lekhika_core::store::{ExecutionStatus, LeaseGrant, NodeKey, StoreError};
 use tokio::task::JoinSet;
 
 use super::{record, result, uid, Stores};
@@ -68,7 +68,7 @@ pub async fn claim_renew_release(s: &Stores) {
         "completed/paused are not claimable"
     );
 
-    assert!(s.queue.renew(&l1, LONG).await.unwrap());
+    assert!(s.executions.renew_lease(&l1, LONG).await.unwrap());
     s.executions
         .put_node_result(
             &a,
@@ -79,9 +79,9 @@ pub async fn claim_renew_release(s: &Stores) {
         )
         .await
         .unwrap();
-    s.queue.release(&l1).await.unwrap();
+    s.executions.release_lease(&l1).await.unwrap();
     assert!(
-        !s.queue.renew(&l1, LONG).await.unwrap(),
+        !s.executions.renew_lease(&l1, LONG).await.unwrap(),
         "released lease cannot be renewed"
     );
     let err = s
@@ -96,9 +96,8 @@ pub async fn claim_renew_release(s: &Stores) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    // Released while still `running`: without a lease it belongs to a
-    // process running it directly (e.g. `lekhika run` on a shared store),
-    // so no worker may take it.
+    // Released while still `running` (a run of an earlier version, without
+    // a lease): left to `resume`; no worker takes it.
     assert_eq!(s.queue.claim("w3", LONG).await.unwrap(), None);
     let _ = l2;
 }
@@ -153,10 +152,10 @@ pub async fn expiry_and_fencing(s: &Stores) {
             .map(|_| ())
     ));
     assert!(
-        !s.queue.renew(&old, LONG).await.unwrap(),
+        !s.executions.renew_lease(&old, LONG).await.unwrap(),
         "lost lease is not renewed"
     );
-    s.queue.release(&old).await.unwrap();
+    s.executions.release_lease(&old).await.unwrap();
     assert!(
         s.executions
             .node_results(&a, &rec.id)
@@ -189,7 +188,7 @@ pub async fn expiry_and_fencing(s: &Stores) {
         )
         .await
         .unwrap();
-    assert!(s.queue.renew(&new, LONG).await.unwrap());
+    assert!(s.executions.renew_lease(&new, LONG).await.unwrap());
     assert_eq!(
         s.executions.node_results(&a, &rec.id).await.unwrap(),
         vec![(k, result("fresh", 1))]
@@ -232,4 +231,139 @@ pub async fn concurrent_claims_are_exclusive(s: &Stores) {
     assert_eq!(got, ids);
     let tokens: HashSet<u64> = claimed.iter().map(|l| l.token).collect();
     assert_eq!(tokens.len(), 12, "every claim has its own token");
+}
+
+pub async fn runner_leases(s: &Stores) {
+    let a = uid("alice");
+    let rec = record(&a, &uid("exec"));
+    s.executions.create_execution(&rec).await.unwrap();
+    let short = Duration::from_millis(300);
+    let first = match s
+        .executions
+        .acquire_lease(&a, &rec.id, "cli-1", short)
+        .await
+        .unwrap()
+    {
+        LeaseGrant::Granted(l) => l,
+        held => panic!("a free execution is granted, got {held:?}"),
+    };
+    assert_eq!(
+        (first.worker.as_str(), first.owner.as_str()),
+        ("cli-1", a.as_str())
+    );
+    let got = s.executions.get_execution(&a, &rec.id).await.unwrap();
+    let runner = got.runner.clone().expect("the holder is reported");
+    assert_eq!(
+        (runner.worker.as_str(), runner.token),
+        ("cli-1", first.token)
+    );
+    assert!(runner.is_live() && runner.expires_in_ms <= 300);
+    s.executions
+        .begin_attempt(&a, &rec.id, Some(&first))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.executions
+            .get_execution(&a, &rec.id)
+            .await
+            .unwrap()
+            .live_status(),
+        ExecutionStatus::Running
+    );
+    // A second runner is refused while the lease is live, and told who holds it.
+    match s
+        .executions
+        .acquire_lease(&a, &rec.id, "cli-2", LONG)
+        .await
+        .unwrap()
+    {
+        LeaseGrant::Held(info) => {
+            assert_eq!((info.worker.as_str(), info.token), ("cli-1", first.token));
+            assert!(info.expires_in_ms > 0);
+        }
+        granted => panic!("a live lease must be refused, got {granted:?}"),
+    }
+    // Another tenant cannot even see it.
+    assert!(matches!(
+        s.executions
+            .acquire_lease(&uid("mallory"), &rec.id, "x", LONG)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(s.executions.renew_lease(&first, short).await.unwrap());
+
+    // The holder dies: once its lease expires the run reads as interrupted,
+    // and the next taker gets a larger token that fences the old one out.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let got = s.executions.get_execution(&a, &rec.id).await.unwrap();
+    assert!(!got.runner.clone().unwrap().is_live());
+    assert_eq!(got.live_status(), ExecutionStatus::Interrupted);
+    let second = match s
+        .executions
+        .acquire_lease(&a, &rec.id, "cli-2", LONG)
+        .await
+        .unwrap()
+    {
+        LeaseGrant::Granted(l) => l,
+        held => panic!("an expired lease is taken over, got {held:?}"),
+    };
+    assert!(second.token > first.token);
+    assert!(!s.executions.renew_lease(&first, LONG).await.unwrap());
+    let stale = s
+        .executions
+        .put_call(&a, &rec.id, &super::call("n", None, "r", 0), Some(&first))
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    s.executions
+        .put_call(&a, &rec.id, &super::call("n", None, "r", 0), Some(&second))
+        .await
+        .unwrap();
+    // The old holder's release does not free the new holder's lease.
+    s.executions.release_lease(&first).await.unwrap();
+    assert!(matches!(
+        s.executions
+            .acquire_lease(&a, &rec.id, "cli-3", LONG)
+            .await
+            .unwrap(),
+        LeaseGrant::Held(_)
+    ));
+    s.executions.release_lease(&second).await.unwrap();
+    assert_eq!(
+        s.executions
+            .get_execution(&a, &rec.id)
+            .await
+            .unwrap()
+            .runner,
+        None
+    );
+    assert!(matches!(
+        s.executions
+            .acquire_lease(&a, &rec.id, "cli-3", LONG)
+            .await
+            .unwrap(),
+        LeaseGrant::Granted(_)
+    ));
+}
+
+pub async fn concurrent_lease_takers_are_exclusive(s: &Stores) {
+    let a = uid("alice");
+    let rec = record(&a, &uid("exec"));
+    s.executions.create_execution(&rec).await.unwrap();
+    let mut set = JoinSet::new();
+    for w in 0..8 {
+        let (store, a, id) = (Arc::clone(&s.executions), a.clone(), rec.id.clone());
+        set.spawn(async move {
+            store
+                .acquire_lease(&a, &id, &format!("r{w}"), LONG)
+                .await
+                .unwrap()
+        });
+    }
+    let mut granted = 0;
+    while let Some(r) = set.join_next().await {
+        if matches!(r.unwrap(), LeaseGrant::Granted(_)) {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 1, "exactly one of eight concurrent takers runs it");
 }

@@ -98,6 +98,13 @@ pub async fn fresh_db() -> Option<TestDb> {
         name,
     };
     let applied = PgStore::migrate(&db.admin_url).await.unwrap();
-    assert_eq!(applied, vec!["0001_schema", "0002_security"]);
+    assert_eq!(
+        applied,
+        vec![
+            "0001_schema",
+            "0002_security",
+            "0003_calls_and_runner_leases"
+        ]
+    );
     Some(db)
 }
