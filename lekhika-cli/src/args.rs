@@ -33,6 +33,11 @@ pub struct Common {
     /// Model catalog file replacing the built-in one (models, context windows, prices).
     #[arg(long, env = "LEKHIKA_CATALOG", global = true)]
     pub catalog: Option<PathBuf>,
+    /// Runner lease in seconds: one process runs an execution at a time, and
+    /// a run whose process died can be resumed (or taken over by a worker)
+    /// this long after [default: 15].
+    #[arg(long, env = "LEKHIKA_LEASE", global = true, value_name = "SECONDS")]
+    pub lease: Option<f64>,
 }
 
 /// How a run reports progress.
@@ -179,9 +184,6 @@ pub enum Command {
         /// Runs at once.
         #[arg(long, default_value_t = 2)]
         max_concurrent: usize,
-        /// Lease in seconds; another worker takes a run over when its lease runs out.
-        #[arg(long, default_value_t = 30)]
-        lease: u64,
         /// Print events as JSON lines.
         #[arg(long)]
         json: bool,

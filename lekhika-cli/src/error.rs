@@ -4,7 +4,8 @@ use lekhika_core::exec::EngineError;
 
 /// Exit codes: 0 done, 1 other failure, 2 bad input (flow, inputs, flags),
 /// 3 provider failure, 4 out of tokens (paused, resumable), 5 awaiting
-/// approval (paused), 130 stopped.
+/// approval (paused), 6 busy (another live process runs the execution),
+/// 130 stopped.
 #[derive(Debug)]
 pub struct CliError {
     pub code: i32,
@@ -15,6 +16,7 @@ pub const BAD_INPUT: i32 = 2;
 pub const PROVIDER: i32 = 3;
 pub const OUT_OF_TOKENS: i32 = 4;
 pub const AWAITING_APPROVAL: i32 = 5;
+pub const BUSY: i32 = 6;
 pub const STOPPED: i32 = 130;
 
 impl CliError {
@@ -38,6 +40,7 @@ impl From<EngineError> for CliError {
             EngineError::Store(lekhika_core::store::StoreError::NotFound { .. }) => BAD_INPUT,
             e if e.is_bad_input() => BAD_INPUT,
             EngineError::InvalidState(_) => BAD_INPUT,
+            EngineError::Busy { .. } => BUSY,
             _ => 1,
         };
         Self::new(code, e.to_string())

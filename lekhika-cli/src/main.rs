@@ -96,11 +96,10 @@ async fn dispatch(cli: Cli) -> CliResult<()> {
         } => worker::submit(&common, &flow, &inputs, &models, json).await,
         Command::Worker {
             max_concurrent,
-            lease,
             json,
             max_runs,
             common,
-        } => worker::worker(&common, max_concurrent, lease, json, max_runs).await,
+        } => worker::worker(&common, max_concurrent, json, max_runs).await,
     }
 }
 

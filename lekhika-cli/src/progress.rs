@@ -12,6 +12,8 @@ pub struct Progress {
     tokens: u64,
     cost: i64,
     bar_open: bool,
+    /// Model replies replayed from the call journal (paid before).
+    replayed: u64,
 }
 
 fn thousands(n: u64) -> String {
@@ -35,6 +37,7 @@ impl Progress {
             tokens: 0,
             cost: 0,
             bar_open: false,
+            replayed: 0,
         }
     }
 
@@ -138,14 +141,32 @@ impl Progress {
                     error.message, delay_ms
                 ));
             }
+            EventKind::CallRetrying {
+                node,
+                item,
+                attempt,
+                delay_ms,
+                error,
+            } => {
+                let at = item.map(|i| format!(" item {}", i + 1)).unwrap_or_default();
+                self.line(&format!(
+                    "  {node}{at}: {}; asking again in {} ms (try {attempt})",
+                    error.message, delay_ms
+                ));
+            }
+            EventKind::CallReplayed { .. } => self.replayed += 1,
             EventKind::NodeFailed { node, item, error } => {
                 let at = item.map(|i| format!(" item {}", i + 1)).unwrap_or_default();
                 self.line(&format!("  {node}{at} failed: {}", error.message));
             }
             EventKind::Progress { node, message, .. } => self.line(&format!("  {node}: {message}")),
             EventKind::RunFinished { usage, cost } => {
+                let reused = match self.replayed {
+                    0 => String::new(),
+                    n => format!(" ({n} replies recorded before were reused, not asked again)"),
+                };
                 self.line(&format!(
-                    "finished: {} tokens, cost {cost}",
+                    "finished: {} tokens, cost {cost}{reused}",
                     thousands(usage.total())
                 ));
             }

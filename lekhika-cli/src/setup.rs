@@ -30,12 +30,26 @@ pub async fn open_stores(common: &Common) -> CliResult<Stores> {
     Ok(lekhika::open_stores(common.store.as_deref()).await?)
 }
 
+/// The runner lease `--lease` asks for.
+pub fn lease(common: &Common) -> CliResult<Option<std::time::Duration>> {
+    match common.lease {
+        None => Ok(None),
+        Some(s) if s.is_finite() && (0.3..=86_400.0).contains(&s) => {
+            Ok(Some(std::time::Duration::from_secs_f64(s)))
+        }
+        Some(s) => Err(CliError::bad_input(format!(
+            "--lease must be between 0.3 and 86400 seconds, got {s}"
+        ))),
+    }
+}
+
 pub async fn setup(common: &Common) -> CliResult<Setup> {
     let lk = Lekhika::open(Config {
         store: common.store.clone(),
         providers_from_env: true,
         providers_file: common.providers.clone(),
         catalog_file: common.catalog.clone(),
+        lease: lease(common)?,
         ..Config::default()
     })
     .await?;

@@ -13,7 +13,9 @@ pub mod model;
 mod text;
 
 pub use error::ExportError;
-pub use export::{export_all, exporter_for, ExportOptions, ExportedFile, Exporter, TrimSize};
+pub use export::{
+    export_all, exporter_for, file_stem, ExportOptions, ExportedFile, Exporter, TrimSize,
+};
 pub use format::{BookStats, LabelOverrides, Labels};
 pub use model::{BackMatter, Block, Book, Chapter, Cover, Footnote, FrontMatter, Inline, Metadata};
 

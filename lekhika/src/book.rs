@@ -121,7 +121,9 @@ impl Lekhika {
         Ok(files)
     }
 
-    /// [`Lekhika::export_book`], then write the files into `out`.
+    /// [`Lekhika::export_book`], then write the files into `out`. Each file
+    /// is written atomically (a temporary file in `out`, synced, then
+    /// renamed), so a file that exists is complete, even after a crash.
     pub async fn write_book(
         &self,
         user: &str,
@@ -136,10 +138,86 @@ impl Lekhika {
         let mut written = Vec::new();
         for f in &files {
             let path = out.join(&f.name);
-            std::fs::write(&path, &f.bytes)
-                .map_err(|e| LekhikaError::Io(format!("cannot write {}: {e}", path.display())))?;
+            write_atomically(&path, &f.bytes)?;
             written.push(path);
         }
         Ok(written)
     }
+
+    /// The book files of a finished run in `out`, by format: their paths,
+    /// and whether each is there.
+    pub async fn book_files(
+        &self,
+        user: &str,
+        id: &str,
+        formats: &[String],
+        out: &Path,
+    ) -> Result<Vec<(String, PathBuf, bool)>> {
+        let value = self.compiled_book(user, id).await?;
+        let book = Book::from_compiled(&value)
+            .map_err(|e| LekhikaError::Export(format!("cannot read the book: {e}")))?;
+        let stem = lekhika_export::file_stem(&book.metadata.title);
+        formats
+            .iter()
+            .map(|f| {
+                let ext = lekhika_export::exporter_for(f)
+                    .map_err(|e| LekhikaError::Export(e.to_string()))?
+                    .extension();
+                let path = out.join(format!("{stem}.{ext}"));
+                let there = path.is_file();
+                Ok((f.trim().to_ascii_lowercase(), path, there))
+            })
+            .collect()
+    }
+
+    /// Write only the book files missing in `out` (a run killed while its
+    /// book was being written). Returns the files written and those that
+    /// were already there.
+    pub async fn write_missing(
+        &self,
+        user: &str,
+        id: &str,
+        formats: &[String],
+        out: &Path,
+        options: Option<&Value>,
+    ) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+        let files = self.book_files(user, id, formats, out).await?;
+        let (present, missing): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| f.2);
+        let missing: Vec<String> = missing.into_iter().map(|f| f.0).collect();
+        let written = if missing.is_empty() {
+            Vec::new()
+        } else {
+            self.write_book(user, id, &missing, out, options).await?
+        };
+        Ok((written, present.into_iter().map(|f| f.1).collect()))
+    }
+}
+
+/// Write `bytes` to `path` so that `path` is either absent, the old file,
+/// or the complete new one: a temporary file beside it, synced, renamed.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let io = |what: &str, p: &Path, e: std::io::Error| {
+        LekhikaError::Io(format!("cannot {what} {}: {e}", p.display()))
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
+    f.write_all(bytes).map_err(|e| io("write", &tmp, e))?;
+    f.sync_all().map_err(|e| io("sync", &tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io("write", path, e)
+    })?;
+    // The rename itself survives a crash once the directory is synced.
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }

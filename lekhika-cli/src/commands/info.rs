@@ -22,6 +22,13 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
     }
     println!("execution {}", r.execution_id);
     println!("status    {}", r.status.as_str());
+    if let Some(runner) = &r.runner {
+        println!(
+            "runner    {} (its lease is renewed while it runs; {:.0} s left)",
+            runner.worker,
+            runner.expires_in_ms.max(0) as f64 / 1000.0
+        );
+    }
     if let Some(m) = &r.message {
         println!("message   {m}");
     }
@@ -30,8 +37,8 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
         r.nodes_done, r.nodes_total, r.epoch
     );
     println!(
-        "tokens    {} in, {} out; cost {}",
-        r.usage.input_tokens, r.usage.output_tokens, r.cost
+        "tokens    {} in, {} out; cost {} ({} model calls)",
+        r.usage.input_tokens, r.usage.output_tokens, r.cost, r.calls
     );
     println!();
     println!(

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use lekhika_core::store::ExecutionStatus;
+use lekhika_core::exec::EngineError;
+use lekhika_core::store::{ExecutionStatus, RunnerInfo};
 use lekhika_core::{RunHandle, RunOptions, RunOutcome};
 use serde_json::{json, Value};
 
@@ -36,9 +37,80 @@ pub async fn run(args: RunArgs) -> CliResult<()> {
     follow(&s, handle, &args.follow).await
 }
 
+/// Continue a run. If another process holds it, wait while that process
+/// may be dead (its lease expires unrenewed); a live one is refused (exit
+/// 6). A completed run whose book files are missing (killed while writing
+/// them) gets them written; with all of them there, there is nothing to do.
 pub async fn resume(s: Setup, id: &str, f: &Follow) -> CliResult<()> {
-    let handle = s.lk.engine.resume(&s.user, id).await?;
-    follow(&s, handle, f).await
+    let mut on_wait = |r: &RunnerInfo| {
+        eprintln!(
+            "execution {id} is held by runner {} whose lease expires in {:.1} s; \
+             waiting to see whether it is still alive...",
+            r.worker,
+            r.expires_in_ms.max(0) as f64 / 1000.0
+        );
+    };
+    match s.lk.engine.resume_with(&s.user, id, &mut on_wait).await {
+        Ok(handle) => follow(&s, handle, f).await,
+        Err(EngineError::AlreadyCompleted(_)) => finish_book(&s, id, f).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A completed run: write whichever of its book files are missing.
+async fn finish_book(s: &Setup, id: &str, f: &Follow) -> CliResult<()> {
+    let (out, formats) = book_target(s, id, f).await?;
+    let (written, present) = match s.lk.write_missing(&s.user, id, &formats, &out, None).await {
+        Ok(x) => x,
+        Err(lekhika::LekhikaError::NoBook(_)) => (Vec::new(), Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let paths = |v: &[PathBuf]| -> Vec<String> {
+        v.iter().map(|p| p.to_string_lossy().into_owned()).collect()
+    };
+    if f.json {
+        let mut files = paths(&present);
+        files.extend(paths(&written));
+        println!(
+            "{}",
+            json!({"type": "result", "execution_id": id, "status": "completed",
+                   "files": files, "written": paths(&written)})
+        );
+    } else if written.is_empty() {
+        eprintln!(
+            "execution {id} is complete and its book is written in {}: nothing to do",
+            out.display()
+        );
+        println!("{id}");
+    } else {
+        for p in &written {
+            eprintln!("wrote {}", p.display());
+        }
+        println!("{id}");
+    }
+    Ok(())
+}
+
+/// Where a run's book goes: the flags, else the run's own choice, else
+/// `./out` in every format.
+async fn book_target(s: &Setup, id: &str, f: &Follow) -> CliResult<(PathBuf, Vec<String>)> {
+    let rec = s.lk.stores.executions.get_execution(&s.user, id).await?;
+    let host = rec.options.get("host").cloned().unwrap_or(Value::Null);
+    let out = f
+        .out
+        .clone()
+        .or_else(|| host.get("out").and_then(Value::as_str).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("out"));
+    let formats: Vec<String> = f
+        .formats
+        .clone()
+        .or_else(|| {
+            serde_json::from_value(host.get("formats").cloned().unwrap_or(Value::Null))
+                .ok()
+                .flatten()
+        })
+        .unwrap_or_else(|| ALL_FORMATS.iter().map(|s| s.to_string()).collect());
+    Ok((out, formats))
 }
 
 pub async fn regenerate(
@@ -117,22 +189,7 @@ async fn conclude(s: &Setup, o: &RunOutcome, f: &Follow) -> CliResult<()> {
     let id = &o.execution_id;
     match o.status {
         ExecutionStatus::Completed => {
-            let rec = s.lk.stores.executions.get_execution(&s.user, id).await?;
-            let host = rec.options.get("host").cloned().unwrap_or(Value::Null);
-            let out = f
-                .out
-                .clone()
-                .or_else(|| host.get("out").and_then(Value::as_str).map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from("out"));
-            let formats: Vec<String> = f
-                .formats
-                .clone()
-                .or_else(|| {
-                    serde_json::from_value(host.get("formats").cloned().unwrap_or(Value::Null))
-                        .ok()
-                        .flatten()
-                })
-                .unwrap_or_else(|| ALL_FORMATS.iter().map(|s| s.to_string()).collect());
+            let (out, formats) = book_target(s, id, f).await?;
             let files = match s.lk.write_book(&s.user, id, &formats, &out, None).await {
                 Ok(files) => files,
                 // A flow without a book (e.g. an outline-only flow).

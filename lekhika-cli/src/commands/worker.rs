@@ -45,14 +45,16 @@ fn worker_id() -> String {
 pub async fn worker(
     common: &Common,
     max_concurrent: usize,
-    lease_secs: u64,
     as_json: bool,
     max_runs: Option<usize>,
 ) -> CliResult<()> {
     let s = setup(common).await?;
     let me = worker_id();
-    let lease_len = Duration::from_secs(lease_secs.max(1));
-    eprintln!("worker {me}: up to {max_concurrent} runs, lease {lease_secs}s");
+    let lease_len = crate::setup::lease(common)?.unwrap_or(lekhika_core::exec::DEFAULT_LEASE);
+    eprintln!(
+        "worker {me}: up to {max_concurrent} runs, lease {:.1}s",
+        lease_len.as_secs_f64()
+    );
     let mut set: JoinSet<()> = JoinSet::new();
     let mut claimed = 0usize;
     loop {

@@ -1,6 +1,9 @@
 //! Cost estimates before a run: tokens and wallet cost per node and in
 //! total, from the flow, its inputs and the price book. Worst case: every
-//! call at its prompt bound and max output, with every retry.
+//! call at its prompt bound and max output, every regeneration. Retries of
+//! failed calls cost nothing (their reservation is released). Sums saturate
+//! instead of wrapping: a huge input gives a huge estimate, never a
+//! negative one.
 
 use std::collections::HashMap;
 
@@ -87,31 +90,33 @@ pub(crate) fn estimate_flow(
     let mut missing: HashMap<String, ()> = HashMap::new();
     for (i, n) in flow.nodes.iter().enumerate() {
         let is_map = n.kind == "map";
-        let attempts = if is_map {
+        let drafts = if is_map {
             1
         } else {
-            n.policy.retry.attempts.max(1) as u64
-                * (1 + n.policy.validate.attempts.unwrap_or(2) as u64
-                    * (!n.policy.validate.is_empty()) as u64)
+            1 + u64::from(n.policy.validate.attempts.unwrap_or(2))
+                * u64::from(!n.policy.validate.is_empty())
         };
         for c in n.node.estimate(&scope) {
-            let calls = c.calls * attempts;
-            let cost = prices
-                .get(&c.provider, &c.model)
-                .map(|p| p.cost(c.input_tokens, c.output_tokens) * calls as i64);
+            let calls = c.calls.saturating_mul(drafts);
+            let cost = prices.get(&c.provider, &c.model).map(|p| {
+                p.cost(c.input_tokens, c.output_tokens)
+                    .saturating_mul(i64::try_from(calls).unwrap_or(i64::MAX))
+            });
             if cost.is_none() {
                 missing.insert(format!("{}/{}", c.provider, c.model), ());
             }
-            est.input_tokens += c.input_tokens * calls;
-            est.output_tokens += c.output_tokens * calls;
-            est.cost += cost.unwrap_or(0);
+            let input_tokens = c.input_tokens.saturating_mul(calls);
+            let output_tokens = c.output_tokens.saturating_mul(calls);
+            est.input_tokens = est.input_tokens.saturating_add(input_tokens);
+            est.output_tokens = est.output_tokens.saturating_add(output_tokens);
+            est.cost = est.cost.saturating_add(cost.unwrap_or(0));
             est.nodes.push(NodeEstimate {
                 node: flow.graph.ids[i].to_string(),
                 provider: c.provider,
                 model: c.model,
                 calls,
-                input_tokens: c.input_tokens * calls,
-                output_tokens: c.output_tokens * calls,
+                input_tokens,
+                output_tokens,
                 cost,
             });
         }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-pub use engine::{Approval, Engine, EngineBuilder};
+pub use engine::{Approval, Engine, EngineBuilder, DEFAULT_LEASE};
 pub use error::EngineError;
 pub use events::{Event, EventKind, EventSink, EventStream, MAX_PENDING_DELTAS};
 

@@ -298,12 +298,14 @@ impl Node for BibleNode {
 
     fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
         // Entries appear in the full text and in chapters: bound by 3× the inputs.
-        3 * std::iter::once(&self.entries)
+        3u64.saturating_mul(
+            std::iter::once(&self.entries)
             .chain(self.updates.iter())
             .chain(self.chapters.iter())
             .flat_map(|t| t.variables())
-            .map(|p| scope.var_tokens(p))
-            .sum::<u64>()
+                .map(|p| scope.var_tokens(p))
+                .fold(0u64, u64::saturating_add),
+        )
     }
 }
 

@@ -187,7 +187,7 @@ impl Node for CompileNode {
         self.chapters
             .variables()
             .map(|p| scope.var_tokens(p))
-            .sum::<u64>()
-            + 1024
+            .fold(0u64, u64::saturating_add)
+            .saturating_add(1024)
     }
 }

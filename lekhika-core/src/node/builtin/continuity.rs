@@ -292,7 +292,7 @@ impl Node for ContinuityNode {
             .chapters
             .variables()
             .map(|p| scope.var_tokens(p))
-            .sum::<u64>()
+            .fold(0u64, u64::saturating_add)
             .div_ceil(1000)
             .max(1);
         let mut out: Vec<CallEstimate> = self
@@ -301,7 +301,9 @@ impl Node for ContinuityNode {
             .estimate(scope)
             .into_iter()
             .map(|c| CallEstimate {
-                calls: c.calls * pairs * (1 + self.max_rounds as u64),
+                calls: c.calls
+                    .saturating_mul(pairs)
+                    .saturating_mul(1 + u64::from(self.max_rounds)),
                 ..c
             })
             .collect();
@@ -312,7 +314,9 @@ impl Node for ContinuityNode {
                 .estimate(scope)
                 .into_iter()
                 .map(|c| CallEstimate {
-                    calls: c.calls * pairs * self.max_rounds as u64,
+                    calls: c.calls
+                        .saturating_mul(pairs)
+                        .saturating_mul(u64::from(self.max_rounds)),
                     ..c
                 }),
         );
@@ -320,12 +324,12 @@ impl Node for ContinuityNode {
     }
 
     fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        2 * self
-            .chapters
+        self.chapters
             .variables()
             .map(|p| scope.var_tokens(p))
-            .sum::<u64>()
-            + 512
+            .fold(0u64, u64::saturating_add)
+            .saturating_mul(2)
+            .saturating_add(512)
     }
 
     fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {

@@ -282,7 +282,7 @@ impl Node for PhraseCheckNode {
             .chapters
             .variables()
             .map(|p| scope.var_tokens(p))
-            .sum::<u64>()
+            .fold(0u64, u64::saturating_add)
             .div_ceil(1000)
             .max(1);
         self.rewrite
@@ -290,19 +290,21 @@ impl Node for PhraseCheckNode {
             .estimate(scope)
             .into_iter()
             .map(|c| CallEstimate {
-                calls: c.calls * chapters * self.max_rounds as u64,
+                calls: c.calls
+                    .saturating_mul(chapters)
+                    .saturating_mul(u64::from(self.max_rounds)),
                 ..c
             })
             .collect()
     }
 
     fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        2 * self
-            .chapters
+        self.chapters
             .variables()
             .map(|p| scope.var_tokens(p))
-            .sum::<u64>()
-            + 512
+            .fold(0u64, u64::saturating_add)
+            .saturating_mul(2)
+            .saturating_add(512)
     }
 
     fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {

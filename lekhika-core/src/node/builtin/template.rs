@@ -42,11 +42,11 @@ impl Node for TemplateNode {
     }
 
     fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        (self.template.literal_bytes() as u64).div_ceil(2)
-            + self
-                .template
+        (self.template.literal_bytes() as u64).div_ceil(2).saturating_add(
+            self.template
                 .variables()
                 .map(|p| scope.var_tokens(p))
-                .sum::<u64>()
+                .fold(0u64, u64::saturating_add),
+        )
     }
 }

@@ -262,7 +262,7 @@ impl Node for TextNode {
         let mut var_tokens = 0;
         for t in std::iter::once(&self.prompt).chain(self.system.as_ref()) {
             for p in t.variables() {
-                var_tokens += scope.var_tokens(p);
+                var_tokens = scope.var_tokens(p).saturating_add(var_tokens);
             }
         }
         // Continuations resend the reply so far: bound by the full output.
@@ -279,11 +279,11 @@ impl Node for TextNode {
         let mut out = vec![CallEstimate {
             provider: self.provider.clone(),
             model: self.model.clone(),
-            input_tokens: prompt_tokens_for_bytes(bytes as u64)
+            input_tokens: (prompt_tokens_for_bytes(bytes as u64)
                 + 8 * 3
-                + var_tokens
                 + 2 * self.max_tokens as u64 * (calls - 1)
-                + 4 * self.max_tokens as u64 * calls * (drafts > 1) as u64,
+                + 4 * self.max_tokens as u64 * calls * (drafts > 1) as u64)
+                .saturating_add(var_tokens),
             output_tokens: self.max_tokens as u64,
             calls: calls * drafts,
         }];
@@ -291,9 +291,9 @@ impl Node for TextNode {
             out.push(CallEstimate {
                 provider: r.provider.clone(),
                 model: r.model.clone(),
-                input_tokens: prompt_tokens_for_bytes(r.prompt.literal_bytes() as u64)
-                    + var_tokens
-                    + 2 * self.max_tokens as u64 * calls,
+                input_tokens: (prompt_tokens_for_bytes(r.prompt.literal_bytes() as u64)
+                    + 2 * self.max_tokens as u64 * calls)
+                    .saturating_add(var_tokens),
                 output_tokens: r.max_tokens() as u64,
                 calls: 2 * (1 + revisions),
             });
