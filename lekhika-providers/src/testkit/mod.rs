@@ -43,6 +43,11 @@ pub struct RecordedRequest {
     /// The body parsed as JSON (`Null` when it is not JSON, e.g. multipart).
     pub body: Value,
     pub raw_body: Vec<u8>,
+    /// When the request had arrived in full.
+    pub received_at: std::time::Instant,
+    /// When its reply was sent in full (`None`: not yet, cut on purpose, or
+    /// the client went away first). Filled in by [`ScriptedServer::requests`].
+    pub replied_at: Option<std::time::Instant>,
 }
 
 impl RecordedRequest {
@@ -106,6 +111,8 @@ pub struct ScriptedServer {
     addr: SocketAddr,
     protocol: Protocol,
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    /// Reply completion times, by request number.
+    replied: Arc<Mutex<Vec<Option<std::time::Instant>>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -129,13 +136,14 @@ impl ScriptedServer {
         let addr = std_listener.local_addr().expect("listener address");
         let listener = TcpListener::from_std(std_listener).expect("a Tokio runtime is running");
         let requests: Arc<Mutex<Vec<RecordedRequest>>> = Arc::default();
+        let replied: Arc<Mutex<Vec<Option<std::time::Instant>>>> = Arc::default();
         let handler: Arc<Handler> = Arc::new(handler);
-        let recorded = requests.clone();
+        let (recorded, done) = (requests.clone(), replied.clone());
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
-                let (handler, recorded) = (handler.clone(), recorded.clone());
+                let (handler, recorded, done) = (handler.clone(), recorded.clone(), done.clone());
                 tokio::spawn(async move {
-                    let _ = serve(sock, protocol, &*handler, &recorded).await;
+                    let _ = serve(sock, protocol, &*handler, &recorded, &done).await;
                 });
             }
         });
@@ -143,6 +151,7 @@ impl ScriptedServer {
             addr,
             protocol,
             requests,
+            replied,
             task,
         }
     }
@@ -210,9 +219,15 @@ impl ScriptedServer {
         ]
     }
 
-    /// Every request received so far.
+    /// Every request received so far, with when its reply was sent in full.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        let mut reqs = self.requests.lock().map(|r| r.clone()).unwrap_or_default();
+        if let Ok(done) = self.replied.lock() {
+            for (r, d) in reqs.iter_mut().zip(done.iter()) {
+                r.replied_at = *d;
+            }
+        }
+        reqs
     }
 
     pub fn request_count(&self) -> usize {
@@ -225,14 +240,38 @@ async fn serve(
     protocol: Protocol,
     handler: &Handler,
     recorded: &Mutex<Vec<RecordedRequest>>,
+    replied: &Mutex<Vec<Option<std::time::Instant>>>,
 ) -> std::io::Result<()> {
     sock.set_nodelay(true)?;
     let Some(req) = read_request(&mut sock).await? else {
         return Ok(());
     };
-    if let Ok(mut r) = recorded.lock() {
-        r.push(req.clone());
+    // One lock order (requests, then replies) keeps both lists aligned.
+    let number = match (recorded.lock(), replied.lock()) {
+        (Ok(mut r), Ok(mut d)) => {
+            r.push(req.clone());
+            d.push(None);
+            Some(r.len() - 1)
+        }
+        _ => None,
+    };
+    let full = answer(sock, protocol, handler, &req).await?;
+    if let (true, Some(n), Ok(mut d)) = (full, number, replied.lock()) {
+        if let Some(slot) = d.get_mut(n) {
+            *slot = Some(std::time::Instant::now());
+        }
     }
+    Ok(())
+}
+
+/// Write the scripted reply; `Ok(true)` when it was sent in full.
+async fn answer(
+    mut sock: TcpStream,
+    protocol: Protocol,
+    handler: &Handler,
+    req: &RecordedRequest,
+) -> std::io::Result<bool> {
+    let req = req.clone();
     let reply = handler(&req);
     tokio::time::sleep(reply.delay_before()).await;
     let (status, content_type, body) = reply.render(protocol, &req);
@@ -254,7 +293,8 @@ async fn serve(
     sock.write_all(head.as_bytes()).await?;
     if !chunked {
         sock.write_all(&body).await?;
-        return sock.flush().await;
+        sock.flush().await?;
+        return Ok(true);
     }
     let limit = cut.unwrap_or(usize::MAX).min(body.len());
     let step = split.unwrap_or(13);
@@ -276,7 +316,8 @@ async fn serve(
         sock.write_all(b"0\r\n\r\n").await?;
     }
     sock.flush().await?;
-    sock.shutdown().await
+    sock.shutdown().await?;
+    Ok(cut.is_none())
 }
 
 async fn read_request(sock: &mut TcpStream) -> std::io::Result<Option<RecordedRequest>> {
@@ -320,6 +361,8 @@ async fn read_request(sock: &mut TcpStream) -> std::io::Result<Option<RecordedRe
         headers,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         raw_body: body,
+        received_at: std::time::Instant::now(),
+        replied_at: None,
     }))
 }
 

@@ -300,9 +300,9 @@ impl Node for BibleNode {
         // Entries appear in the full text and in chapters: bound by 3× the inputs.
         3u64.saturating_mul(
             std::iter::once(&self.entries)
-            .chain(self.updates.iter())
-            .chain(self.chapters.iter())
-            .flat_map(|t| t.variables())
+                .chain(self.updates.iter())
+                .chain(self.chapters.iter())
+                .flat_map(|t| t.variables())
                 .map(|p| scope.var_tokens(p))
                 .fold(0u64, u64::saturating_add),
         )

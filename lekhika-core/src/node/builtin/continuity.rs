@@ -301,25 +301,23 @@ impl Node for ContinuityNode {
             .estimate(scope)
             .into_iter()
             .map(|c| CallEstimate {
-                calls: c.calls
+                calls: c
+                    .calls
                     .saturating_mul(pairs)
                     .saturating_mul(1 + u64::from(self.max_rounds)),
                 ..c
             })
             .collect();
         // Worst case: every chapter rewritten in every round.
-        out.extend(
-            self.rewrite
-                .node
-                .estimate(scope)
-                .into_iter()
-                .map(|c| CallEstimate {
-                    calls: c.calls
-                        .saturating_mul(pairs)
-                        .saturating_mul(u64::from(self.max_rounds)),
-                    ..c
-                }),
-        );
+        out.extend(self.rewrite.node.estimate(scope).into_iter().map(|c| {
+            CallEstimate {
+                calls: c
+                    .calls
+                    .saturating_mul(pairs)
+                    .saturating_mul(u64::from(self.max_rounds)),
+                ..c
+            }
+        }));
         out
     }
 

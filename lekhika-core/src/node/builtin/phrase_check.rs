@@ -290,7 +290,8 @@ impl Node for PhraseCheckNode {
             .estimate(scope)
             .into_iter()
             .map(|c| CallEstimate {
-                calls: c.calls
+                calls: c
+                    .calls
                     .saturating_mul(chapters)
                     .saturating_mul(u64::from(self.max_rounds)),
                 ..c
