@@ -44,6 +44,8 @@ const BY_CODE = {
   not_found: NotFoundError,
   unknown_node: NotFoundError,
   invalid_state: StateError,
+  already_completed: StateError,
+  busy: StateError,
   conflict: StateError,
   forbidden: StoreError,
   store_error: StoreError,

@@ -782,7 +782,9 @@ async fn kill_during_export(store: Store) {
     grant(&store, "author");
     let out = tmpdir("export-kill-book");
     let (mut child, id) = spawn_for_id(run_novel(&store, &server, "author", 3, &out));
-    // The run is completed in the store before its files are written.
+    // The run is completed in the store before its files are written:
+    // watch the store itself (a `status` process per look is too slow).
+    let stores = lekhika_store::open(&store.location()).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         assert!(Instant::now() < deadline, "the run never completed");
@@ -790,17 +792,15 @@ async fn kill_during_export(store: Store) {
             child.try_wait().unwrap().is_none(),
             "the run ended before the kill"
         );
-        let st = store
-            .cmd(None, "author")
-            .args(["status", &id, "--json"])
-            .output()
+        let rec = stores
+            .executions
+            .get_execution("author", &id)
+            .await
             .unwrap();
-        if let Ok(r) = serde_json::from_slice::<Value>(&st.stdout) {
-            if r["status"] == "completed" {
-                break;
-            }
+        if rec.status == lekhika_core::store::ExecutionStatus::Completed {
+            break;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     kill9(&mut child);
     let missing = ["pdf", "epub", "docx", "html", "md"]

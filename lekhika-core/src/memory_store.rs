@@ -19,6 +19,9 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
 }
 
+/// (node, item, request) of a recorded call.
+type CallKey = (String, Option<u32>, String);
+
 #[derive(Default)]
 struct Inner {
     executions: HashMap<String, ExecutionRecord>,
@@ -26,8 +29,8 @@ struct Inner {
     /// in-order inserts, so slots of pointers waste far less than slots of
     /// ~190-byte results.
     results: HashMap<String, BTreeMap<NodeKey, Box<NodeResult>>>,
-    /// The call journal: execution id -> (node, item, request) -> call.
-    calls: HashMap<String, BTreeMap<(String, Option<u32>, String), CallRecord>>,
+    /// The call journal by execution id.
+    calls: HashMap<String, BTreeMap<CallKey, CallRecord>>,
     stops: HashSet<String>,
     artifacts: HashMap<(String, String), Artifact>,
     books: Vec<BookRecord>,

@@ -77,6 +77,7 @@ pub fn to_config(o: OpenOptions) -> BindResult<Config> {
         catalog_file: o.catalog_file.map(Into::into),
         catalog_json: o.catalog_json,
         max_concurrency: o.max_concurrency.map(|n| n as usize),
+        lease: None,
         register: Vec::new(),
     })
 }

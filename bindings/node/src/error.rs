@@ -76,6 +76,16 @@ impl From<EngineError> for BindError {
                 Self::new("unknown_node", message).with(json!({ "node": node }))
             }
             EngineError::InvalidState(_) => Self::new("invalid_state", message),
+            EngineError::AlreadyCompleted(_) => Self::new("already_completed", message),
+            EngineError::Busy {
+                runner,
+                expires_in_ms,
+                ..
+            } => Self {
+                retryable: true,
+                ..Self::new("busy", message)
+                    .with(json!({ "runner": runner, "expires_in_ms": expires_in_ms }))
+            },
             EngineError::Store(s) => s.into(),
             EngineError::Task(_) => Self::new("internal", message),
         }

@@ -72,7 +72,7 @@ test('an AbortSignal stops the run, resume finishes it without repeating finishe
     assert.equal(resumed.status, 'completed')
     const outlines = slow.requests.filter((r) => r.messages.some((m) => m.content.startsWith('OUTLINE')))
     assert.equal(outlines.length, 1, 'the outline is reused from the checkpoint')
-    await assert.rejects(lk.resume(stopped.executionId), (e) => e instanceof lekhika.StateError && e.code === 'invalid_state')
+    await assert.rejects(lk.resume(stopped.executionId), (e) => e instanceof lekhika.StateError && e.code === 'already_completed')
   } finally {
     await slow.close()
   }

@@ -64,6 +64,7 @@ pub fn build(
         catalog_file: None,
         catalog_json,
         max_concurrency,
+        lease: None,
         register,
     })
 }

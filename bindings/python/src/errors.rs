@@ -11,6 +11,7 @@
 //! ├── MissingPrices        .models: metered user, unpriced models
 //! ├── UnknownNode          .node
 //! ├── InvalidState         the request does not fit the execution's state
+//! ├── Busy                 .runner: another live process runs the execution (retryable)
 //! ├── StoreError           .retryable
 //! │   └── NotFound
 //! ├── ExportError
@@ -82,6 +83,12 @@ create_exception!(
     InvalidState,
     LekhikaError,
     "The request does not fit the execution's state."
+);
+create_exception!(
+    lekhika,
+    Busy,
+    LekhikaError,
+    "Another live process runs this execution (`.runner`); wait for it to end, or stop it."
 );
 create_exception!(
     lekhika,
@@ -161,6 +168,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MissingPrices", py.get_type::<MissingPrices>())?;
     m.add("UnknownNode", py.get_type::<UnknownNode>())?;
     m.add("InvalidState", py.get_type::<InvalidState>())?;
+    m.add("Busy", py.get_type::<Busy>())?;
     m.add("StoreError", py.get_type::<StoreError>())?;
     m.add("NotFound", py.get_type::<NotFound>())?;
     m.add("ExportError", py.get_type::<ExportError>())?;
@@ -237,7 +245,13 @@ pub fn from_engine(e: EngineError) -> PyErr {
         EngineError::UnknownNode(n) => {
             with_attrs(UnknownNode::new_err(msg), |_, v| v.setattr("node", n))
         }
-        EngineError::InvalidState(_) => InvalidState::new_err(msg),
+        EngineError::InvalidState(_) | EngineError::AlreadyCompleted(_) => {
+            InvalidState::new_err(msg)
+        }
+        EngineError::Busy { runner, .. } => with_attrs(Busy::new_err(msg), |_, v| {
+            v.setattr("runner", runner.clone())?;
+            v.setattr("retryable", true)
+        }),
         EngineError::Store(s) => from_store(s),
         EngineError::Task(_) => LekhikaError::new_err(msg),
     }
@@ -269,9 +283,10 @@ pub fn from_outcome(py: Python<'_>, outcome: &RunOutcome) -> Option<PyErr> {
     let reason = o.reason.as_deref().unwrap_or("");
     let failure = outcome.failure.as_ref();
     let err = match o.status {
-        ExecutionStatus::Completed | ExecutionStatus::Running | ExecutionStatus::Pending => {
-            return None
-        }
+        ExecutionStatus::Completed
+        | ExecutionStatus::Running
+        | ExecutionStatus::Pending
+        | ExecutionStatus::Interrupted => return None,
         ExecutionStatus::Stopped => RunStopped::new_err(msg),
         ExecutionStatus::Paused => match reason {
             "insufficient_tokens" => InsufficientTokens::new_err(msg),

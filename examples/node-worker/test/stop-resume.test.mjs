@@ -47,7 +47,7 @@ test('stop and resume through the API; the concurrency cap answers 429', async (
 
   const again = await call(w, 'POST', '/resume', { body: { executionId: id } })
   assert.equal(again.status, 409)
-  assert.equal(again.body.error.code, 'invalid_state')
+  assert.equal(again.body.error.code, 'already_completed')
   const unknownStop = await call(w, 'POST', '/stop/unknown-id')
   assert.equal(unknownStop.status, 404)
 })

@@ -55,6 +55,10 @@ class UnknownNode(LekhikaError):
 
 class InvalidState(LekhikaError): ...
 
+class Busy(LekhikaError):
+    runner: str
+    retryable: bool
+
 class StoreError(LekhikaError):
     retryable: bool
 
