@@ -840,6 +840,37 @@ async fn a_kill_while_the_book_is_written_is_finished_by_resume_on_postgres() {
     kill_during_export(store).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_500_is_asked_attempts_times_per_call_not_attempts_squared() {
+    let server = ScriptedServer::openai(|_| {
+        Reply::error(
+            500,
+            r#"{"error": {"message": "boom", "type": "server_error"}}"#,
+        )
+    });
+    let dir = tmpdir("five-hundred");
+    let mut c = cmd(Some(&server), &dir.join("s.db"));
+    c.args([
+        "run",
+        fixture("book.json").to_str().unwrap(),
+        "--input",
+        "title=T",
+    ])
+    .args(["--input", "chapters=2"]);
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The fixture's outline node has the default `retry.attempts` of 3:
+    // three requests for its one call, and no node attempt on top.
+    assert_eq!(server.request_count(), 3);
+}
+
 #[test]
 fn estimates_never_wrap() {
     let dir = tmpdir("estimate");
