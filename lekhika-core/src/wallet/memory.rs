@@ -118,8 +118,14 @@ impl WalletStore for MemoryWalletStore {
                 ..Wallet::default()
             });
         if fresh {
-            w.balance += amount;
-            w.total_earned += amount;
+            let (Some(balance), Some(earned)) = (
+                w.balance.checked_add(amount),
+                w.total_earned.checked_add(amount),
+            ) else {
+                return Err(overflow(user_id));
+            };
+            w.balance = balance;
+            w.total_earned = earned;
             if let Some(period) = key.strip_prefix("allocation:") {
                 w.current_period = Some(period.to_string());
             }
@@ -150,7 +156,7 @@ impl WalletStore for MemoryWalletStore {
         };
         if let Some(limit) = req.execution_limit {
             let used = g.execution_used(&req.user_id, &req.execution_id);
-            if used + req.amount > limit {
+            if used.saturating_add(req.amount) > limit {
                 return Ok(ReserveOutcome::ExecutionLimitExceeded {
                     needed: req.amount,
                     limit,
@@ -276,4 +282,13 @@ impl WalletStore for MemoryWalletStore {
             .insert(policy.level.clone(), policy.clone());
         Ok(())
     }
+}
+
+/// A grant that would take a wallet past the largest amount it can hold
+/// (refused, never wrapped; for every [`WalletStore`]).
+pub fn overflow(user_id: &str) -> StoreError {
+    StoreError::Forbidden(format!(
+        "the grant would take the wallet of {user_id} past {} tokens",
+        i64::MAX
+    ))
 }

@@ -10,7 +10,7 @@ mod pricing;
 mod store;
 mod types;
 
-pub use memory::MemoryWalletStore;
+pub use memory::{overflow as grant_overflow, MemoryWalletStore};
 pub use pricing::{estimate_prompt_tokens, prompt_tokens_for_bytes, PriceBook};
 pub use store::{ReserveOutcome, ReserveRequest, WalletStore};
 pub use types::{LedgerEntry, LedgerKind, ModelPrice, TierFeatures, TierPolicy, Wallet};

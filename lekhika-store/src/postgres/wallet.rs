@@ -174,8 +174,14 @@ impl WalletStore for PgStore {
         let tx = begin(&mut c, user_id).await?;
         let mut w = ensure_wallet(&tx, user_id).await?;
         if entry(&tx, user_id, key, LedgerKind::Grant).await?.is_none() {
-            w.balance += amount;
-            w.total_earned += amount;
+            let (Some(balance), Some(earned)) = (
+                w.balance.checked_add(amount),
+                w.total_earned.checked_add(amount),
+            ) else {
+                return Err(lekhika_core::wallet::grant_overflow(user_id));
+            };
+            w.balance = balance;
+            w.total_earned = earned;
             if let Some(period) = key.strip_prefix("allocation:") {
                 w.current_period = Some(period.to_string());
             }
@@ -218,7 +224,7 @@ impl WalletStore for PgStore {
                 .await
                 .map_err(pg_err)?
                 .get(0);
-            if used + req.amount > limit {
+            if used.saturating_add(req.amount) > limit {
                 return Ok(ReserveOutcome::ExecutionLimitExceeded {
                     needed: req.amount,
                     limit,

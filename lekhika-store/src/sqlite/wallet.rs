@@ -163,6 +163,13 @@ impl WalletStore for SqliteStore {
             write(c, |tx| {
                 ensure_wallet(tx, &user)?;
                 if entry(tx, &user, &key, LedgerKind::Grant)?.is_none() {
+                    // SQLite would turn an overflowing sum into a float.
+                    let w = load_wallet(tx, &user)?.ok_or_else(|| missing_wallet(&user))?;
+                    if w.balance.checked_add(amount).is_none()
+                        || w.total_earned.checked_add(amount).is_none()
+                    {
+                        return Err(lekhika_core::wallet::grant_overflow(&user));
+                    }
                     let period = key.strip_prefix("allocation:");
                     tx.prepare_cached(
                         "UPDATE wallets SET balance = balance + ?1, total_earned = total_earned + ?1, \
@@ -207,7 +214,7 @@ impl WalletStore for SqliteStore {
                         .map_err(db_err)?
                         .query_row([&req.user_id, &req.execution_id], |r| r.get(0))
                         .map_err(db_err)?;
-                    if used + req.amount > limit {
+                    if used.saturating_add(req.amount) > limit {
                         return Ok(ReserveOutcome::ExecutionLimitExceeded {
                             needed: req.amount,
                             limit,

@@ -30,7 +30,7 @@ macro_rules! conformance_suite {
             queue::runner_leases, queue::concurrent_lease_takers_are_exclusive,
             wallet::grant_idempotent, wallet::reserve_settle_release_idempotent,
             wallet::never_negative_under_concurrency, wallet::execution_limit, wallet::ledger_sums_match_wallet,
-            wallet::ensure_period_once);
+            wallet::ensure_period_once, wallet::sums_never_wrap);
     };
     (@tests $make:path; $($module:ident :: $name:ident),* $(,)?) => {
         $(

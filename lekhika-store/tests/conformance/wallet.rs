@@ -341,3 +341,34 @@ pub async fn ensure_period_once(s: &Stores) {
         vec!["allocation:2026-11", "allocation:2026-12"]
     );
 }
+
+pub async fn sums_never_wrap(s: &Stores) {
+    let w = &s.wallet;
+    let u = uid("rich");
+    w.grant(&u, i64::MAX - 5, "big", None).await.unwrap();
+    let refused = w.grant(&u, 10, "more", None).await;
+    assert!(
+        matches!(refused, Err(StoreError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let wallet = w.wallet(&u).await.unwrap().unwrap();
+    assert_eq!(
+        (wallet.balance, wallet.total_earned),
+        (i64::MAX - 5, i64::MAX - 5)
+    );
+    // A limit check near the top of the range neither wraps nor panics.
+    let out = w
+        .reserve(&ReserveRequest {
+            user_id: u.clone(),
+            key: "k".into(),
+            execution_id: "e".into(),
+            node_id: "n".into(),
+            amount: i64::MAX - 5,
+            execution_limit: Some(i64::MAX - 6),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(out, ReserveOutcome::ExecutionLimitExceeded { .. }), "{out:?}");
+    w.grant(&u, 5, "top", None).await.unwrap();
+    assert_eq!(w.wallet(&u).await.unwrap().unwrap().balance, i64::MAX);
+}
