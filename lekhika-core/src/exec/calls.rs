@@ -174,6 +174,33 @@ async fn record<T: Journaled>(
     Ok(cost)
 }
 
+/// Releases a reservation whose call was abandoned: the node's future was
+/// dropped mid-call (its own timeout). Disarmed once the reply is recorded
+/// (or the release is done in line).
+struct ReleaseOnDrop {
+    run: Option<std::sync::Arc<super::shared::RunShared>>,
+    key: String,
+}
+
+impl ReleaseOnDrop {
+    fn disarm(&mut self) {
+        self.run = None;
+    }
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        if let Some(run) = self.run.take() {
+            let key = std::mem::take(&mut self.key);
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = run.meter.release(&key).await;
+                });
+            }
+        }
+    }
+}
+
 /// One journaled call: replay, or reserve → ask (with retries) → record → settle.
 async fn journaled<T, F, Fut>(
     ctx: &NodeContext,
@@ -199,15 +226,22 @@ where
         }
         _ => None,
     };
+    let mut guard = ReleaseOnDrop {
+        run: key.as_ref().map(|_| ctx.run.clone()),
+        key: key.clone().unwrap_or_default(),
+    };
     let reply = match ask(ctx, call).await {
         Ok(r) => r,
         Err(e) => {
+            guard.disarm();
             if let Some(k) = &key {
                 ctx.run.meter.release(k).await?;
             }
             return Err(e);
         }
     };
+    // From here the recording task settles or releases the reservation.
+    guard.disarm();
     let cost = record(ctx, request, key, provider, model, &reply).await?;
     ctx.account(reply.usage(), cost, provider, model);
     Ok(reply)

@@ -368,7 +368,10 @@ pub async fn sums_never_wrap(s: &Stores) {
         })
         .await
         .unwrap();
-    assert!(matches!(out, ReserveOutcome::ExecutionLimitExceeded { .. }), "{out:?}");
+    assert!(
+        matches!(out, ReserveOutcome::ExecutionLimitExceeded { .. }),
+        "{out:?}"
+    );
     w.grant(&u, 5, "top", None).await.unwrap();
     assert_eq!(w.wallet(&u).await.unwrap().unwrap().balance, i64::MAX);
 }
