@@ -1,12 +1,9 @@
 //! Builds Lekhika from flags and environment.
 
-use lekhika::{Config, Lekhika, LekhikaError};
-use lekhika_store::Stores;
-
 use std::collections::BTreeMap;
 
+use lekhika::{Config, Lekhika, LekhikaError, RunSettings};
 use lekhika_core::node::ModelChoice as ModelChoiceOpt;
-use lekhika_core::RunOptions;
 
 use crate::args::{Common, ModelChoice};
 use crate::error::{CliError, CliResult, BAD_INPUT};
@@ -24,10 +21,6 @@ impl From<LekhikaError> for CliError {
             e => CliError::other(e.to_string()),
         }
     }
-}
-
-pub async fn open_stores(common: &Common) -> CliResult<Stores> {
-    Ok(lekhika::open_stores(common.store.as_deref()).await?)
 }
 
 /// The runner lease `--lease` asks for.
@@ -59,12 +52,11 @@ pub async fn setup(common: &Common) -> CliResult<Setup> {
     })
 }
 
-/// The run options `--provider`, `--model`, `--node-provider` and
-/// `--node-model` ask for (a provider alone gets its default model).
-pub fn model_options(choice: &ModelChoice, s: &Setup) -> CliResult<RunOptions> {
-    let (provider, model) =
-        s.lk.resolve_models(choice.provider.as_deref(), choice.model.as_deref())?;
-    let mut per_node: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+/// The run settings `--provider`, `--model`, `--node-provider` and
+/// `--node-model` ask for, as the acting user (a provider alone gets its
+/// default model: the host API resolves it).
+pub fn run_settings(choice: &ModelChoice, s: &Setup) -> CliResult<RunSettings> {
+    let mut models: BTreeMap<String, ModelChoiceOpt> = BTreeMap::new();
     for (flag, pairs, is_model) in [
         ("--node-provider", &choice.node_providers, false),
         ("--node-model", &choice.node_models, true),
@@ -78,23 +70,19 @@ pub fn model_options(choice: &ModelChoice, s: &Setup) -> CliResult<RunOptions> {
                     "{flag} takes NODE=VALUE, got `{pair}`"
                 )));
             };
-            let entry = per_node.entry(node.to_string()).or_default();
+            let entry = models.entry(node.to_string()).or_default();
             if is_model {
-                entry.1 = Some(value.to_string());
+                entry.model = Some(value.to_string());
             } else {
-                entry.0 = Some(value.to_string());
+                entry.provider = Some(value.to_string());
             }
         }
     }
-    let mut models = BTreeMap::new();
-    for (node, (p, m)) in per_node {
-        let (provider, model) = s.lk.resolve_models(p.as_deref(), m.as_deref())?;
-        models.insert(node, ModelChoiceOpt { provider, model });
-    }
-    Ok(RunOptions {
-        provider,
-        model,
+    Ok(RunSettings {
+        user: Some(s.user.clone()),
+        provider: choice.provider.clone(),
+        model: choice.model.clone(),
         models,
-        ..RunOptions::default()
+        ..RunSettings::default()
     })
 }

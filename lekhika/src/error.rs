@@ -1,12 +1,19 @@
 use lekhika_core::exec::EngineError;
 use lekhika_core::store::StoreError;
 
-/// What went wrong assembling or using Lekhika.
+/// What went wrong assembling or using Lekhika: the one error type of the
+/// host API. [`LekhikaError::code`] is stable and machine-readable (the
+/// bindings' exceptions and `Error`s carry it); [`LekhikaError::retryable`]
+/// says whether the same request may succeed later.
 #[derive(Debug, thiserror::Error)]
 pub enum LekhikaError {
-    /// Bad configuration or input from the caller (files, providers, formats). Fix and retry.
+    /// Bad configuration (files, providers, catalog, formats). Fix and retry.
     #[error("{0}")]
     Config(String),
+    /// An argument the caller passed is unusable (bad JSON, wrong shape,
+    /// unknown option). Fix and retry.
+    #[error("{0}")]
+    InvalidArgument(String),
     /// The store could not be opened.
     #[error("cannot open store {location}: {message}")]
     StoreOpen { location: String, message: String },
@@ -27,10 +34,34 @@ pub enum LekhikaError {
 }
 
 impl LekhikaError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "config",
+            Self::InvalidArgument(_) => "invalid_argument",
+            Self::StoreOpen { .. } => "store_open",
+            Self::Engine(e) => e.code(),
+            Self::Store(e) => EngineError::Store(e.clone()).code(),
+            Self::NoBook(_) => "no_book",
+            Self::Export(_) => "export_failed",
+            Self::Io(_) => "io_error",
+        }
+    }
+
+    /// Could the same request succeed later, unchanged?
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::Engine(e) => e.retryable(),
+            Self::Store(StoreError::Backend { retryable, .. }) => *retryable,
+            Self::StoreOpen { .. } => false,
+            _ => false,
+        }
+    }
+
     /// Caused by the caller's input (exit code 2 in the CLI).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Self::Config(_) | Self::NoBook(_) | Self::Export(_) => true,
+            Self::Config(_) | Self::InvalidArgument(_) | Self::NoBook(_) | Self::Export(_) => true,
             Self::Engine(e) => {
                 e.is_bad_input()
                     || matches!(

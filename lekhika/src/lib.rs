@@ -4,12 +4,16 @@
 //! book exporters. The `lekhika` CLI and the Python and Node bindings are thin
 //! layers over this crate.
 
+pub mod api;
 pub mod book;
 mod error;
 pub mod nodes;
 pub mod providers;
 mod runtime;
 
+pub use api::{
+    ExecutionSummary, FlowDoc, FlowInfo, FlowNodeInfo, RunRequest, RunSettings, DEFAULT_USER,
+};
 pub use book::ALL_FORMATS;
 pub use error::{LekhikaError, Result};
 pub use runtime::{default_store_path, open_stores, read_json, Config, Lekhika, Registration};

@@ -2,17 +2,17 @@
 
 use std::path::Path;
 
+use lekhika::{FlowDoc, RunRequest, RunSettings};
 use lekhika_core::exec::estimate::Estimate;
-use lekhika_core::RunOptions;
 
 use crate::args::{Common, Inputs, ModelChoice};
 use crate::error::{CliError, CliResult};
 use crate::inputs;
-use crate::setup::{model_options, setup};
+use crate::setup::{run_settings, setup};
 
 pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
     let s = setup(common).await?;
-    let r = s.lk.engine.report(&s.user, id).await?;
+    let r = s.lk.report(&s.user, id).await?;
     if json {
         println!(
             "{}",
@@ -89,12 +89,16 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
 
 pub async fn validate(common: &Common, flow: &Path) -> CliResult<()> {
     let s = setup(common).await?;
-    let doc = lekhika::read_json(flow, "flow")?;
-    let f = s.lk.engine.load(&doc, &RunOptions::default())?;
-    println!("{}: valid flow with {} nodes", flow.display(), f.len());
-    if !f.input_fields.is_empty() {
+    let f =
+        s.lk.validate(&FlowDoc::from_path(flow)?, &RunSettings::default())?;
+    println!(
+        "{}: valid flow with {} nodes",
+        flow.display(),
+        f.nodes.len()
+    );
+    if !f.inputs.is_empty() {
         println!("inputs:");
-        for field in &f.input_fields {
+        for field in &f.inputs {
             let req = if field.required { " (required)" } else { "" };
             let def = field
                 .default
@@ -115,11 +119,12 @@ pub async fn estimate(
     json: bool,
 ) -> CliResult<()> {
     let s = setup(common).await?;
-    let doc = lekhika::read_json(flow, "flow")?;
-    let input = inputs::collect(inp)?;
-    let options = model_options(models, &s)?;
-    let est = s.lk.engine.estimate(&doc, &input, &options)?;
-    print_estimate(&est, json)
+    let req = RunRequest::new(
+        FlowDoc::from_path(flow)?,
+        inputs::collect(inp)?,
+        run_settings(models, &s)?,
+    );
+    print_estimate(&s.lk.estimate(&req)?, json)
 }
 
 pub fn print_estimate(est: &Estimate, json: bool) -> CliResult<()> {
@@ -168,7 +173,7 @@ pub async fn export(common: &Common, id: &str, formats: &[String], out: &Path) -
 
 pub async fn stop(common: &Common, id: &str) -> CliResult<()> {
     let s = setup(common).await?;
-    s.lk.engine.stop(&s.user, id).await?;
+    s.lk.stop(&s.user, id).await?;
     println!("stop requested for {id}");
     Ok(())
 }

@@ -3,37 +3,39 @@
 
 use std::path::PathBuf;
 
+use lekhika::{FlowDoc, LekhikaError, RunRequest, RunSettings};
 use lekhika_core::exec::EngineError;
 use lekhika_core::store::{ExecutionStatus, RunnerInfo};
-use lekhika_core::{RunHandle, RunOptions, RunOutcome};
+use lekhika_core::{RunHandle, RunOutcome};
 use serde_json::{json, Value};
 
 use crate::args::{Follow, RunArgs};
 use crate::error::{CliError, CliResult, AWAITING_APPROVAL, OUT_OF_TOKENS, PROVIDER, STOPPED};
 use crate::progress::Progress;
-use crate::setup::{model_options, setup, Setup};
+use crate::setup::{run_settings, setup, Setup};
 use crate::{commands::info::print_estimate, inputs};
 use lekhika::ALL_FORMATS;
 
 pub async fn run(args: RunArgs) -> CliResult<()> {
     let s = setup(&args.common).await?;
-    let doc = lekhika::read_json(&args.flow, "flow")?;
-    let input = inputs::collect(&args.inputs)?;
-    let options = RunOptions {
+    let settings = RunSettings {
         max_concurrency: args.max_concurrency,
         host: json!({
             "out": args.follow.out.clone().map(|p| p.to_string_lossy().into_owned()),
             "formats": args.follow.formats.clone(),
         }),
-        ..model_options(&args.models, &s)?
+        ..run_settings(&args.models, &s)?
     };
-    let flow = s.lk.engine.load(&doc, &options)?;
+    let req = RunRequest::new(
+        FlowDoc::from_path(&args.flow)?,
+        inputs::collect(&args.inputs)?,
+        settings,
+    );
     if args.dry_run {
-        let est = s.lk.engine.estimate(&doc, &input, &options)?;
+        let est = s.lk.estimate(&req)?;
         return print_estimate(&est, args.follow.json);
     }
-    s.lk.check_providers(&flow)?;
-    let handle = s.lk.engine.start(&s.user, &doc, &input, &options).await?;
+    let handle = s.lk.start(req).await?;
     follow(&s, handle, &args.follow).await
 }
 
@@ -50,9 +52,9 @@ pub async fn resume(s: Setup, id: &str, f: &Follow) -> CliResult<()> {
             r.expires_in_ms.max(0) as f64 / 1000.0
         );
     };
-    match s.lk.engine.resume_with(&s.user, id, &mut on_wait).await {
+    match s.lk.resume(&s.user, id, &mut on_wait).await {
         Ok(handle) => follow(&s, handle, f).await,
-        Err(EngineError::AlreadyCompleted(_)) => finish_book(&s, id, f).await,
+        Err(LekhikaError::Engine(EngineError::AlreadyCompleted(_))) => finish_book(&s, id, f).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -94,8 +96,7 @@ async fn finish_book(s: &Setup, id: &str, f: &Follow) -> CliResult<()> {
 /// Where a run's book goes: the flags, else the run's own choice, else
 /// `./out` in every format.
 async fn book_target(s: &Setup, id: &str, f: &Follow) -> CliResult<(PathBuf, Vec<String>)> {
-    let rec = s.lk.stores.executions.get_execution(&s.user, id).await?;
-    let host = rec.options.get("host").cloned().unwrap_or(Value::Null);
+    let host = s.lk.settings(&s.user, id).await?.host;
     let out = f
         .out
         .clone()
@@ -120,10 +121,7 @@ pub async fn regenerate(
     instruction: Option<&str>,
     f: &Follow,
 ) -> CliResult<()> {
-    let handle =
-        s.lk.engine
-            .regenerate(&s.user, id, node, instruction)
-            .await?;
+    let handle = s.lk.regenerate(&s.user, id, node, instruction).await?;
     follow(&s, handle, f).await
 }
 
@@ -142,7 +140,7 @@ pub async fn approve(
         }
         None => None,
     };
-    let handle = s.lk.engine.approve(&s.user, id, node, edited).await?;
+    let handle = s.lk.approve(&s.user, id, node, edited).await?;
     follow(&s, handle, f).await
 }
 
@@ -153,7 +151,7 @@ pub async fn reject(
     instruction: &str,
     f: &Follow,
 ) -> CliResult<()> {
-    let handle = s.lk.engine.reject(&s.user, id, node, instruction).await?;
+    let handle = s.lk.reject(&s.user, id, node, instruction).await?;
     follow(&s, handle, f).await
 }
 

@@ -2,16 +2,14 @@
 
 use serde_json::json;
 
-use lekhika_core::util::new_id;
-
 use crate::args::Common;
 use crate::error::{CliError, CliResult};
-use crate::setup::open_stores;
+use crate::setup::setup;
 
 pub async fn show(common: &Common, user: &str, as_json: bool) -> CliResult<()> {
-    let stores = open_stores(common).await?;
-    let wallet = stores.wallet.wallet(user).await?;
-    let ledger = stores.wallet.ledger(user, None).await?;
+    let s = setup(common).await?;
+    let wallet = s.lk.wallet(user).await?;
+    let ledger = s.lk.ledger(user, None).await?;
     if as_json {
         let recent: Vec<_> = ledger.iter().rev().take(50).collect();
         println!(
@@ -57,19 +55,10 @@ pub async fn grant(common: &Common, user: &str, amount: i64, key: Option<&str>) 
             "the amount must be a positive number of tokens",
         ));
     }
-    let stores = open_stores(common).await?;
-    let key = key
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("cli-grant:{}", new_id()));
-    let w = stores
-        .wallet
-        .grant(
-            user,
-            amount,
-            &key,
-            Some("granted with lekhika wallet grant"),
-        )
-        .await?;
+    let s = setup(common).await?;
+    let w =
+        s.lk.grant(user, amount, key, Some("granted with lekhika wallet grant"))
+            .await?;
     println!("{user}: balance {}", w.balance);
     Ok(())
 }

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use lekhika_core::store::Lease;
-use lekhika_core::Engine;
+use lekhika::{FlowDoc, RunRequest};
+use lekhika_core::RunHandle;
 use serde_json::json;
 use tokio::task::JoinSet;
 
@@ -13,7 +13,7 @@ use crate::args::{Common, Inputs, ModelChoice};
 use crate::error::{CliError, CliResult};
 use crate::inputs;
 use crate::progress::Progress;
-use crate::setup::{model_options, setup};
+use crate::setup::{run_settings, setup};
 
 pub async fn submit(
     common: &Common,
@@ -23,10 +23,12 @@ pub async fn submit(
     as_json: bool,
 ) -> CliResult<()> {
     let s = setup(common).await?;
-    let doc = lekhika::read_json(flow, "flow")?;
-    let input = inputs::collect(inp)?;
-    let options = model_options(models, &s)?;
-    let id = s.lk.engine.submit(&s.user, &doc, &input, &options).await?;
+    let req = RunRequest::new(
+        FlowDoc::from_path(flow)?,
+        inputs::collect(inp)?,
+        run_settings(models, &s)?,
+    );
+    let id = s.lk.submit(req).await?;
     if as_json {
         println!("{}", json!({"execution_id": id, "status": "pending"}));
     } else {
@@ -59,11 +61,11 @@ pub async fn worker(
     let mut claimed = 0usize;
     loop {
         while set.len() < max_concurrent.max(1) && max_runs.is_none_or(|m| claimed < m) {
-            match s.lk.stores.queue.claim(&me, lease_len).await {
-                Ok(Some(lease)) => {
+            match s.lk.claim(&me, lease_len).await {
+                Ok(Some(handle)) => {
                     claimed += 1;
-                    eprintln!("worker {me}: claimed {}", lease.execution_id);
-                    set.spawn(run_one(s.lk.engine.clone(), lease, as_json));
+                    eprintln!("worker {me}: claimed {}", handle.execution_id());
+                    set.spawn(run_one(handle, as_json));
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -86,16 +88,8 @@ pub async fn worker(
     }
 }
 
-async fn run_one(engine: Engine, lease: Lease, as_json: bool) {
-    let id = lease.execution_id.clone();
-    let mut handle = match engine.run_leased(lease.clone()).await {
-        Ok(h) => h,
-        // The engine gave the lease back.
-        Err(e) => {
-            eprintln!("run {id}: cannot start: {e}");
-            return;
-        }
-    };
+async fn run_one(mut handle: RunHandle, as_json: bool) {
+    let id = handle.execution_id().to_string();
     let mut progress = Progress::new(as_json);
     if let Some(mut ev) = handle.events() {
         while let Some(e) = ev.recv().await {

@@ -139,6 +139,12 @@ impl EngineBuilder {
     }
 }
 
+/// A flow document parsed and validated once, with its text.
+pub struct LoadedFlow {
+    pub flow: Flow,
+    pub doc: FlowJson,
+}
+
 /// Where a node stands, for hosts rendering a review.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Approval {
@@ -194,6 +200,24 @@ impl Engine {
         )?)
     }
 
+    /// Parse and validate a flow document once, keeping the document's text
+    /// (what an execution stores) beside the loaded flow.
+    pub fn load_document<'a>(
+        &self,
+        doc: impl Into<FlowSource<'a>>,
+        options: &RunOptions,
+    ) -> Result<LoadedFlow, EngineError> {
+        let doc = doc.into();
+        let flow = self.load(doc, options)?;
+        // Kept as text: valid JSON, since it just parsed.
+        let doc = match doc {
+            FlowSource::Value(v) => FlowJson::from_value(v),
+            FlowSource::Text(t) => FlowJson::trusted(t),
+            FlowSource::Json(j) => j.clone(),
+        };
+        Ok(LoadedFlow { flow, doc })
+    }
+
     /// Validate flow, inputs and tier, then record a new execution.
     pub async fn create<'a>(
         &self,
@@ -203,28 +227,23 @@ impl Engine {
         options: &RunOptions,
         status: ExecutionStatus,
     ) -> Result<ExecutionRecord, EngineError> {
+        let loaded = self.load_document(doc, options)?;
         Ok(self
-            .create_loaded(owner, doc.into(), input, options, status)
+            .create_loaded(owner, loaded, input, options, status)
             .await?
             .0)
     }
 
-    /// [`Engine::create`], also returning the loaded flow (so a start validates once).
+    /// [`Engine::create`] of a flow loaded already (so a start validates once).
     async fn create_loaded(
         &self,
         owner: &str,
-        doc: FlowSource<'_>,
+        loaded: LoadedFlow,
         input: &Value,
         options: &RunOptions,
         status: ExecutionStatus,
     ) -> Result<(ExecutionRecord, Flow), EngineError> {
-        let flow = self.load(doc, options)?;
-        // Kept as text: valid JSON, since it just parsed.
-        let doc = match doc {
-            FlowSource::Value(v) => FlowJson::from_value(v),
-            FlowSource::Text(t) => FlowJson::trusted(t),
-            FlowSource::Json(j) => j.clone(),
-        };
+        let LoadedFlow { flow, doc } = loaded;
         let input =
             normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
         let id = match &options.execution_id {
@@ -269,8 +288,20 @@ impl Engine {
         input: &Value,
         options: &RunOptions,
     ) -> Result<RunHandle, EngineError> {
+        let loaded = self.load_document(doc, options)?;
+        self.start_loaded(owner, loaded, input, options).await
+    }
+
+    /// [`Engine::start`] of a flow loaded with [`Engine::load_document`].
+    pub async fn start_loaded(
+        &self,
+        owner: &str,
+        loaded: LoadedFlow,
+        input: &Value,
+        options: &RunOptions,
+    ) -> Result<RunHandle, EngineError> {
         let (rec, flow) = self
-            .create_loaded(owner, doc.into(), input, options, ExecutionStatus::Running)
+            .create_loaded(owner, loaded, input, options, ExecutionStatus::Running)
             .await?;
         let lease = self.take_lease(owner, &rec.id, &mut |_| {}).await?;
         launch(
@@ -294,9 +325,22 @@ impl Engine {
         input: &Value,
         options: &RunOptions,
     ) -> Result<String, EngineError> {
+        let loaded = self.load_document(doc, options)?;
+        self.submit_loaded(owner, loaded, input, options).await
+    }
+
+    /// [`Engine::submit`] of a flow loaded with [`Engine::load_document`].
+    pub async fn submit_loaded(
+        &self,
+        owner: &str,
+        loaded: LoadedFlow,
+        input: &Value,
+        options: &RunOptions,
+    ) -> Result<String, EngineError> {
         Ok(self
-            .create(owner, doc, input, options, ExecutionStatus::Pending)
+            .create_loaded(owner, loaded, input, options, ExecutionStatus::Pending)
             .await?
+            .0
             .id)
     }
 

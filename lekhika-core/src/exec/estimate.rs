@@ -74,9 +74,14 @@ impl Engine {
         options: &RunOptions,
     ) -> Result<Estimate, EngineError> {
         let flow = self.load(doc, options)?;
+        self.estimate_loaded(&flow, input)
+    }
+
+    /// [`Engine::estimate`] of a flow loaded already.
+    pub fn estimate_loaded(&self, flow: &Flow, input: &Value) -> Result<Estimate, EngineError> {
         let input =
             normalize_input(&flow.input_fields, input).map_err(EngineError::InvalidInput)?;
-        Ok(estimate_flow(&flow, &input, self.prices()))
+        Ok(estimate_flow(flow, &input, self.prices()))
     }
 }
 

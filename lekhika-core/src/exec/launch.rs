@@ -329,6 +329,11 @@ async fn finish(run: &RunShared, end: DriveEnd, lease_lost: bool) -> RunOutcome 
             )
         }
     };
+    let (failure, review) = match &event {
+        EventKind::RunFailed { error, .. } => (Some(error.clone()), None),
+        EventKind::RunPaused { review, .. } => (None, review.clone()),
+        _ => (None, None),
+    };
     let mut outcome = RunOutcome {
         execution_id: run.execution_id.clone(),
         status,
@@ -337,6 +342,8 @@ async fn finish(run: &RunShared, end: DriveEnd, lease_lost: bool) -> RunOutcome 
         node,
         usage,
         cost,
+        failure,
+        review,
     };
     if !lease_lost {
         if let Err(e) = run

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-pub use engine::{Approval, Engine, EngineBuilder, DEFAULT_LEASE};
+pub use engine::{Approval, Engine, EngineBuilder, LoadedFlow, DEFAULT_LEASE};
 pub use error::EngineError;
 pub use events::{Event, EventKind, EventSink, EventStream, MAX_PENDING_DELTAS};
 
@@ -71,9 +71,16 @@ pub struct RunOutcome {
     pub reason: Option<String>,
     /// The node that paused or failed the run.
     pub node: Option<String>,
-    /// Totals over the whole execution (all attempts).
+    /// Totals over the whole execution (every recorded call): what the
+    /// wallet paid.
     pub usage: Usage,
     pub cost: i64,
+    /// Why the node failed, for a failed run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<crate::node::NodeFailure>,
+    /// The output under review, for a run paused at an approval gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Value>,
 }
 
 /// A running execution.
