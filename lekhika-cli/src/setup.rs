@@ -25,15 +25,7 @@ impl From<LekhikaError> for CliError {
 
 /// The runner lease `--lease` asks for.
 pub fn lease(common: &Common) -> CliResult<Option<std::time::Duration>> {
-    match common.lease {
-        None => Ok(None),
-        Some(s) if s.is_finite() && (0.3..=86_400.0).contains(&s) => {
-            Ok(Some(std::time::Duration::from_secs_f64(s)))
-        }
-        Some(s) => Err(CliError::bad_input(format!(
-            "--lease must be between 0.3 and 86400 seconds, got {s}"
-        ))),
-    }
+    Ok(common.lease.map(lekhika::lease_seconds).transpose()?)
 }
 
 pub async fn setup(common: &Common) -> CliResult<Setup> {

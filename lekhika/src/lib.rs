@@ -16,7 +16,9 @@ pub use api::{
 };
 pub use book::ALL_FORMATS;
 pub use error::{LekhikaError, Result};
-pub use runtime::{default_store_path, open_stores, read_json, Config, Lekhika, Registration};
+pub use runtime::{
+    default_store_path, lease_seconds, open_stores, read_json, Config, Lekhika, Registration,
+};
 
 pub use lekhika_core as core;
 pub use lekhika_export as export;

@@ -36,6 +36,18 @@ pub struct Config {
     pub register: Vec<Registration>,
 }
 
+/// A runner lease of `seconds` (what `--lease` and the bindings' `lease`
+/// take): between 0.3 s and a day.
+pub fn lease_seconds(seconds: f64) -> Result<std::time::Duration> {
+    if seconds.is_finite() && (0.3..=86_400.0).contains(&seconds) {
+        Ok(std::time::Duration::from_secs_f64(seconds))
+    } else {
+        Err(LekhikaError::InvalidArgument(format!(
+            "a lease must be between 0.3 and 86400 seconds, got {seconds}"
+        )))
+    }
+}
+
 /// An assembled engine and everything it was built from.
 pub struct Lekhika {
     pub engine: Engine,

@@ -22,6 +22,7 @@ pub fn build(
     providers_from_env: bool,
     catalog: Option<&Bound<'_, PyAny>>,
     max_concurrency: Option<usize>,
+    lease: Option<f64>,
     nodes: Option<&Bound<'_, PyDict>>,
     loops: &Loops,
 ) -> PyResult<lekhika::Config> {
@@ -64,7 +65,10 @@ pub fn build(
         catalog_file: None,
         catalog_json,
         max_concurrency,
-        lease: None,
+        lease: lease
+            .map(lekhika::lease_seconds)
+            .transpose()
+            .map_err(errors::from_lekhika)?,
         register,
     })
 }

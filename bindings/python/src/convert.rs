@@ -13,6 +13,13 @@ use crate::errors;
 /// A JSON value returned to Python (dicts, lists, str, int, float, bool, None).
 pub struct Json(pub Value);
 
+impl Json {
+    /// Any serde value, as Python sees its JSON form.
+    pub fn of<T: serde::Serialize>(v: &T) -> Self {
+        Self(serde_json::to_value(v).unwrap_or_default())
+    }
+}
+
 impl<'py> IntoPyObject<'py> for Json {
     type Target = PyAny;
     type Output = Bound<'py, PyAny>;
@@ -121,12 +128,52 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "object".into())
 }
 
+/// A flow document: a dict, JSON text, or a path (str or `os.PathLike`).
+pub fn flow_doc(obj: &Bound<'_, PyAny>) -> PyResult<lekhika::FlowDoc> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return lekhika::FlowDoc::from_value(Value::String(s.extract()?))
+            .map_err(errors::from_lekhika);
+    }
+    if obj.hasattr("__fspath__")? {
+        let p: PathBuf = obj.extract()?;
+        return lekhika::FlowDoc::from_path(&p).map_err(errors::from_lekhika);
+    }
+    if obj.cast::<PyDict>().is_ok() {
+        return Ok(lekhika::FlowDoc::Json(py_to_value(obj)?));
+    }
+    Err(PyTypeError::new_err(format!(
+        "a flow must be a dict, a JSON string or a path, got {}",
+        type_name(obj)
+    )))
+}
+
+/// Run settings from keyword arguments (`user`, `provider`, `model`,
+/// `models`, `max_concurrency`, `execution_id`, `engine_id`, `host`);
+/// unknown ones are errors.
+pub fn settings(options: Option<&Bound<'_, PyDict>>) -> PyResult<lekhika::RunSettings> {
+    let v = match options {
+        Some(d) => py_to_value(d.as_any())?,
+        None => Value::Null,
+    };
+    lekhika::RunSettings::from_json(v).map_err(errors::from_lekhika)
+}
+
+/// A run request: flow, inputs and keyword settings.
+pub fn request(
+    flow: &Bound<'_, PyAny>,
+    input: Option<&Bound<'_, PyAny>>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<lekhika::RunRequest> {
+    Ok(lekhika::RunRequest::new(
+        flow_doc(flow)?,
+        self::input(input)?,
+        settings(options)?,
+    ))
+}
+
 /// A JSON document given as a dict, a JSON string, or a path (str or `os.PathLike`).
 /// A str that starts with `{` or `[` is JSON; any other str is a path.
 pub fn document(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
-    if let Ok(flow) = obj.cast::<crate::flow::Flow>() {
-        return Ok(flow.get().doc.clone());
-    }
     if let Ok(s) = obj.cast::<PyString>() {
         let s: String = s.extract()?;
         let s = s.as_str();

@@ -212,15 +212,21 @@ pub fn store_open(message: &str) -> PyErr {
     })
 }
 
+/// The exception for a host API error, with its stable `.code` and `.retryable`.
 pub fn from_lekhika(e: Lk) -> PyErr {
-    match e {
+    let (code, retryable) = (e.code(), e.retryable());
+    let err = match e {
         Lk::Engine(e) => from_engine(e),
         Lk::Store(e) => from_store(e),
         Lk::StoreOpen { .. } => store_open(&e.to_string()),
         Lk::Export(m) => ExportError::new_err(format!("export failed: {m}")),
         Lk::Io(m) => ExportError::new_err(m),
-        Lk::Config(m) | Lk::NoBook(m) => ConfigError::new_err(m),
-    }
+        Lk::Config(m) | Lk::NoBook(m) | Lk::InvalidArgument(m) => ConfigError::new_err(m),
+    };
+    with_attrs(err, |_, v| {
+        v.setattr("code", code)?;
+        v.setattr("retryable", retryable)
+    })
 }
 
 pub fn from_engine(e: EngineError) -> PyErr {
@@ -281,7 +287,7 @@ pub fn from_outcome(py: Python<'_>, outcome: &RunOutcome) -> Option<PyErr> {
         .clone()
         .unwrap_or_else(|| format!("run {} ended {}", o.execution_id, o.status.as_str()));
     let reason = o.reason.as_deref().unwrap_or("");
-    let failure = outcome.failure.as_ref();
+    let failure = outcome.inner.failure.as_ref();
     let err = match o.status {
         ExecutionStatus::Completed
         | ExecutionStatus::Running
@@ -316,7 +322,7 @@ pub fn from_outcome(py: Python<'_>, outcome: &RunOutcome) -> Option<PyErr> {
             v.setattr("retryable", failure.is_some_and(|f| f.retryable))?;
         }
         if reason == "awaiting_approval" {
-            let review = outcome.review.clone().unwrap_or_default();
+            let review = outcome.inner.review.clone().unwrap_or_default();
             v.setattr("review", value_to_py(py, &review)?)?;
         }
         Ok(())

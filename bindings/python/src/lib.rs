@@ -11,25 +11,22 @@ mod config;
 mod convert;
 mod engine;
 mod errors;
-mod flow;
 mod loops;
 mod outcome;
 mod pynode;
 mod run;
-mod wallet;
 
 use pyo3::prelude::*;
 
 #[pymodule]
 fn _lekhika(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Lekhika>()?;
-    m.add_class::<flow::Flow>()?;
     m.add_class::<run::Run>()?;
     m.add_class::<outcome::RunOutcome>()?;
-    m.add_class::<wallet::Wallets>()?;
     m.add_class::<book::ExportedFile>()?;
     m.add_class::<pynode::Progress>()?;
     m.add_class::<aio::Deferred>()?;
+    m.add_function(wrap_pyfunction!(engine::api_methods, m)?)?;
     m.add("ALL_FORMATS", lekhika::ALL_FORMATS.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;

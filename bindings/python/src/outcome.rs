@@ -1,50 +1,21 @@
 //! `RunOutcome`: how a run ended.
 
-use lekhika_core::exec::EventKind;
-use lekhika_core::{Event, RunOutcome as RsOutcome};
+use lekhika_core::RunOutcome as RsOutcome;
 use pyo3::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::convert::{value_to_py, Json};
 
 /// How a run ended: `status` is `completed`, `paused`, `stopped` or `failed`.
-/// A node failure as the run reported it. (Core's `NodeFailure` is not
-/// exported, so it is read back through serde.)
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Failure {
-    pub code: String,
-    pub message: String,
-    pub retryable: bool,
-}
-
 #[pyclass(module = "lekhika", frozen, from_py_object)]
 #[derive(Clone)]
 pub struct RunOutcome {
     pub inner: RsOutcome,
-    /// The failure of a `failed` run, from its `run_failed` event.
-    pub failure: Option<Failure>,
-    /// The output under review when paused at an approval gate.
-    pub review: Option<Value>,
 }
 
 impl RunOutcome {
-    pub fn new(inner: RsOutcome, terminal: Option<&Event>) -> Self {
-        let (failure, review) = match terminal.map(|e| &e.kind) {
-            Some(EventKind::RunFailed { error, .. }) => (
-                serde_json::to_value(error)
-                    .ok()
-                    .and_then(|v| serde_json::from_value(v).ok()),
-                None,
-            ),
-            Some(EventKind::RunPaused { review, .. }) => (None, review.clone()),
-            _ => (None, None),
-        };
-        Self {
-            inner,
-            failure,
-            review,
-        }
+    pub fn new(inner: RsOutcome) -> Self {
+        Self { inner }
     }
 }
 
@@ -87,12 +58,12 @@ impl RunOutcome {
     /// `{"code", "message", "retryable"}` of a failed run, else None.
     #[getter]
     fn failure(&self) -> Json {
-        Json(serde_json::to_value(&self.failure).unwrap_or_default())
+        Json(serde_json::to_value(&self.inner.failure).unwrap_or_default())
     }
     /// The output waiting at an approval gate, else None.
     #[getter]
     fn review<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, self.review.as_ref().unwrap_or(&Value::Null))
+        value_to_py(py, self.inner.review.as_ref().unwrap_or(&Value::Null))
     }
     #[getter]
     fn ok(&self) -> bool {
@@ -111,9 +82,12 @@ impl RunOutcome {
         if let Value::Object(m) = &mut v {
             m.insert(
                 "failure".into(),
-                serde_json::to_value(&self.failure).unwrap_or_default(),
+                serde_json::to_value(&self.inner.failure).unwrap_or_default(),
             );
-            m.insert("review".into(), self.review.clone().unwrap_or_default());
+            m.insert(
+                "review".into(),
+                self.inner.review.clone().unwrap_or_default(),
+            );
         }
         Json(v)
     }

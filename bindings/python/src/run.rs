@@ -3,7 +3,6 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use lekhika_core::exec::EngineError;
@@ -53,7 +52,6 @@ pub struct RunState {
     id: String,
     stop: CancellationToken,
     events: tokio::sync::Mutex<Events>,
-    terminal: Mutex<Option<Event>>,
     outcome: watch::Receiver<Finished>,
     /// Events go to an `on_event` callback instead of the iterator.
     forwarded: bool,
@@ -98,7 +96,6 @@ impl Run {
             id,
             stop,
             events: tokio::sync::Mutex::new(Events::default()),
-            terminal: Mutex::new(None),
             outcome: rx,
             forwarded: on_event.is_some(),
             callback_error: Mutex::new(None),
@@ -130,7 +127,6 @@ impl Run {
                     state.fail_callback(e);
                     break;
                 }
-                state.note(&event);
                 if end {
                     break;
                 }
@@ -163,42 +159,11 @@ async fn deliver(cb: &Py<PyAny>, locals: Option<&TaskLocals>, event: &Event) -> 
 }
 
 impl RunState {
-    fn note(&self, e: &Event) {
-        if e.kind.is_terminal() {
-            if let Ok(mut t) = self.terminal.lock() {
-                *t = Some(e.clone());
-            }
-        }
-    }
-
     fn fail_callback(&self, e: PyErr) {
         if let Ok(mut slot) = self.callback_error.lock() {
             slot.get_or_insert(e);
         }
         self.stop.cancel();
-    }
-
-    /// The run's terminal event; reads ahead (into the backlog) if nobody has yet.
-    fn terminal(&self) -> Option<Event> {
-        if let Some(e) = self.terminal.lock().ok().and_then(|t| t.clone()) {
-            return Some(e);
-        }
-        if let Ok(mut ev) = self.events.try_lock() {
-            let mut cx = Context::from_waker(Waker::noop());
-            let mut read = Vec::new();
-            if let Some(stream) = ev.stream.as_mut() {
-                while let Poll::Ready(Some(e)) =
-                    futures_core::Stream::poll_next(std::pin::Pin::new(&mut *stream), &mut cx)
-                {
-                    read.push(e);
-                }
-            }
-            for e in read {
-                self.note(&e);
-                ev.backlog.push_back(e);
-            }
-        }
-        self.terminal.lock().ok().and_then(|t| t.clone())
     }
 
     /// Wait for the outcome; `check` raises unless it completed.
@@ -223,7 +188,7 @@ impl RunState {
         if let Some(e) = self.callback_error.lock().ok().and_then(|mut s| s.take()) {
             return Err(e);
         }
-        let outcome = RunOutcome::new(outcome, self.terminal().as_ref());
+        let outcome = RunOutcome::new(outcome);
         if check {
             if let Some(e) = Python::attach(|py| errors::from_outcome(py, &outcome)) {
                 return Err(e);
@@ -251,10 +216,7 @@ impl RunState {
         };
         guard.disarm();
         match &next {
-            Some(e) if e.kind.is_terminal() => {
-                ev.ended = true;
-                self.note(e);
-            }
+            Some(e) if e.kind.is_terminal() => ev.ended = true,
             None => ev.ended = true,
             _ => {}
         }

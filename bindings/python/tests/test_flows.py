@@ -17,18 +17,15 @@ def lk(providers: List[Dict[str, Any]]) -> lekhika.Lekhika:
     return lekhika.open_blocking("sqlite::memory:", providers=providers)
 
 
-def test_load_from_dict_json_string_and_paths(lk: lekhika.Lekhika, tmp_path: pathlib.Path) -> None:
+def test_validate_from_dict_json_string_and_paths(lk: lekhika.Lekhika, tmp_path: pathlib.Path) -> None:
     doc = book_flow()
     path = tmp_path / "flow.json"
     path.write_text(json.dumps(doc))
     for given in (doc, json.dumps(doc), str(path), path):
-        flow = lk.load_flow(given)
-        assert flow.node_ids == ["brief", "outline", "write", "book"]
-        assert flow.kinds == ["input", "text", "map", "compile"]
-        assert [f["name"] for f in flow.input_fields] == ["title", "chapters"]
-        assert flow.doc == doc
-    # A Flow is accepted wherever a flow is.
-    assert lk.load_flow(lk.load_flow(doc)).node_ids == flow.node_ids
+        info = lk.validate(given)
+        assert [n["id"] for n in info["nodes"]] == ["brief", "outline", "write", "book"]
+        assert [n["kind"] for n in info["nodes"]] == ["input", "text", "map", "compile"]
+        assert [f["name"] for f in info["inputs"]] == ["title", "chapters"]
 
 
 def test_invalid_flow_lists_every_problem(lk: lekhika.Lekhika) -> None:
@@ -36,23 +33,25 @@ def test_invalid_flow_lists_every_problem(lk: lekhika.Lekhika) -> None:
     node(doc, "outline")["type"] = "no_such_kind"
     doc["edges"].append({"id": "bad", "source": "book", "target": "ghost"})
     with pytest.raises(lekhika.FlowError) as e:
-        lk.load_flow(doc)
+        lk.validate(doc)
     problems = e.value.problems
     assert isinstance(e.value, lekhika.LekhikaError)
+    assert e.value.code == "invalid_flow" and e.value.retryable is False
     assert len(problems) >= 2
     assert any(p["id"] == "outline" and "no_such_kind" in p["message"] for p in problems)
     assert any(p["scope"] == "edge" and p["id"] == "bad" for p in problems)
-    assert lk.validate_flow(doc) == problems
-    assert lk.validate_flow(book_flow()) == []
 
 
 def test_bad_json_and_missing_file_are_config_errors(lk: lekhika.Lekhika, tmp_path: pathlib.Path) -> None:
-    with pytest.raises(lekhika.ConfigError, match="not valid JSON"):
-        lk.load_flow("{not json")
-    with pytest.raises(lekhika.ConfigError, match="cannot read"):
-        lk.load_flow(str(tmp_path / "missing.json"))
+    with pytest.raises(lekhika.FlowError, match="JSON"):
+        lk.validate("{not json")
+    with pytest.raises(lekhika.ConfigError, match="cannot read") as e:
+        lk.validate(str(tmp_path / "missing.json"))
+    assert e.value.code == "invalid_argument"
     with pytest.raises(TypeError):
-        lk.load_flow(42)  # type: ignore[arg-type]
+        lk.validate(42)  # type: ignore[arg-type]
+    with pytest.raises(lekhika.ConfigError, match="unknown field `providr`"):
+        lk.estimate(book_flow(), {"title": "T"}, providr="openai")  # type: ignore[call-arg]
 
 
 def test_invalid_input_and_estimate(lk: lekhika.Lekhika) -> None:
@@ -70,7 +69,7 @@ def test_invalid_input_and_estimate(lk: lekhika.Lekhika) -> None:
 def test_provider_not_configured_names_what_to_set() -> None:
     bare = lekhika.open_blocking("sqlite::memory:")
     with pytest.raises(lekhika.ConfigError, match="OPENAI_API_KEY"):
-        bare.check_providers(book_flow())
+        bare.check_flow(book_flow())
 
 
 def test_node_kinds_and_catalog(providers: List[Dict[str, Any]]) -> None:
@@ -78,7 +77,7 @@ def test_node_kinds_and_catalog(providers: List[Dict[str, Any]]) -> None:
                            "input_per_1k": 1.0, "output_per_1k": 2.0, "is_default": True}]}
     lk = lekhika.open_blocking("sqlite::memory:", providers=providers, catalog=catalog,
                                nodes={"shout": lambda ctx: "x"})
-    assert {"input", "text", "map", "compile", "export", "shout"} <= set(lk.node_kinds)
+    assert {"input", "text", "map", "compile", "export", "shout"} <= set(lk.node_kinds())
     # `provider` alone picks the catalog's default text model.
     est = lk.estimate(book_flow(), {"title": "T"}, provider="openai")
     assert {n["model"] for n in est["nodes"]} == {"house-model"}

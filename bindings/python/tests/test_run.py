@@ -179,5 +179,5 @@ def test_models_per_node(server: OpenAIServer, providers: List[Dict[str, Any]]) 
     assert used == [("OUTLINE", "gpt-planner"), ("WRITE", "gpt-everyone"), ("WRITE", "gpt-everyone")]
     with pytest.raises(lekhika.FlowError, match="node `ghost`"):
         lk.run_blocking(book_flow(), {"title": "Rivers"}, models={"ghost": {"model": "x"}})
-    with pytest.raises(lekhika.ConfigError, match="models"):
+    with pytest.raises(lekhika.ConfigError, match="run option `models`: unknown field `modle`"):
         lk.run_blocking(book_flow(), {"title": "Rivers"}, models={"outline": {"modle": "x"}})

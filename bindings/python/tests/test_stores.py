@@ -21,7 +21,7 @@ def test_sqlite_file_persists_runs_across_engines(
 
     async def first() -> str:
         lk = await lekhika.open(db, providers=providers)
-        await lk.wallets.grant("ana", 77, key="k1")
+        await lk.grant("ana", 77, key="k1")
         return (await lk.run(book_flow(), {"title": "Rivers", "chapters": 1}, user="ana")).execution_id
 
     execution_id = asyncio.run(first())
@@ -32,7 +32,7 @@ def test_sqlite_file_persists_runs_across_engines(
     assert report["status"] == "completed" and report["nodes_done"] == 4
 
     async def second() -> None:
-        wallet = await lk.wallets.show("ana")
+        wallet = await lk.wallet("ana")
         assert wallet is not None and wallet["total_earned"] == 77
         assert (await lk.compiled_book(execution_id, user="ana"))["title"] == "Rivers"
 
@@ -42,7 +42,7 @@ def test_sqlite_file_persists_runs_across_engines(
 def test_default_store_lives_under_xdg_data_home(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     lk = lekhika.open_blocking()
-    asyncio.run(lk.wallets.grant("x", 1))
+    asyncio.run(lk.grant("x", 1))
     assert (tmp_path / "lekhika" / "lekhika.db").exists()
 
 
@@ -67,13 +67,13 @@ def test_postgres_store(server: OpenAIServer, providers: List[Dict[str, Any]]) -
     user = f"py-{uuid.uuid4()}"
 
     async def main() -> None:
-        await lekhika.Lekhika.migrate_postgres(admin)
+        await lekhika.Lekhika.migrate(admin)
         lk = await lekhika.open(app, providers=providers)
-        await lk.wallets.grant(user, 1000)
+        await lk.grant(user, 1000)
         out = await lk.run(book_flow(), {"title": "Rivers", "chapters": 1}, user=user)
         report = await lk.report(out.execution_id, user=user)
         assert report["status"] == "completed" and report["nodes_done"] == 4
-        wallet = await lk.wallets.show(user)
+        wallet = await lk.wallet(user)
         assert wallet is not None and wallet["total_spent"] == out.cost > 0
         with pytest.raises(lekhika.NotFound):
             await lk.report(out.execution_id, user="someone-else")

@@ -35,11 +35,13 @@ def test_misuse_is_reported(tmp_path: pathlib.Path) -> None:
         "import lekhika\n"
         "lk = lekhika.open_blocking()\n"
         "lk.estimate(42)\n"
-        "x: int = lk.load_flow({}).node_ids\n"
+        "x: int = lk.validate({})[\"nodes\"]\n"
+        "lk.estimate({}, None, providr=\"openai\")\n"
     )
     r = mypy(bad)
     assert r.returncode == 1
     assert 'Argument 1 to "estimate"' in r.stdout and "incompatible types in assignment" in r.stdout.lower()
+    assert '"providr"' in r.stdout, r.stdout
 
 
 def test_package_ships_py_typed() -> None:

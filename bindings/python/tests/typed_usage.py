@@ -11,13 +11,15 @@ import lekhika
 async def write(flow_path: str) -> Optional[bytes]:
     lk: lekhika.Lekhika = await lekhika.open("sqlite::memory:", providers=[{"name": "openai", "api_key": "k"}],
                                              nodes={"echo": lambda ctx: ctx["input"]})
-    flow: lekhika.Flow = lk.load_flow(flow_path)
-    ids: List[str] = flow.node_ids
-    est: Dict[str, Any] = lk.estimate(flow, {"title": "T"})
-    run: lekhika.Run = await lk.start(flow, {"title": "T"}, user="ana")
+    flow = flow_path
+    info = lk.validate(flow)
+    ids: List[str] = [n["id"] for n in info["nodes"]]
+    est = lk.estimate(flow, {"title": "T"}, provider="openai")
+    cost: int = est["cost"]
+    run: lekhika.Run = await lk.start(flow, {"title": "T"}, user="ana", max_concurrency=2)
     async for event in run:
         if event["type"] == "token_delta":
-            print(event["text"], ids, est["cost"])
+            print(event["text"], ids, cost)
     outcome: lekhika.RunOutcome = await run.wait()
     try:
         outcome.raise_for_status()
@@ -30,14 +32,15 @@ async def write(flow_path: str) -> Optional[bytes]:
     task = asyncio.create_task(lk.run(flow, {"title": "T"}))
     done: lekhika.RunOutcome = await task
     files: List[lekhika.ExportedFile] = await lk.export_book(done.execution_id, ["md"])
-    wallet = await lk.wallets.grant("ana", 10)
+    wallet = await lk.grant("ana", 10)
     balance: int = wallet["balance"]
-    print(balance)
+    runs = await lk.list_executions(user="ana", status="completed")
+    print(balance, [r["status"] for r in runs])
     return files[0].data
 
 
 def blocking() -> str:
     lk = lekhika.open_blocking()
     out = lk.run_blocking({"nodes": [], "edges": []}, None, on_event=lambda e: None)
-    report: Dict[str, Any] = lk.report_blocking(out.execution_id)
-    return str(report["status"])
+    report = lk.report_blocking(out.execution_id)
+    return report["status"]

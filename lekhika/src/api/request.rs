@@ -92,8 +92,18 @@ impl RunSettings {
         if v.is_null() {
             return Ok(Self::default());
         }
-        serde_json::from_value(v)
-            .map_err(|e| LekhikaError::InvalidArgument(format!("run options: {e}")))
+        serde_json::from_value(v.clone()).map_err(|e| {
+            // Name the option at fault when one alone fails.
+            let culprit = v.as_object().and_then(|m| {
+                m.iter().find_map(|(k, x)| {
+                    let one = serde_json::json!({ k.clone(): x.clone() });
+                    serde_json::from_value::<Self>(one)
+                        .err()
+                        .map(|e| format!("run option `{k}`: {e}"))
+                })
+            });
+            LekhikaError::InvalidArgument(culprit.unwrap_or_else(|| format!("run options: {e}")))
+        })
     }
 }
 

@@ -11,9 +11,12 @@ A thin layer over the Rust engine. Open an engine, load a flow, run it::
 
     asyncio.run(main())
 
-Everything is asyncio-native (``await``); ``open_blocking``, ``run_blocking``,
-``Run.wait_blocking`` and ``report_blocking`` are blocking helpers. Errors
-derive from :class:`LekhikaError`.
+The methods are those of Lekhika's host API (``api_methods()`` lists
+them), the same in the CLI and the Node package. Everything is
+asyncio-native (``await``); ``open_blocking``, ``run_blocking``,
+``Run.wait_blocking`` and ``report_blocking`` are blocking twins. Errors
+derive from :class:`LekhikaError` and carry a stable ``code`` and
+``retryable``.
 """
 
 from ._lekhika import (
@@ -23,7 +26,6 @@ from ._lekhika import (
     ExecutionLimitExceeded,
     ExportedFile,
     ExportError,
-    Flow,
     FlowError,
     InsufficientTokens,
     InvalidInput,
@@ -44,8 +46,8 @@ from ._lekhika import (
     StoreError,
     TierDenied,
     UnknownNode,
-    Wallets,
     __version__,
+    api_methods,
 )
 
 #: ``await lekhika.open(...)``: same as :meth:`Lekhika.open`.
@@ -60,7 +62,6 @@ __all__ = [
     "ExecutionLimitExceeded",
     "ExportedFile",
     "ExportError",
-    "Flow",
     "FlowError",
     "InsufficientTokens",
     "InvalidInput",
@@ -81,8 +82,8 @@ __all__ = [
     "StoreError",
     "TierDenied",
     "UnknownNode",
-    "Wallets",
     "__version__",
+    "api_methods",
     "open",
     "open_blocking",
 ]

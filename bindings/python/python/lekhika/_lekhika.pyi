@@ -9,20 +9,25 @@ from typing import (
     Coroutine,
     Dict,
     List,
+    Literal,
     Mapping,
     Optional,
     Sequence,
+    TypedDict,
     Union,
 )
+
+from typing_extensions import NotRequired, Unpack
 
 #: A JSON value as Python sees it.
 JsonValue = Any
 #: A run event: {"type": "run_started" | "node_started" | "token_delta" | "map_started" |
-#: "progress" | "node_retrying" | "node_finished" | "node_failed" | "checkpoint_saved" |
-#: "run_finished" | "run_failed" | "run_stopped" | "run_paused", "execution_id", "at_ms", ...}
+#: "progress" | "call_retrying" | "call_replayed" | "node_retrying" | "node_finished" |
+#: "node_failed" | "checkpoint_saved" | "run_finished" | "run_failed" | "run_stopped" |
+#: "run_paused", "execution_id", "at_ms", ...}
 Event = Dict[str, Any]
-#: A flow document: a dict, a JSON string, a path, or a loaded Flow.
-FlowLike = Union[Mapping[str, Any], str, "os.PathLike[str]", "Flow"]
+#: A flow document: a dict, a JSON string or a path.
+FlowLike = Union[Mapping[str, Any], str, "os.PathLike[str]"]
 #: An `on_event` callback, sync or async.
 EventCallback = Callable[[Event], Union[None, Awaitable[None]]]
 #: A custom node kind: called with the node's context dict, returns a JSON-able output.
@@ -34,7 +39,178 @@ NodeFunction = Callable[[Dict[str, Any]], Union[JsonValue, Awaitable[JsonValue]]
 ALL_FORMATS: List[str]
 __version__: str
 
-class LekhikaError(Exception): ...
+def api_methods() -> List[str]:
+    """Every method of Lekhika's host API (snake_case)."""
+
+# --- Data: the JSON forms of the Rust types (the same in the CLI's --json
+# --- output and the Node package).
+
+class Usage(TypedDict):
+    input_tokens: int
+    output_tokens: int
+
+class NodeFailure(TypedDict):
+    code: str
+    message: str
+    retryable: bool
+
+class ModelChoice(TypedDict, total=False):
+    provider: Optional[str]
+    model: Optional[str]
+
+class RunOptions(TypedDict, total=False):
+    """The settings of a run (keyword arguments of start, run, submit, estimate, validate)."""
+
+    user: str
+    provider: Optional[str]
+    model: Optional[str]
+    models: Mapping[str, ModelChoice]
+    max_concurrency: Optional[int]
+    execution_id: Optional[str]
+    engine_id: Optional[str]
+    host: JsonValue
+
+class RunSettings(TypedDict):
+    user: Optional[str]
+    provider: Optional[str]
+    model: Optional[str]
+    models: Dict[str, ModelChoice]
+    max_concurrency: Optional[int]
+    execution_id: Optional[str]
+    engine_id: Optional[str]
+    host: JsonValue
+
+class FlowNodeInfo(TypedDict):
+    id: str
+    kind: str
+
+class InputField(TypedDict):
+    name: str
+    type: str
+    required: bool
+    default: JsonValue
+    label: Optional[str]
+    description: Optional[str]
+    options: Optional[List[JsonValue]]
+
+class FlowInfo(TypedDict):
+    nodes: List[FlowNodeInfo]
+    inputs: List[InputField]
+
+class NodeEstimate(TypedDict):
+    node: str
+    provider: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost: Optional[int]
+
+class Estimate(TypedDict):
+    nodes: List[NodeEstimate]
+    input_tokens: int
+    output_tokens: int
+    cost: int
+    missing_prices: List[str]
+
+class RunnerInfo(TypedDict):
+    worker: str
+    token: int
+    expires_in_ms: int
+
+class NodeReport(TypedDict):
+    node: str
+    item: NotRequired[int]
+    duration_ms: int
+    usage: Usage
+    cost: int
+    attempts: int
+    provider: Optional[str]
+    model: Optional[str]
+    metrics: JsonValue
+
+class ProviderTotals(TypedDict):
+    calls: int
+    usage: Usage
+    cost: int
+
+Status = Literal["pending", "running", "paused", "stopped", "completed", "failed", "interrupted"]
+
+class ExecutionReport(TypedDict):
+    execution_id: str
+    status: Status
+    runner: NotRequired[RunnerInfo]
+    message: Optional[str]
+    reason: Optional[str]
+    epoch: int
+    nodes_total: int
+    nodes_done: int
+    nodes: List[NodeReport]
+    providers: Dict[str, ProviderTotals]
+    usage: Usage
+    cost: int
+    calls: int
+    created_at_ms: int
+    updated_at_ms: int
+
+class ExecutionSummary(TypedDict):
+    id: str
+    status: Status
+    message: Optional[str]
+    reason: Optional[str]
+    engine_id: Optional[str]
+    title: Optional[str]
+    created_at_ms: int
+    updated_at_ms: int
+    runner: Optional[RunnerInfo]
+
+class BookRecord(TypedDict):
+    id: str
+    owner: str
+    execution_id: str
+    title: str
+    author: Optional[str]
+    word_count: int
+    character_count: int
+    formats: List[str]
+    created_at_ms: int
+
+class Wallet(TypedDict):
+    user_id: str
+    balance: int
+    reserved: int
+    total_earned: int
+    total_spent: int
+    level: Optional[str]
+    current_period: Optional[str]
+
+class LedgerEntry(TypedDict):
+    user_id: str
+    key: str
+    kind: Literal["grant", "reserve", "settle", "release"]
+    amount: int
+    execution_id: Optional[str]
+    node_id: Optional[str]
+    note: Optional[str]
+    created_at_ms: int
+
+class TierFeatures(TypedDict, total=False):
+    allowed_models: Optional[List[str]]
+    allowed_node_kinds: Optional[List[str]]
+    allowed_export_formats: Optional[List[str]]
+
+class TierPolicy(TypedDict):
+    level: str
+    monthly_allocation: int
+    per_execution_limit: Optional[int]
+    features: TierFeatures
+
+class LekhikaError(Exception):
+    #: Stable machine-readable code (`flow_invalid`, `invalid_input`, `busy`, ...).
+    code: str
+    #: Whether the same call may succeed later.
+    retryable: bool
+
 class ConfigError(LekhikaError): ...
 
 class FlowError(LekhikaError):
@@ -57,10 +233,8 @@ class InvalidState(LekhikaError): ...
 
 class Busy(LekhikaError):
     runner: str
-    retryable: bool
 
-class StoreError(LekhikaError):
-    retryable: bool
+class StoreError(LekhikaError): ...
 
 class NotFound(StoreError): ...
 class ExportError(LekhikaError): ...
@@ -71,9 +245,7 @@ class RunError(LekhikaError):
     reason: Optional[str]
     node: Optional[str]
 
-class RunFailed(RunError):
-    code: Optional[str]
-    retryable: bool
+class RunFailed(RunError): ...
 
 class ProviderError(RunFailed): ...
 class RunStopped(RunError): ...
@@ -83,18 +255,6 @@ class ExecutionLimitExceeded(RunPaused): ...
 
 class AwaitingApproval(RunPaused):
     review: JsonValue
-
-class Flow:
-    """A validated flow document."""
-
-    @property
-    def doc(self) -> Dict[str, Any]: ...
-    @property
-    def node_ids(self) -> List[str]: ...
-    @property
-    def kinds(self) -> List[str]: ...
-    @property
-    def input_fields(self) -> List[Dict[str, Any]]: ...
 
 class RunOutcome:
     """How a run ended."""
@@ -111,11 +271,11 @@ class RunOutcome:
     @property
     def node(self) -> Optional[str]: ...
     @property
-    def usage(self) -> Dict[str, int]: ...
+    def usage(self) -> Usage: ...
     @property
     def cost(self) -> int: ...
     @property
-    def failure(self) -> Optional[Dict[str, Any]]: ...
+    def failure(self) -> Optional[NodeFailure]: ...
     @property
     def review(self) -> JsonValue: ...
     @property
@@ -155,26 +315,13 @@ class ExportedFile:
     def format(self) -> str: ...
     def __len__(self) -> int: ...
 
-class Wallets:
-    """Wallets and tier policies of the engine's store."""
-
-    def show(self, user: str) -> Coroutine[Any, Any, Optional[Dict[str, Any]]]: ...
-    def grant(
-        self, user: str, amount: int, key: Optional[str] = None, note: Optional[str] = None
-    ) -> Coroutine[Any, Any, Dict[str, Any]]: ...
-    def set_level(self, user: str, level: Optional[str]) -> Coroutine[Any, Any, Dict[str, Any]]: ...
-    def ledger(
-        self, user: str, execution_id: Optional[str] = None
-    ) -> Coroutine[Any, Any, List[Dict[str, Any]]]: ...
-    def tier_policy(self, level: str) -> Coroutine[Any, Any, Optional[Dict[str, Any]]]: ...
-    def put_tier_policy(self, policy: Mapping[str, Any]) -> Coroutine[Any, Any, None]: ...
-    def ensure_period(self, user: str, period: str) -> Coroutine[Any, Any, Dict[str, Any]]: ...
-
 StorePath = Union[str, "os.PathLike[str]"]
+CatalogLike = Union[Mapping[str, Any], str, "os.PathLike[str]"]
 
 class Lekhika:
-    """Lekhika's engine with its store, providers, catalog and custom node kinds."""
+    """Lekhika's host API: the engine with its store, providers, catalog and custom node kinds."""
 
+    # Opening and the schema.
     @staticmethod
     def open(
         store: Optional[StorePath] = None,
@@ -182,8 +329,9 @@ class Lekhika:
         providers: Optional[Sequence[Mapping[str, Any]]] = None,
         providers_file: Optional[StorePath] = None,
         providers_from_env: bool = False,
-        catalog: Optional[Union[Mapping[str, Any], str, "os.PathLike[str]"]] = None,
+        catalog: Optional[CatalogLike] = None,
         max_concurrency: Optional[int] = None,
+        lease: Optional[float] = None,
         nodes: Optional[Mapping[str, NodeFunction]] = None,
     ) -> Coroutine[Any, Any, Lekhika]: ...
     @staticmethod
@@ -193,68 +341,55 @@ class Lekhika:
         providers: Optional[Sequence[Mapping[str, Any]]] = None,
         providers_file: Optional[StorePath] = None,
         providers_from_env: bool = False,
-        catalog: Optional[Union[Mapping[str, Any], str, "os.PathLike[str]"]] = None,
+        catalog: Optional[CatalogLike] = None,
         max_concurrency: Optional[int] = None,
+        lease: Optional[float] = None,
         nodes: Optional[Mapping[str, NodeFunction]] = None,
     ) -> Lekhika: ...
     @staticmethod
-    def migrate_postgres(admin_url: str) -> Coroutine[Any, Any, List[str]]: ...
-    @property
+    def migrate(admin_url: str) -> Coroutine[Any, Any, List[str]]: ...
+
+    # Flows.
     def node_kinds(self) -> List[str]: ...
-    @property
-    def wallets(self) -> Wallets: ...
-    def load_flow(self, flow: FlowLike, *, provider: Optional[str] = None, model: Optional[str] = None) -> Flow: ...
-    def validate_flow(self, flow: FlowLike) -> List[Dict[str, Any]]: ...
-    def check_providers(self, flow: FlowLike) -> None: ...
+    def validate(self, flow: FlowLike, **options: Unpack[RunOptions]) -> FlowInfo: ...
+    def check_flow(self, flow: FlowLike, **options: Unpack[RunOptions]) -> FlowInfo: ...
     def estimate(
-        self,
-        flow: FlowLike,
-        input: Optional[Mapping[str, Any]] = None,
-        *,
-        provider: Optional[str] = None,
-        model: Optional[str] = None,
-    ) -> Dict[str, Any]: ...
+        self, flow: FlowLike, input: Optional[Mapping[str, Any]] = None, **options: Unpack[RunOptions]
+    ) -> Estimate: ...
+
+    # Runs.
     def start(
         self,
         flow: FlowLike,
         input: Optional[Mapping[str, Any]] = None,
         *,
-        user: str = "local",
-        provider: Optional[str] = None,
-        model: Optional[str] = None,
-        max_concurrency: Optional[int] = None,
-        execution_id: Optional[str] = None,
-        models: Optional[Mapping[str, Mapping[str, str]]] = None,
         on_event: Optional[EventCallback] = None,
+        **options: Unpack[RunOptions],
     ) -> Coroutine[Any, Any, Run]: ...
     def run(
         self,
         flow: FlowLike,
         input: Optional[Mapping[str, Any]] = None,
         *,
-        user: str = "local",
-        provider: Optional[str] = None,
-        model: Optional[str] = None,
-        max_concurrency: Optional[int] = None,
-        execution_id: Optional[str] = None,
-        models: Optional[Mapping[str, Mapping[str, str]]] = None,
         on_event: Optional[EventCallback] = None,
         check: bool = True,
+        **options: Unpack[RunOptions],
     ) -> Coroutine[Any, Any, RunOutcome]: ...
     def run_blocking(
         self,
         flow: FlowLike,
         input: Optional[Mapping[str, Any]] = None,
         *,
-        user: str = "local",
-        provider: Optional[str] = None,
-        model: Optional[str] = None,
-        max_concurrency: Optional[int] = None,
-        execution_id: Optional[str] = None,
-        models: Optional[Mapping[str, Mapping[str, str]]] = None,
         on_event: Optional[Callable[[Event], None]] = None,
         check: bool = True,
+        **options: Unpack[RunOptions],
     ) -> RunOutcome: ...
+    def submit(
+        self, flow: FlowLike, input: Optional[Mapping[str, Any]] = None, **options: Unpack[RunOptions]
+    ) -> Coroutine[Any, Any, str]: ...
+    def claim(
+        self, worker: str, *, lease: float = 15.0, on_event: Optional[EventCallback] = None
+    ) -> Coroutine[Any, Any, Optional[Run]]: ...
     def resume(
         self, execution_id: str, *, user: str = "local", on_event: Optional[EventCallback] = None
     ) -> Coroutine[Any, Any, Run]: ...
@@ -286,8 +421,14 @@ class Lekhika:
         on_event: Optional[EventCallback] = None,
     ) -> Coroutine[Any, Any, Run]: ...
     def stop(self, execution_id: str, *, user: str = "local") -> Coroutine[Any, Any, None]: ...
-    def report(self, execution_id: str, *, user: str = "local") -> Coroutine[Any, Any, Dict[str, Any]]: ...
-    def report_blocking(self, execution_id: str, *, user: str = "local") -> Dict[str, Any]: ...
+    def report(self, execution_id: str, *, user: str = "local") -> Coroutine[Any, Any, ExecutionReport]: ...
+    def report_blocking(self, execution_id: str, *, user: str = "local") -> ExecutionReport: ...
+    def settings(self, execution_id: str, *, user: str = "local") -> Coroutine[Any, Any, RunSettings]: ...
+    def list_executions(
+        self, *, user: str = "local", status: Optional[Status] = None
+    ) -> Coroutine[Any, Any, List[ExecutionSummary]]: ...
+
+    # Books.
     def compiled_book(self, execution_id: str, *, user: str = "local") -> Coroutine[Any, Any, Dict[str, Any]]: ...
     def export_book(
         self,
@@ -306,3 +447,16 @@ class Lekhika:
         user: str = "local",
         options: Optional[Mapping[str, Any]] = None,
     ) -> Coroutine[Any, Any, List[str]]: ...
+    def list_books(self, *, user: str = "local") -> Coroutine[Any, Any, List[BookRecord]]: ...
+
+    # Wallets.
+    def wallet(self, user: str) -> Coroutine[Any, Any, Optional[Wallet]]: ...
+    def grant(
+        self, user: str, amount: int, key: Optional[str] = None, note: Optional[str] = None
+    ) -> Coroutine[Any, Any, Wallet]: ...
+    def set_tier(self, user: str, level: Optional[str]) -> Coroutine[Any, Any, Wallet]: ...
+    def ledger(
+        self, user: str, execution_id: Optional[str] = None
+    ) -> Coroutine[Any, Any, List[LedgerEntry]]: ...
+    def tier_policy(self, level: str) -> Coroutine[Any, Any, Optional[TierPolicy]]: ...
+    def put_tier_policy(self, policy: TierPolicy) -> Coroutine[Any, Any, None]: ...

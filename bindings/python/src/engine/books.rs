@@ -56,6 +56,16 @@ impl Lekhika {
         })
     }
 
+    /// The user's books (title, author, word count, formats, ...), oldest first.
+    #[pyo3(signature = (*, user = LOCAL.to_string()))]
+    fn list_books<'py>(&self, py: Python<'py>, user: String) -> PyResult<Bound<'py, PyAny>> {
+        let lk = self.inner.clone();
+        crate::aio::spawn(py, async move {
+            let v = lk.list_books(&user).await.map_err(errors::from_lekhika)?;
+            Ok(Json::of(&v))
+        })
+    }
+
     /// `export_book`, then write the files into `out_dir`; returns their paths.
     #[pyo3(signature = (execution_id, out_dir, formats = None, *, user = LOCAL.to_string(), options = None))]
     fn write_book<'py>(

@@ -1,26 +1,24 @@
-//! `Lekhika`: the assembled engine (store, providers, catalog, custom
-//! kinds). Opening it and flows here; runs in `runs.rs`, books in `books.rs`.
+//! `Lekhika`: the host API (the `lekhika` crate's `Lekhika`) for Python.
+//! Opening and flows here; runs in `runs.rs`, books in `books.rs`, wallets
+//! in `wallets.rs`. Every method converts its arguments, calls the host API
+//! and converts the result; nothing else.
 
 mod books;
 mod runs;
+mod wallets;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use lekhika_core::exec::EngineError;
-use lekhika_core::RunOptions;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde_json::Value;
 
-use crate::convert::{document, Json};
+use crate::convert::{flow_doc, request, settings, Json};
 use crate::errors;
-use crate::flow::Flow;
 use crate::loops::Loops;
-use crate::wallet::Wallets;
 
 /// The user of calls that name none.
-const LOCAL: &str = "local";
+const LOCAL: &str = lekhika::DEFAULT_USER;
 
 /// Lekhika's engine with its store, providers, model catalog and custom node kinds.
 ///
@@ -31,50 +29,10 @@ pub struct Lekhika {
     loops: Loops,
 }
 
-impl Lekhika {
-    fn options(
-        &self,
-        provider: Option<String>,
-        model: Option<String>,
-        max_concurrency: Option<usize>,
-        execution_id: Option<String>,
-        models: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<RunOptions> {
-        let (provider, model) = self
-            .inner
-            .resolve_models(provider.as_deref(), model.as_deref())
-            .map_err(errors::from_lekhika)?;
-        Ok(RunOptions {
-            provider,
-            model,
-            max_concurrency,
-            execution_id,
-            models: match models {
-                Some(m) if !m.is_none() => serde_json::from_value(crate::convert::py_to_value(m)?)
-                    .map_err(|e| {
-                        errors::config(format!(
-                            "models: expected {{node: {{\"provider\": .., \"model\": ..}}}}: {e}"
-                        ))
-                    })?,
-                _ => Default::default(),
-            },
-            ..RunOptions::default()
-        })
-    }
-
-    /// Load and validate, and check that every provider it calls is configured.
-    fn checked(&self, flow: &Bound<'_, PyAny>, opts: &RunOptions) -> PyResult<Value> {
-        let doc = document(flow, "flow")?;
-        let loaded = self
-            .inner
-            .engine
-            .load(&doc, opts)
-            .map_err(errors::from_engine)?;
-        self.inner
-            .check_providers(&loaded)
-            .map_err(errors::from_lekhika)?;
-        Ok(doc)
-    }
+/// Every method of the host API (snake_case), for parity checks.
+#[pyfunction]
+pub fn api_methods() -> Vec<&'static str> {
+    lekhika::api::METHODS.to_vec()
 }
 
 #[pymethods]
@@ -86,7 +44,7 @@ impl Lekhika {
     /// - `catalog`: model catalog (prices, default models) as a dict, JSON string or path.
     /// - `nodes`: custom node kinds, `{"kind": function(ctx) -> JSON-able}`; sync or async.
     #[staticmethod]
-    #[pyo3(signature = (store = None, *, providers = None, providers_file = None, providers_from_env = false, catalog = None, max_concurrency = None, nodes = None))]
+    #[pyo3(signature = (store = None, *, providers = None, providers_file = None, providers_from_env = false, catalog = None, max_concurrency = None, lease = None, nodes = None))]
     #[allow(clippy::too_many_arguments)]
     fn open<'py>(
         py: Python<'py>,
@@ -96,6 +54,7 @@ impl Lekhika {
         providers_from_env: bool,
         catalog: Option<&Bound<'py, PyAny>>,
         max_concurrency: Option<usize>,
+        lease: Option<f64>,
         nodes: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let loops = Loops::default();
@@ -106,6 +65,7 @@ impl Lekhika {
             providers_from_env,
             catalog,
             max_concurrency,
+            lease,
             nodes,
             &loops,
         )?;
@@ -122,7 +82,7 @@ impl Lekhika {
 
     /// `open`, blocking (the GIL is released while the store opens).
     #[staticmethod]
-    #[pyo3(signature = (store = None, *, providers = None, providers_file = None, providers_from_env = false, catalog = None, max_concurrency = None, nodes = None))]
+    #[pyo3(signature = (store = None, *, providers = None, providers_file = None, providers_from_env = false, catalog = None, max_concurrency = None, lease = None, nodes = None))]
     #[allow(clippy::too_many_arguments)]
     fn open_blocking(
         py: Python<'_>,
@@ -132,6 +92,7 @@ impl Lekhika {
         providers_from_env: bool,
         catalog: Option<&Bound<'_, PyAny>>,
         max_concurrency: Option<usize>,
+        lease: Option<f64>,
         nodes: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Lekhika> {
         let loops = Loops::default();
@@ -142,6 +103,7 @@ impl Lekhika {
             providers_from_env,
             catalog,
             max_concurrency,
+            lease,
             nodes,
             &loops,
         )?;
@@ -153,88 +115,68 @@ impl Lekhika {
         })
     }
 
-    /// Create or upgrade the PostgreSQL schema (run once with an admin URL
-    /// before opening the store with the application role's URL). Returns the
-    /// migrations applied.
+    /// Create or upgrade the PostgreSQL schema with an owner/admin URL (a
+    /// coroutine); returns the migrations applied.
     #[staticmethod]
-    fn migrate_postgres(py: Python<'_>, admin_url: String) -> PyResult<Bound<'_, PyAny>> {
+    fn migrate(py: Python<'_>, admin_url: String) -> PyResult<Bound<'_, PyAny>> {
         crate::aio::spawn(py, async move {
-            lekhika::store::PgStore::migrate(&admin_url)
+            lekhika::Lekhika::migrate(&admin_url)
                 .await
-                .map_err(|e| errors::store_open(&e.to_string()))
+                .map_err(errors::from_lekhika)
         })
     }
 
     /// Every node kind this engine knows (built-ins and custom).
-    #[getter]
     fn node_kinds(&self) -> Vec<String> {
-        self.inner.engine.registry().kinds()
+        self.inner.node_kinds()
     }
 
-    /// Wallets and tier policies.
-    #[getter]
-    fn wallets(&self) -> Wallets {
-        Wallets {
-            store: self.inner.stores.wallet.clone(),
-        }
-    }
-
-    /// Load and validate a flow (dict, JSON string or path). Raises `FlowError`.
-    #[pyo3(signature = (flow, *, provider = None, model = None))]
-    fn load_flow(
+    /// Parse and validate a flow (dict, JSON string or path): its nodes in
+    /// run order and its input form. Raises `FlowError` listing every problem.
+    #[pyo3(signature = (flow, **options))]
+    fn validate(
         &self,
         flow: &Bound<'_, PyAny>,
-        provider: Option<String>,
-        model: Option<String>,
-    ) -> PyResult<Flow> {
-        let opts = self.options(provider, model, None, None, None)?;
-        let doc = document(flow, "flow")?;
-        let loaded = self
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Json> {
+        let info = self
             .inner
-            .engine
-            .load(&doc, &opts)
-            .map_err(errors::from_engine)?;
-        Ok(Flow::new(doc, &loaded))
+            .validate(&flow_doc(flow)?, &settings(options)?)
+            .map_err(errors::from_lekhika)?;
+        Ok(Json::of(&info))
     }
 
-    /// Every problem of a flow as `[{"scope", "id", "message"}]` (empty when valid).
-    fn validate_flow(&self, flow: &Bound<'_, PyAny>) -> PyResult<Json> {
-        let doc = document(flow, "flow")?;
-        match self.inner.engine.load(&doc, &RunOptions::default()) {
-            Ok(_) => Ok(Json(Value::Array(Vec::new()))),
-            Err(EngineError::Flow(f)) => {
-                Ok(Json(serde_json::to_value(f.problems).unwrap_or_default()))
-            }
-            Err(e) => Err(errors::from_engine(e)),
-        }
-    }
-
-    /// Raise `ConfigError` naming what to set if a provider the flow calls is not configured.
-    fn check_providers(&self, flow: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.checked(flow, &RunOptions::default()).map(|_| ())
+    /// `validate`, and check that every provider the flow calls is
+    /// configured (`ConfigError` says what to set).
+    #[pyo3(signature = (flow, **options))]
+    fn check_flow(
+        &self,
+        flow: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Json> {
+        let info = self
+            .inner
+            .check_flow(&flow_doc(flow)?, &settings(options)?)
+            .map_err(errors::from_lekhika)?;
+        Ok(Json::of(&info))
     }
 
     /// Worst-case tokens and wallet cost of a run, per node and in total; calls no model.
-    #[pyo3(signature = (flow, input = None, *, provider = None, model = None))]
+    #[pyo3(signature = (flow, input = None, **options))]
     fn estimate(
         &self,
         flow: &Bound<'_, PyAny>,
         input: Option<&Bound<'_, PyAny>>,
-        provider: Option<String>,
-        model: Option<String>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Json> {
-        let opts = self.options(provider, model, None, None, None)?;
-        let doc = document(flow, "flow")?;
-        let input = crate::convert::input(input)?;
         let est = self
             .inner
-            .engine
-            .estimate(&doc, &input, &opts)
-            .map_err(errors::from_engine)?;
-        Ok(Json(serde_json::to_value(est).unwrap_or_default()))
+            .estimate(&request(flow, input, options)?)
+            .map_err(errors::from_lekhika)?;
+        Ok(Json::of(&est))
     }
 
     fn __repr__(&self) -> String {
-        format!("Lekhika(kinds={:?})", self.inner.engine.registry().kinds())
+        format!("Lekhika(kinds={:?})", self.inner.node_kinds())
     }
 }

@@ -5,13 +5,14 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use lekhika_core::exec::EngineError;
+use lekhika::{LekhikaError, RunRequest};
 use lekhika_core::store::ExecutionStatus;
-use lekhika_core::{RunHandle, RunOptions};
+use lekhika_core::RunHandle;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use super::{Lekhika, LOCAL};
-use crate::convert::Json;
+use crate::convert::{request, Json};
 use crate::errors;
 use crate::outcome::RunOutcome;
 use crate::run::{block_until_done, Run};
@@ -28,38 +29,45 @@ fn current_loop() -> PyResult<(pyo3_async_runtimes::TaskLocals, Py<PyAny>)> {
 }
 
 impl Lekhika {
-    /// Validate now; the returned future records the execution and launches
-    /// it with the caller's event loop registered for async custom nodes.
+    /// The returned future starts the run with the caller's event loop
+    /// registered (under the execution's id, chosen now) for async custom nodes.
     fn starting(
         &self,
-        flow: &Bound<'_, PyAny>,
-        input: Option<&Bound<'_, PyAny>>,
-        user: String,
-        opts: RunOptions,
+        mut req: RunRequest,
         on_event: Option<Py<PyAny>>,
-    ) -> PyResult<impl Future<Output = PyResult<Run>> + Send + 'static> {
-        let doc = self.checked(flow, &opts)?;
-        let input = crate::convert::input(input)?;
-        let (lk, loops) = (self.inner.clone(), self.loops.clone());
-        Ok(async move {
-            let (locals, event_loop) = current_loop()?;
-            let rec = lk
-                .engine
-                .create(&user, &doc, &input, &opts, ExecutionStatus::Running)
-                .await
-                .map_err(errors::from_engine)?;
-            loops.insert(&rec.id, event_loop);
-            match lk.engine.resume(&user, &rec.id).await {
-                Ok(h) => Ok(Run::launch(h, loops, on_event, Some(locals))),
-                Err(e) => {
-                    loops.remove(&rec.id);
-                    Err(errors::from_engine(e))
-                }
-            }
-        })
+    ) -> impl Future<Output = PyResult<Run>> + Send + 'static {
+        let id = req.ensure_id().to_string();
+        let lk = self.inner.clone();
+        self.launching(id, on_event, move || async move { lk.start(req).await })
     }
 
-    /// Launch with `make` on the caller's event loop; resolves to a `Run`.
+    /// A future that registers the caller's event loop under `id`, then
+    /// launches with `make` and resolves to a `Run`.
+    fn launching<F, Fut>(
+        &self,
+        id: String,
+        on_event: Option<Py<PyAny>>,
+        make: F,
+    ) -> impl Future<Output = PyResult<Run>> + Send + 'static
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<RunHandle, LekhikaError>> + Send + 'static,
+    {
+        let loops = self.loops.clone();
+        async move {
+            let (locals, event_loop) = current_loop()?;
+            loops.insert(&id, event_loop);
+            match make().await {
+                Ok(h) => Ok(Run::launch(h, loops, on_event, Some(locals))),
+                Err(e) => {
+                    loops.remove(&id);
+                    Err(errors::from_lekhika(e))
+                }
+            }
+        }
+    }
+
+    /// [`Self::launching`], spawned as a coroutine.
     fn launch<'py, F, Fut>(
         &self,
         py: Python<'py>,
@@ -69,44 +77,30 @@ impl Lekhika {
     ) -> PyResult<Bound<'py, PyAny>>
     where
         F: FnOnce(Lk) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<RunHandle, EngineError>> + Send + 'static,
+        Fut: Future<Output = Result<RunHandle, LekhikaError>> + Send + 'static,
     {
-        let (lk, loops) = (self.inner.clone(), self.loops.clone());
-        crate::aio::spawn(py, async move {
-            let (locals, event_loop) = current_loop()?;
-            loops.insert(&id, event_loop);
-            match make(lk).await {
-                Ok(h) => Ok(Run::launch(h, loops, on_event, Some(locals))),
-                Err(e) => {
-                    loops.remove(&id);
-                    Err(errors::from_engine(e))
-                }
-            }
-        })
+        let lk = self.inner.clone();
+        crate::aio::spawn(py, self.launching(id, on_event, move || make(lk)))
     }
 }
 
 #[pymethods]
 impl Lekhika {
-    /// Start a run (a coroutine resolving to a `Run`). Inputs are checked
-    /// against the flow's input form; the user's tier is checked.
-    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, models = None, on_event = None))]
-    #[allow(clippy::too_many_arguments)]
+    /// Start a run (a coroutine resolving to a `Run`). `options`: `user`,
+    /// `provider`, `model`, `models` ({node: {provider, model}}),
+    /// `max_concurrency`, `execution_id`, `engine_id`, `host`. Inputs are
+    /// checked against the flow's input form, the user's tier and the
+    /// providers the flow calls.
+    #[pyo3(signature = (flow, input = None, *, on_event = None, **options))]
     fn start<'py>(
         &self,
         py: Python<'py>,
         flow: &Bound<'py, PyAny>,
         input: Option<&Bound<'py, PyAny>>,
-        user: String,
-        provider: Option<String>,
-        model: Option<String>,
-        max_concurrency: Option<usize>,
-        execution_id: Option<String>,
-        models: Option<&Bound<'_, PyAny>>,
         on_event: Option<Py<PyAny>>,
+        options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let opts = self.options(provider, model, max_concurrency, execution_id, models)?;
-        let fut = self.starting(flow, input, user, opts, on_event)?;
+        let fut = self.starting(request(flow, input, options)?, on_event);
         crate::aio::spawn(py, fut)
     }
 
@@ -114,56 +108,88 @@ impl Lekhika {
     /// Events go to `on_event` (sync or async). With `check=True` (the
     /// default) a run that did not complete raises its `RunError`.
     /// Cancelling the awaiting task stops the run.
-    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, models = None, on_event = None, check = true))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (flow, input = None, *, on_event = None, check = true, **options))]
     fn run<'py>(
         &self,
         py: Python<'py>,
         flow: &Bound<'py, PyAny>,
         input: Option<&Bound<'py, PyAny>>,
-        user: String,
-        provider: Option<String>,
-        model: Option<String>,
-        max_concurrency: Option<usize>,
-        execution_id: Option<String>,
-        models: Option<&Bound<'_, PyAny>>,
         on_event: Option<Py<PyAny>>,
         check: bool,
+        options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let opts = self.options(provider, model, max_concurrency, execution_id, models)?;
-        let fut = self.starting(flow, input, user, opts, on_event)?;
+        let fut = self.starting(request(flow, input, options)?, on_event);
         crate::aio::spawn(py, async move { fut.await?.state.wait(check).await })
     }
 
     /// `run`, blocking: the GIL is released while the engine works;
     /// `on_event` is called from engine threads (keep it quick); Ctrl-C stops the run.
-    #[pyo3(signature = (flow, input = None, *, user = LOCAL.to_string(), provider = None, model = None, max_concurrency = None, execution_id = None, models = None, on_event = None, check = true))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (flow, input = None, *, on_event = None, check = true, **options))]
     fn run_blocking(
         &self,
         py: Python<'_>,
         flow: &Bound<'_, PyAny>,
         input: Option<&Bound<'_, PyAny>>,
-        user: String,
-        provider: Option<String>,
-        model: Option<String>,
-        max_concurrency: Option<usize>,
-        execution_id: Option<String>,
-        models: Option<&Bound<'_, PyAny>>,
         on_event: Option<Py<PyAny>>,
         check: bool,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<RunOutcome> {
-        let opts = self.options(provider, model, max_concurrency, execution_id, models)?;
-        let doc = self.checked(flow, &opts)?;
-        let input = crate::convert::input(input)?;
+        let req = request(flow, input, options)?;
         let lk = self.inner.clone();
-        let handle = crate::aio::block_on(py, lk.engine.start(&user, &doc, &input, &opts))
-            .map_err(errors::from_engine)?;
+        let handle = crate::aio::block_on(py, async move { lk.start(req).await })
+            .map_err(errors::from_lekhika)?;
         let run = Run::launch(handle, self.loops.clone(), on_event, None);
         block_until_done(py, &run.state, check)
     }
 
-    /// Continue a paused, stopped or failed execution; only unfinished work runs.
+    /// Queue a run for workers sharing the store (a coroutine resolving to its id).
+    #[pyo3(signature = (flow, input = None, **options))]
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        flow: &Bound<'py, PyAny>,
+        input: Option<&Bound<'py, PyAny>>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = request(flow, input, options)?;
+        let lk = self.inner.clone();
+        crate::aio::spawn(py, async move {
+            lk.submit(req).await.map_err(errors::from_lekhika)
+        })
+    }
+
+    /// Claim the next queued execution (or one whose runner died) as
+    /// `worker` and run it under a lease of `lease` seconds; a coroutine
+    /// resolving to its `Run`, or None when the queue is idle.
+    #[pyo3(signature = (worker, *, lease = 15.0, on_event = None))]
+    fn claim<'py>(
+        &self,
+        py: Python<'py>,
+        worker: String,
+        lease: f64,
+        on_event: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let lease = lekhika::lease_seconds(lease).map_err(errors::from_lekhika)?;
+        let (lk, loops) = (self.inner.clone(), self.loops.clone());
+        crate::aio::spawn(py, async move {
+            let (locals, event_loop) = current_loop()?;
+            match lk
+                .claim(&worker, lease)
+                .await
+                .map_err(errors::from_lekhika)?
+            {
+                Some(h) => {
+                    loops.insert(h.execution_id(), event_loop);
+                    Ok(Some(Run::launch(h, loops, on_event, Some(locals))))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Continue a paused, stopped, failed or interrupted execution: only
+    /// unfinished work runs, recorded replies are replayed. Waits while
+    /// another runner may be dead; raises `Busy` if a live one holds it.
     #[pyo3(signature = (execution_id, *, user = LOCAL.to_string(), on_event = None))]
     fn resume<'py>(
         &self,
@@ -174,7 +200,7 @@ impl Lekhika {
     ) -> PyResult<Bound<'py, PyAny>> {
         let id = execution_id.clone();
         self.launch(py, id, on_event, move |lk| async move {
-            lk.engine.resume(&user, &execution_id).await
+            lk.resume(&user, &execution_id, &mut |_| {}).await
         })
     }
 
@@ -191,8 +217,7 @@ impl Lekhika {
     ) -> PyResult<Bound<'py, PyAny>> {
         let id = execution_id.clone();
         self.launch(py, id, on_event, move |lk| async move {
-            lk.engine
-                .regenerate(&user, &execution_id, &node, instruction.as_deref())
+            lk.regenerate(&user, &execution_id, &node, instruction.as_deref())
                 .await
         })
     }
@@ -214,7 +239,7 @@ impl Lekhika {
             .transpose()?;
         let id = execution_id.clone();
         self.launch(py, id, on_event, move |lk| async move {
-            lk.engine.approve(&user, &execution_id, &node, edited).await
+            lk.approve(&user, &execution_id, &node, edited).await
         })
     }
 
@@ -231,9 +256,7 @@ impl Lekhika {
     ) -> PyResult<Bound<'py, PyAny>> {
         let id = execution_id.clone();
         self.launch(py, id, on_event, move |lk| async move {
-            lk.engine
-                .reject(&user, &execution_id, &node, &instruction)
-                .await
+            lk.reject(&user, &execution_id, &node, &instruction).await
         })
     }
 
@@ -247,10 +270,9 @@ impl Lekhika {
     ) -> PyResult<Bound<'py, PyAny>> {
         let lk = self.inner.clone();
         crate::aio::spawn(py, async move {
-            lk.engine
-                .stop(&user, &execution_id)
+            lk.stop(&user, &execution_id)
                 .await
-                .map_err(errors::from_engine)
+                .map_err(errors::from_lekhika)
         })
     }
 
@@ -265,11 +287,10 @@ impl Lekhika {
         let lk = self.inner.clone();
         crate::aio::spawn(py, async move {
             let r = lk
-                .engine
                 .report(&user, &execution_id)
                 .await
-                .map_err(errors::from_engine)?;
-            Ok(Json(serde_json::to_value(r).unwrap_or_default()))
+                .map_err(errors::from_lekhika)?;
+            Ok(Json::of(&r))
         })
     }
 
@@ -282,8 +303,53 @@ impl Lekhika {
         user: String,
     ) -> PyResult<Json> {
         let lk = self.inner.clone();
-        let r = crate::aio::block_on(py, lk.engine.report(&user, &execution_id))
-            .map_err(errors::from_engine)?;
-        Ok(Json(serde_json::to_value(r).unwrap_or_default()))
+        let r = crate::aio::block_on(py, async move { lk.report(&user, &execution_id).await })
+            .map_err(errors::from_lekhika)?;
+        Ok(Json::of(&r))
+    }
+
+    /// The settings an execution was started with (what `resume` uses).
+    #[pyo3(signature = (execution_id, *, user = LOCAL.to_string()))]
+    fn settings<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        user: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let lk = self.inner.clone();
+        crate::aio::spawn(py, async move {
+            let s = lk
+                .settings(&user, &execution_id)
+                .await
+                .map_err(errors::from_lekhika)?;
+            Ok(Json::of(&s))
+        })
+    }
+
+    /// The user's executions, oldest first; with `status`, only those in it
+    /// (`running`, `interrupted`, `paused`, `completed`, ...).
+    #[pyo3(signature = (*, user = LOCAL.to_string(), status = None))]
+    fn list_executions<'py>(
+        &self,
+        py: Python<'py>,
+        user: String,
+        status: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let status = match status {
+            Some(s) => Some(ExecutionStatus::parse(&s).ok_or_else(|| {
+                errors::from_lekhika(LekhikaError::InvalidArgument(format!(
+                    "unknown status `{s}`"
+                )))
+            })?),
+            None => None,
+        };
+        let lk = self.inner.clone();
+        crate::aio::spawn(py, async move {
+            let v = lk
+                .list_executions(&user, status)
+                .await
+                .map_err(errors::from_lekhika)?;
+            Ok(Json::of(&v))
+        })
     }
 }
