@@ -26,8 +26,26 @@ class InputError extends LekhikaError {}
 class TierDeniedError extends LekhikaError {}
 /** No such execution for this user, or no such node in its flow. */
 class NotFoundError extends LekhikaError {}
-/** The request does not fit the execution's state (e.g. resuming a completed run). */
+/** The request does not fit the execution's state (`already_completed`, `busy`: another live process runs it, ...). */
 class StateError extends LekhikaError {}
+/**
+ * A run that did not complete (thrown by `run()` and `done()` with `check`,
+ * the default). `outcome` is the run's outcome; `code` is its reason
+ * (`provider_error`, `insufficient_tokens`, `awaiting_approval`, `stopped`, ...).
+ */
+class RunError extends LekhikaError {
+  constructor(outcome) {
+    const failure = outcome.failure || null
+    super(outcome.message || `run ${outcome.execution_id} ended ${outcome.status}`, {
+      code: (failure && failure.code) || outcome.reason || outcome.status,
+      retryable: Boolean(failure && failure.retryable),
+    })
+    this.outcome = outcome
+    this.execution_id = outcome.execution_id
+    this.status = outcome.status
+    this.node = outcome.node || null
+  }
+}
 /** The store failed; `retryable` says whether trying again may help. */
 class StoreError extends LekhikaError {}
 /** Rendering or writing the book failed. */
@@ -36,9 +54,10 @@ class ExportError extends LekhikaError {}
 const BY_CODE = {
   config: ConfigError,
   store_open: ConfigError,
+  no_book: ConfigError,
   missing_prices: ConfigError,
   invalid_argument: ArgumentError,
-  flow_invalid: FlowError,
+  invalid_flow: FlowError,
   invalid_input: InputError,
   tier_denied: TierDeniedError,
   not_found: NotFoundError,
@@ -76,5 +95,5 @@ function fromNative(err) {
 
 module.exports = {
   LekhikaError, ConfigError, ArgumentError, FlowError, InputError, TierDeniedError,
-  NotFoundError, StateError, StoreError, ExportError, fromNative,
+  NotFoundError, StateError, StoreError, ExportError, RunError, fromNative,
 }

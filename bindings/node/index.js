@@ -72,27 +72,30 @@ class RunHandle {
   /**
    * Deliver every event to `onEvent` (if given), then resolve to the outcome.
    * If `onEvent` throws, the run is stopped and `done` rejects with that error.
+   * With `check`, a run that did not complete rejects with a `RunError`.
    */
-  async done(onEvent) {
-    if (!onEvent) return this.result()
+  async done(onEvent, { check = false } = {}) {
     let failure = null
-    for await (const e of this.events()) {
-      if (failure) continue
-      try {
-        await onEvent(e)
-      } catch (err) {
-        failure = err
-        this.stop()
+    if (onEvent) {
+      for await (const e of this.events()) {
+        if (failure) continue
+        try {
+          await onEvent(e)
+        } catch (err) {
+          failure = err
+          this.stop()
+        }
       }
     }
     const outcome = await this.result()
     if (failure) throw failure
+    if (check && outcome.status !== 'completed') throw new errors.RunError(outcome)
     return outcome
   }
 }
 
 function dispatcherFor(nodes) {
-  const running = new Map() // callId → AbortController
+  const running = new Map() // call_id → AbortController
   return async (json) => {
     let call
     try {
@@ -105,27 +108,35 @@ function dispatcherFor(nodes) {
         return '{}'
       }
       const controller = new AbortController()
-      running.set(call.callId, controller)
-      const fn = nodes[call.kind]
-      const output = await fn({ ...call, signal: controller.signal })
+      running.set(call.call_id, controller)
+      const fn = nodes[call.node.kind]
+      const output = await fn({ ...call.node, signal: controller.signal })
       return JSON.stringify({ ok: true, output: output === undefined ? null : output })
     } catch (e) {
       const message = e && e.message ? e.message : String(e)
       return JSON.stringify({ ok: false, message, retryable: Boolean(e && e.retryable) })
     } finally {
-      if (call && call.callId !== undefined) running.delete(call.callId)
+      if (call && call.call_id !== undefined) running.delete(call.call_id)
     }
   }
 }
 
+/** JS-only call options (everything else is the run's settings). */
+function split(opts) {
+  const { signal, onEvent, check, ...settings } = opts || {}
+  return { signal, onEvent, check: check === undefined ? true : Boolean(check), settings }
+}
+
+/** Lekhika's host API: the same methods as the Rust crate and the Python package. */
 class Lekhika {
   constructor(inner) {
     this._n = inner
   }
 
   /**
-   * Open Lekhika: store, providers, catalog and custom node kinds.
-   * `nodes` maps a kind name to `async (ctx) => output`.
+   * Open Lekhika: `store`, `providers`, `providers_file`, `providers_from_env`,
+   * `catalog`, `max_concurrency`, `lease`, and custom node kinds
+   * `nodes: {kind: async (ctx) => output}`.
    */
   static async open(options = {}) {
     const { nodes = {}, ...rest } = options
@@ -139,20 +150,36 @@ class Lekhika {
     return new Lekhika(inner)
   }
 
-  kinds() { return this._n.kinds() }
-  validateFlow(flow, options) { return sync(() => this._n.validateFlow(flow, options)) }
-  checkProviders(flow, options) { return sync(() => this._n.checkProviders(flow, options)) }
+  /** Create or upgrade the PostgreSQL schema with an owner/admin URL; resolves to the migrations applied. */
+  static migrate(adminUrl) { return call(native.migrate(adminUrl)) }
+
+  nodeKinds() { return this._n.nodeKinds() }
+  validate(flow, options) { return sync(() => this._n.validate(flow, options)) }
+  checkFlow(flow, options) { return sync(() => this._n.checkFlow(flow, options)) }
   estimate(flow, input, options) { return sync(() => this._n.estimate(flow, input, options)) }
 
   /** Start a run; resolves once it is recorded, with a handle. */
-  async start(flow, input, opts = {}) {
-    const { user, signal, onEvent, ...options } = opts
-    return new RunHandle(await call(this._n.start(userOf(opts), flow, input, options)), signal)
+  async start(flow, input, opts) {
+    const { signal, settings } = split(opts)
+    return new RunHandle(await call(this._n.start(flow, input, settings)), signal)
   }
 
-  /** Run to the end (or to a pause, stop or failure) and resolve to the outcome. */
-  async run(flow, input, opts = {}) {
-    return (await this.start(flow, input, opts)).done(opts.onEvent)
+  /**
+   * Run to the end and resolve to the outcome. With `check` (the default) a
+   * run that did not complete rejects with a `RunError` carrying its outcome.
+   */
+  async run(flow, input, opts) {
+    const { check, onEvent } = split(opts)
+    return (await this.start(flow, input, opts)).done(onEvent, { check })
+  }
+
+  /** Queue a run for workers sharing the store; resolves to its id. */
+  submit(flow, input, opts) { return call(this._n.submit(flow, input, split(opts).settings)) }
+
+  /** Claim the next queued (or abandoned) run as `worker` and run it; `null` when idle. */
+  async claim(worker, opts = {}) {
+    const run = await call(this._n.claim(worker, opts.lease === undefined ? 15 : opts.lease))
+    return run ? new RunHandle(run, opts.signal) : null
   }
 
   async resume(executionId, opts = {}) {
@@ -174,19 +201,25 @@ class Lekhika {
   /** Ask a run to stop, wherever it runs (this process or another sharing the store). */
   stop(executionId, opts = {}) { return call(this._n.stop(userOf(opts), executionId)) }
   report(executionId, opts = {}) { return call(this._n.report(userOf(opts), executionId)) }
-  listExecutions(opts = {}) { return call(this._n.listExecutions(userOf(opts))) }
+  settings(executionId, opts = {}) { return call(this._n.settings(userOf(opts), executionId)) }
+  listExecutions(opts = {}) { return call(this._n.listExecutions(userOf(opts), opts.status)) }
   compiledBook(executionId, opts = {}) { return call(this._n.compiledBook(userOf(opts), executionId)) }
   exportBook(executionId, formats, opts = {}) { return call(this._n.exportBook(userOf(opts), executionId, formats, opts.options)) }
-  writeBook(executionId, formats, dir, opts = {}) { return call(this._n.writeBook(userOf(opts), executionId, formats, dir, opts.options)) }
+  writeBook(executionId, dir, formats, opts = {}) { return call(this._n.writeBook(userOf(opts), executionId, dir, formats, opts.options)) }
+  listBooks(opts = {}) { return call(this._n.listBooks(userOf(opts))) }
 
   wallet(user) { return call(this._n.wallet(user)) }
   grant(user, amount, key, note) { return call(this._n.grant(user, amount, key, note)) }
-  setLevel(user, level) { return call(this._n.setLevel(user, level)) }
+  setTier(user, level) { return call(this._n.setTier(user, level === undefined ? null : level)) }
   ledger(user, executionId) { return call(this._n.ledger(user, executionId)) }
   tierPolicy(level) { return call(this._n.tierPolicy(level)) }
   putTierPolicy(policy) { return call(this._n.putTierPolicy(policy)) }
-  ensurePeriod(user, period) { return call(this._n.ensurePeriod(user, period)) }
 }
 
-module.exports = { Lekhika, RunHandle, ...errors, fromNative: undefined }
+/** Every method of the host API, in camelCase (what `Lekhika` has). */
+function apiMethods() {
+  return native.apiMethods().map((m) => m.replace(/_([a-z])/g, (_, c) => c.toUpperCase()))
+}
+
+module.exports = { Lekhika, RunHandle, apiMethods, ...errors, fromNative: undefined }
 delete module.exports.fromNative

@@ -3,20 +3,43 @@
 
 /** An assembled engine with its store, providers and catalog. */
 export declare class Lekhika {
-  /** Node kinds this engine knows (built-ins, `export`, custom kinds). */
-  kinds(): Array<string>
+  /** The compiled book of a finished execution (the output of its last `compile` node). */
+  compiledBook(user: string, executionId: string): Promise<any>
   /**
-   * Parse and validate a flow (object, JSON text or file path); throws
-   * `FlowError` listing every problem.
+   * Render the book to `formats` (pdf, epub, docx, html, md; default all).
+   * `options`: trim, font_size_pt, margins_mm, chapters_on_recto, labels
+   * (default: the flow's export node's). Also stored as artifacts.
    */
-  validateFlow(flow: any, options?: RunOptionsInput | undefined | null): FlowInfo
-  /** Every provider the flow calls must be configured; throws `ConfigError` saying what to set. */
-  checkProviders(flow: any, options?: RunOptionsInput | undefined | null): void
-  /** Worst-case tokens and cost of a run, without calling any model. */
-  estimate(flow: any, input?: any | undefined | null, options?: RunOptionsInput | undefined | null): Estimate
-  /** Start a run of `flow` for `user`. */
-  start(user: string, flow: any, input?: any | undefined | null, options?: RunOptionsInput | undefined | null): Promise<Run>
-  /** Continue an execution from its checkpoint: only unfinished work runs. */
+  exportBook(user: string, executionId: string, formats?: Array<string> | undefined | null, options?: any | undefined | null): Promise<Array<ExportedFile>>
+  /** `exportBook`, then write the files (atomically) into `dir`; their paths. */
+  writeBook(user: string, executionId: string, dir: string, formats?: Array<string> | undefined | null, options?: any | undefined | null): Promise<Array<string>>
+  /** The user's books, oldest first. */
+  listBooks(user: string): Promise<any>
+  /** Node kinds this engine knows (built-ins, `export`, custom kinds). */
+  nodeKinds(): Array<string>
+  /**
+   * Parse and validate a flow: `{nodes, inputs}`; throws `FlowError`
+   * listing every problem.
+   */
+  validate(flow: any, options?: any | undefined | null): any
+  /** `validate`, and check every provider the flow calls is configured. */
+  checkFlow(flow: any, options?: any | undefined | null): any
+  /** Worst-case tokens and wallet cost of a run, without calling any model. */
+  estimate(flow: any, input?: any | undefined | null, options?: any | undefined | null): any
+  /**
+   * Start a run; `options` is the JSON form of `lekhika::RunSettings`
+   * (`user`, `provider`, `model`, `models`, `max_concurrency`,
+   * `execution_id`, `engine_id`, `host`).
+   */
+  start(flow: any, input?: any | undefined | null, options?: any | undefined | null): Promise<Run>
+  /** Queue a run for workers sharing the store; resolves to its id. */
+  submit(flow: any, input?: any | undefined | null, options?: any | undefined | null): Promise<string>
+  /**
+   * Claim the next queued execution (or one whose runner died) as
+   * `worker` under a lease of `leaseSeconds`; `null` when idle.
+   */
+  claim(worker: string, leaseSeconds: number): Promise<Run | null>
+  /** Continue an execution: only unfinished work runs, recorded replies are replayed. */
   resume(user: string, executionId: string): Promise<Run>
   /** Re-run `node` and everything downstream of it, with an extra instruction. */
   regenerate(user: string, executionId: string, node: string, instruction?: string | undefined | null): Promise<Run>
@@ -24,211 +47,62 @@ export declare class Lekhika {
   approve(user: string, executionId: string, node: string, edited?: any | undefined | null): Promise<Run>
   /** Reject the output at an approval gate: the reviewed node is regenerated with the instruction. */
   reject(user: string, executionId: string, node: string, instruction: string): Promise<Run>
-  /** Ask a run to stop, wherever it runs (this process or another sharing the store). */
+  /** Ask a run to stop, wherever it runs. */
   stop(user: string, executionId: string): Promise<void>
-  /** Status and analytics of an execution (camelCase keys). */
+  /** Status and analytics of an execution. */
   report(user: string, executionId: string): Promise<any>
-  /** The user's executions, newest last: `{id, status, message, reason, engineId, createdAtMs, updatedAtMs}`. */
-  listExecutions(user: string): Promise<Array<any>>
-  /** The compiled book of a finished execution (the output of its last `compile` node). */
-  compiledBook(user: string, executionId: string): Promise<any>
-  /**
-   * Render the book to `formats` (pdf, epub, docx, html, md; default all).
-   * `options`: trim, font_size_pt, margins_mm, chapters_on_recto, labels
-   * (default: the flow's export node's). The files are also stored as
-   * artifacts of the execution.
-   */
-  exportBook(user: string, executionId: string, formats?: Array<string> | undefined | null, options?: any | undefined | null): Promise<Array<ExportedFile>>
-  /** Export, then write the files into `dir`; returns their paths. */
-  writeBook(user: string, executionId: string, formats: Array<string> | undefined | null, dir: string, options?: any | undefined | null): Promise<Array<string>>
-  /** The user's wallet, or `null` (the user runs unmetered). */
-  wallet(user: string): Promise<Wallet | null>
-  /** Add tokens (creates the wallet). Idempotent by `key`: the same key twice grants once. */
-  grant(user: string, amount: number, key: string, note?: string | undefined | null): Promise<Wallet>
-  /** Set the user's tier level (creates the wallet with balance 0 if missing). */
-  setLevel(user: string, level?: string | undefined | null): Promise<Wallet>
-  /** Ledger entries, oldest first; optionally of one execution only. */
-  ledger(user: string, executionId?: string | undefined | null): Promise<Array<LedgerEntry>>
-  tierPolicy(level: string): Promise<TierPolicy | null>
-  putTierPolicy(policy: TierPolicy): Promise<void>
-  /** Grant the tier's monthly allocation for `period` (e.g. `2026-11`) once. */
-  ensurePeriod(user: string, period: string): Promise<Wallet>
+  /** The settings an execution was started with. */
+  settings(user: string, executionId: string): Promise<any>
+  /** The user's executions, oldest first; with `status`, only those in it. */
+  listExecutions(user: string, status?: string | undefined | null): Promise<any>
+  /** The user's wallet, or `null` (unmetered). */
+  wallet(user: string): Promise<any>
+  /** Add tokens; idempotent by `key` (without one, every call is a new grant). */
+  grant(user: string, amount: number, key?: string | undefined | null, note?: string | undefined | null): Promise<any>
+  /** Set (or clear, with `null`) the user's tier level. */
+  setTier(user: string, level?: string | undefined | null): Promise<any>
+  /** Ledger entries, oldest first; optionally of one execution. */
+  ledger(user: string, executionId?: string | undefined | null): Promise<any>
+  /** A tier's policy, or `null`. */
+  tierPolicy(level: string): Promise<any>
+  /** Create or replace a tier policy. */
+  putTierPolicy(policy: any): Promise<void>
 }
 
 export declare class Run {
   get executionId(): string
   /**
-   * The next event (camelCase keys, `type` says which), or `null` once
-   * the run's terminal event has been read.
+   * The next event (`type` says which), or `null` once the run's
+   * terminal event has been read.
    */
   nextEvent(): Promise<any | null>
   /** Stop the run: in-flight calls are aborted, finished work is kept. */
   stop(): void
-  /** Wait for the run to end. Resolves once; later calls reject with `invalid_state`. */
-  wait(): Promise<RunOutcome>
+  /**
+   * Wait for the run to end: its outcome. Resolves once; later calls
+   * reject with `invalid_state`.
+   */
+  wait(): Promise<any>
 }
 
-/** Worst-case tokens and wallet cost of a run, computed without calling any model. */
-export interface Estimate {
-  nodes: Array<NodeEstimate>
-  inputTokens: number
-  outputTokens: number
-  cost: number
-  /** `provider/model` pairs without a price. */
-  missingPrices: Array<string>
-}
+/** Every method of the host API, in snake_case (the JS class has them in camelCase). */
+export declare function apiMethods(): Array<string>
 
-/** An exported book file. */
+/** One rendered file of a book. */
 export interface ExportedFile {
+  /** File name, e.g. `the-long-road.epub`. */
   name: string
   mime: string
   bytes: Buffer
 }
 
-/** What `validateFlow` found: the nodes in run order and the input form. */
-export interface FlowInfo {
-  nodes: Array<FlowNode>
-  /** The input form fields (`{name, type, required, default, ...}`). */
-  inputFields: Array<any>
-}
-
-/** A node of a validated flow. */
-export interface FlowNode {
-  id: string
-  kind: string
-}
-
-export interface LedgerEntry {
-  userId: string
-  key: string
-  /** `grant`, `reserve`, `settle` or `release`. */
-  kind: string
-  amount: number
-  executionId?: string
-  nodeId?: string
-  note?: string
-  createdAtMs: number
-}
-
-export interface NodeEstimate {
-  node: string
-  provider: string
-  model: string
-  calls: number
-  inputTokens: number
-  outputTokens: number
-  /** Wallet tokens; absent when the model has no price. */
-  cost?: number
-}
-
-/** A provider and/or model for one node. */
-export interface NodeModelInput {
-  provider?: string
-  model?: string
-}
+/** Create or upgrade the PostgreSQL schema with an owner/admin URL; the migrations applied. */
+export declare function migrate(adminUrl: string): Promise<Array<string>>
 
 /**
- * Open Lekhika. `customKinds` are node kinds served by `dispatch` (the JS
- * wrapper's custom-node dispatcher).
+ * Open Lekhika. `options` is the JSON form of `lekhika::OpenSettings`
+ * (`store`, `providers`, `providers_file`, `providers_from_env`,
+ * `catalog`, `max_concurrency`, `lease`); `customKinds` are node kinds
+ * served by `dispatch` (the JS wrapper's custom-node dispatcher).
  */
-export declare function open(options?: OpenOptions | undefined | null, customKinds?: Array<string> | undefined | null, dispatch?: ((call: string) => Promise<string>) | undefined | null): Promise<Lekhika>
-
-/** How to assemble Lekhika. Everything is optional. */
-export interface OpenOptions {
-  /** SQLite path, `sqlite::memory:` or `postgres://...` (default: the user's SQLite file). */
-  store?: string
-  /** Read OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ... from the environment. */
-  providersFromEnv?: boolean
-  /** A JSON file of provider rows. */
-  providersFile?: string
-  /** Provider rows from the host (win over env and file). */
-  providers?: Array<ProviderRowInput>
-  /** A model catalog file replacing the built-in one (prices for wallets). */
-  catalogFile?: string
-  /** Model catalog JSON (wins over `catalogFile`). */
-  catalogJson?: string
-  /** Nodes at once per run. */
-  maxConcurrency?: number
-}
-
-/** One AI provider: a key and, for compatible servers, a base URL. */
-export interface ProviderRowInput {
-  /** `openai`, `anthropic`, `gemini`, `stability`, or any name for an OpenAI-compatible server. */
-  name: string
-  /** Wire protocol (`openai`, `anthropic`, `gemini`, `stability`); derived from the name when absent. */
-  kind?: string
-  apiKey?: string
-  /** e.g. `http://127.0.0.1:11434/v1`. */
-  baseUrl?: string
-  isActive?: boolean
-  /** A user's own key; absent for the host-wide row. */
-  userId?: string
-  requestsPerMinute?: number
-  tokensPerMinute?: number
-}
-
-/** Per-run options (stored with the execution, so resume uses the same). */
-export interface RunOptionsInput {
-  /** Override every text node's provider. */
-  provider?: string
-  /** Override every text node's model. */
-  model?: string
-  /** Nodes at once for this run. */
-  maxConcurrency?: number
-  /** The host's engine id (the seed's `userEngineId`). */
-  engineId?: string
-  /** Host-defined JSON stored with the execution. */
-  host?: any
-  /**
-   * Provider and/or model per node id (a map's writer included); wins
-   * over `provider`/`model`.
-   */
-  models?: Record<string, NodeModelInput>
-  /**
-   * Use this id for the new execution (e.g. the frontend's own
-   * executionId) instead of a generated one: 1–128 letters, digits,
-   * `-_.:`; unique.
-   */
-  executionId?: string
-}
-
-/** How a run ended. */
-export interface RunOutcome {
-  executionId: string
-  /** `pending`, `running`, `paused`, `stopped`, `completed` or `failed`. */
-  status: string
-  message?: string
-  /** `insufficient_tokens`, `awaiting_approval`, `provider_error`, `stopped`, ... */
-  reason?: string
-  /** The node that paused or failed the run. */
-  node?: string
-  usage: Usage
-  /** Wallet tokens charged over the whole execution. */
-  cost: number
-}
-
-/** What a tier may use and spend (the seed's `level_token_policies` row). */
-export interface TierPolicy {
-  level: string
-  monthlyAllocation: number
-  perExecutionLimit?: number
-  allowedModels?: Array<string>
-  allowedNodeKinds?: Array<string>
-  allowedExportFormats?: Array<string>
-}
-
-export interface Usage {
-  inputTokens: number
-  outputTokens: number
-}
-
-/** A user's token wallet. `totalEarned - totalSpent == balance + reserved`. */
-export interface Wallet {
-  userId: string
-  balance: number
-  reserved: number
-  totalEarned: number
-  totalSpent: number
-  level?: string
-  currentPeriod?: string
-}
+export declare function open(options?: any | undefined | null, customKinds?: Array<string> | undefined | null, dispatch?: ((call: string) => Promise<string>) | undefined | null): Promise<Lekhika>

@@ -13,6 +13,15 @@ use crate::runtime::Lekhika;
 
 pub const ALL_FORMATS: &[&str] = &["pdf", "epub", "docx", "html", "md"];
 
+/// `formats`, or every format when none is named.
+fn or_all(formats: &[String]) -> Vec<String> {
+    if formats.is_empty() {
+        ALL_FORMATS.iter().map(|s| s.to_string()).collect()
+    } else {
+        formats.to_vec()
+    }
+}
+
 impl Lekhika {
     /// The compiled book of an execution: the output of its last `compile` node.
     pub async fn compiled_book(&self, user: &str, id: &str) -> Result<Value> {
@@ -50,7 +59,7 @@ impl Lekhika {
             })
     }
 
-    /// Export the run's book to `formats` with `options` (their JSON form,
+    /// Export the run's book to `formats` (none: all five) with `options` (their JSON form,
     /// see `ExportOptions::from_json`; `None`: those of the flow's `export`
     /// node, else the defaults). The files are also stored as artifacts of
     /// the execution and a book record is saved.
@@ -71,7 +80,7 @@ impl Lekhika {
         let value = self.compiled_book_of(&rec).await?;
         let book = Book::from_compiled(&value)
             .map_err(|e| LekhikaError::Export(format!("cannot read the book: {e}")))?;
-        let names: Vec<String> = formats
+        let names: Vec<String> = or_all(formats)
             .iter()
             .map(|f| f.trim().to_ascii_lowercase())
             .collect();
@@ -114,7 +123,7 @@ impl Lekhika {
                     .get("character_count")
                     .and_then(Value::as_u64)
                     .unwrap_or(0),
-                formats: formats.to_vec(),
+                formats: or_all(formats),
                 created_at_ms: now_ms(),
             })
             .await?;
@@ -181,7 +190,7 @@ impl Lekhika {
         out: &Path,
         options: Option<&Value>,
     ) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
-        let files = self.book_files(user, id, formats, out).await?;
+        let files = self.book_files(user, id, &or_all(formats), out).await?;
         let (present, missing): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| f.2);
         let missing: Vec<String> = missing.into_iter().map(|f| f.0).collect();
         let written = if missing.is_empty() {

@@ -12,7 +12,8 @@ pub mod providers;
 mod runtime;
 
 pub use api::{
-    ExecutionSummary, FlowDoc, FlowInfo, FlowNodeInfo, RunRequest, RunSettings, DEFAULT_USER,
+    ExecutionSummary, FlowDoc, FlowInfo, FlowNodeInfo, OpenSettings, RunRequest, RunSettings,
+    DEFAULT_USER,
 };
 pub use book::ALL_FORMATS;
 pub use error::{LekhikaError, Result};

@@ -4,9 +4,10 @@
 //! rejects) with `{"ok":true,"output":...,"metrics":...}` or
 //! `{"ok":false,"message":...,"retryable":bool}`.
 //!
-//! Every call carries a `callId`. When the engine gives up on a call (the
-//! run was stopped, the node's timeout passed) the dispatcher receives
-//! `{"cancel": callId}` and aborts the `AbortSignal` it gave that call.
+//! A call is `{"call_id": n, "node": <lekhika::api::HostNodeCall>}`. When
+//! the engine gives up on a call (the run was stopped, the node's timeout
+//! passed) the dispatcher receives `{"cancel": n}` and aborts the
+//! `AbortSignal` it gave that call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use napi::bindgen_prelude::Promise;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// `(callJson: string) => Promise<string>`; weak, so it never keeps Node alive.
 pub type Dispatcher = ThreadsafeFunction<String, Promise<String>, String, Status, false, true>;
@@ -58,29 +59,8 @@ struct Reply {
 
 impl JsNode {
     fn call_json(&self, ctx: &NodeContext, call_id: u64) -> String {
-        let upstream: Map<String, Value> = ctx
-            .upstream_outputs()
-            .into_iter()
-            .map(|(id, v)| (id.to_string(), (*v).clone()))
-            .collect();
-        let item = ctx.item().map(|i| {
-            json!({"index": i.index, "item": i.item, "prevItem": i.prev_item, "nextItem": i.next_item,
-                   "previous": i.previous, "results": i.results})
-        });
-        json!({
-            "callId": call_id,
-            "kind": self.kind,
-            "nodeId": ctx.node_id(),
-            "executionId": ctx.execution_id(),
-            "user": ctx.owner(),
-            "config": self.config,
-            "input": ctx.input(),
-            "upstream": upstream,
-            "item": item,
-            "instruction": ctx.instruction(),
-            "attempt": ctx.attempt(),
-        })
-        .to_string()
+        let node = lekhika::api::HostNodeCall::of(ctx, &self.kind, &self.config);
+        json!({ "call_id": call_id, "node": node }).to_string()
     }
 
     async fn call(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {

@@ -35,7 +35,7 @@ test('approval gates pause; reject regenerates, approve with an edit continues',
   assert.equal(paused.type, 'run_paused')
   assert.equal(paused.node, 'gate')
   assert.equal(paused.review.chapters.length, 2)
-  const id = first.outcome.executionId
+  const id = first.outcome.execution_id
 
   const before = server.requests.length
   const rejected = await (await lk.reject(id, 'gate', 'More drama')).done()

@@ -15,8 +15,8 @@ test('run streams tokens through a callback and completes the book', async () =>
   const events = []
   const outcome = await lk.run(bookFlow({ chapters: 3 }), { title: 'Night' }, { onEvent: (e) => events.push(e) })
   assert.equal(outcome.status, 'completed')
-  assert.equal(outcome.usage.inputTokens, 4 * 20)
-  assert.equal(outcome.usage.outputTokens, 4 * 30)
+  assert.equal(outcome.usage.input_tokens, 4 * 20)
+  assert.equal(outcome.usage.output_tokens, 4 * 30)
   const reqs = server.requests.slice(before)
   assert.equal(reqs.length, 4)
   assert.ok(reqs.every((r) => r.stream === true && r.model === 'gpt-test'))
@@ -27,8 +27,8 @@ test('run streams tokens through a callback and completes the book', async () =>
   const text = events.filter((e) => e.type === 'token_delta' && e.node === 'outline').map((e) => e.text).join('')
   assert.deepEqual(JSON.parse(text).chapters.length, 3)
   assert.equal(events.filter((e) => e.type === 'node_finished' && e.node === 'write' && e.item !== undefined).length, 3)
-  assert.ok(events.every((e) => e.executionId === outcome.executionId && typeof e.atMs === 'number'))
-  const book = await lk.compiledBook(outcome.executionId)
+  assert.ok(events.every((e) => e.execution_id === outcome.execution_id && typeof e.at_ms === 'number'))
+  const book = await lk.compiledBook(outcome.execution_id)
   assert.equal(book.title, 'Night')
   assert.match(JSON.stringify(book), /Text for WRITE chapter 2: Part 2 of Night/)
 })
@@ -43,12 +43,12 @@ test('non-streaming calls and the async iterator of a started run', async () => 
   assert.ok(server.requests.slice(before).every((r) => r.stream !== true))
   assert.ok(!events.some((e) => e.type === 'token_delta'))
   assert.equal(events.at(-1).type, 'run_finished')
-  const report = await lk.report(outcome.executionId)
+  const report = await lk.report(outcome.execution_id)
   assert.equal(report.status, 'completed')
-  assert.equal(report.nodesDone, report.nodesTotal)
+  assert.equal(report.nodes_done, report.nodes_total)
   assert.equal(report.providers.openai.calls, 3)
   const list = await lk.listExecutions()
-  assert.ok(list.some((x) => x.id === outcome.executionId && x.status === 'completed'))
+  assert.ok(list.some((x) => x.id === outcome.execution_id && x.status === 'completed'))
 })
 
 test('an AbortSignal stops the run, resume finishes it without repeating finished calls', async () => {
@@ -68,11 +68,11 @@ test('an AbortSignal stops the run, resume finishes it without repeating finishe
     const calls = slow.requests.length
     assert.ok(calls < 5, `stopped before all calls (${calls})`)
     slow.setDelay(0)
-    const resumed = await (await lk.resume(stopped.executionId)).done()
+    const resumed = await (await lk.resume(stopped.execution_id)).done()
     assert.equal(resumed.status, 'completed')
     const outlines = slow.requests.filter((r) => r.messages.some((m) => m.content.startsWith('OUTLINE')))
     assert.equal(outlines.length, 1, 'the outline is reused from the checkpoint')
-    await assert.rejects(lk.resume(stopped.executionId), (e) => e instanceof lekhika.StateError && e.code === 'already_completed')
+    await assert.rejects(lk.resume(stopped.execution_id), (e) => e instanceof lekhika.StateError && e.code === 'already_completed')
   } finally {
     await slow.close()
   }
@@ -98,13 +98,13 @@ test('regenerate with an instruction', async () => {
   const done = await lk.run(bookFlow({ chapters: 2 }), { title: 'Again' })
   assert.equal(done.status, 'completed')
   const before = server.requests.length
-  const regen = await (await lk.regenerate(done.executionId, 'write', { instruction: 'Make it rhyme' })).done()
+  const regen = await (await lk.regenerate(done.execution_id, 'write', { instruction: 'Make it rhyme' })).done()
   assert.equal(regen.status, 'completed')
   const reqs = server.requests.slice(before)
   assert.equal(reqs.length, 2, 'only the map items run again')
   assert.ok(reqs.every((r) => JSON.stringify(r.messages).includes('Make it rhyme')))
-  await assert.rejects(lk.regenerate(done.executionId, 'nope'), (e) => e instanceof lekhika.NotFoundError && e.code === 'unknown_node')
-  await assert.rejects(lk.approve(done.executionId, 'write'), (e) => e instanceof lekhika.StateError)
+  await assert.rejects(lk.regenerate(done.execution_id, 'nope'), (e) => e instanceof lekhika.NotFoundError && e.code === 'unknown_node')
+  await assert.rejects(lk.approve(done.execution_id, 'write'), (e) => e instanceof lekhika.StateError)
 })
 
 test('an onEvent callback that throws stops the run and rejects', async () => {

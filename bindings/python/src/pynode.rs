@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use lekhika_core::{Node, NodeContext, NodeError, NodeOutput, Registry};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::convert::{py_to_value, value_to_py};
@@ -75,29 +75,7 @@ impl Drop for CancelOnDrop {
 }
 
 fn context_value(ctx: &NodeContext, kind: &str, config: &Value) -> Value {
-    let upstream: Map<String, Value> = ctx
-        .upstream_outputs()
-        .into_iter()
-        .map(|(id, v)| (id.to_string(), (*v).clone()))
-        .collect();
-    let item = ctx.item().map(|i| {
-        json!({
-            "index": i.index, "item": i.item, "prev_item": i.prev_item, "next_item": i.next_item,
-            "previous": i.previous, "results": i.results,
-        })
-    });
-    json!({
-        "kind": kind,
-        "node_id": ctx.node_id(),
-        "execution_id": ctx.execution_id(),
-        "owner": ctx.owner(),
-        "input": ctx.input(),
-        "upstream": upstream,
-        "item": item,
-        "instruction": ctx.instruction(),
-        "attempt": ctx.attempt(),
-        "config": config,
-    })
+    lekhika::api::HostNodeCall::of(ctx, kind, config).to_value()
 }
 
 #[async_trait]

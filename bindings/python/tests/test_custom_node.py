@@ -78,7 +78,7 @@ def test_python_nodes_in_a_rust_run_flow(server: OpenAIServer, providers: List[D
     assert shape_ctx["kind"] == "shape_outline" and shape_ctx["node_id"] == "shape"
     assert shape_ctx["config"] == {"style": "loud"}
     assert shape_ctx["input"] == {"title": "Rivers", "chapters": 2}
-    assert shape_ctx["owner"] == "local" and shape_ctx["attempt"] == 1
+    assert shape_ctx["user"] == "local" and shape_ctx["attempt"] == 1
     assert shape_ctx["instruction"] is None and shape_ctx["item"] is None
     assert rec.threads[0] != threading.get_ident()
     items = sorted((c["item"] for c in rec.contexts[1:]), key=lambda i: i["index"])

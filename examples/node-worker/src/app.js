@@ -20,9 +20,9 @@ export async function openLekhika(config, extra = {}) {
   }
   return Lekhika.open({
     store: config.store,
-    providersFromEnv: true,
-    providersFile: config.providersFile,
-    catalogFile: config.catalogFile,
+    providers_from_env: true,
+    providers_file: config.providersFile,
+    catalog: config.catalogFile,
     ...extra,
   })
 }

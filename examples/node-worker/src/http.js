@@ -75,7 +75,7 @@ export function applyCors(req, res, origins) {
 }
 
 const STATUS_BY_CODE = {
-  invalid_argument: 400, flow_invalid: 400, invalid_input: 400, unknown_node: 400, config: 400, missing_prices: 400,
+  invalid_argument: 400, invalid_flow: 400, invalid_input: 400, unknown_node: 400, config: 400, missing_prices: 400,
   tier_denied: 403, forbidden: 403, not_found: 404, invalid_state: 409, conflict: 409,
   already_completed: 409, busy: 409,
 }

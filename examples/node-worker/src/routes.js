@@ -39,13 +39,13 @@ function runOptions(body) {
     if (!Number.isInteger(o.maxConcurrency) || o.maxConcurrency < 1) {
       throw new HttpError(400, 'invalid_body', '`options.maxConcurrency` must be a positive integer')
     }
-    out.maxConcurrency = o.maxConcurrency
+    out.max_concurrency = o.maxConcurrency
   }
-  out.engineId = str(body.userEngineId, 'userEngineId')
+  out.engine_id = str(body.userEngineId, 'userEngineId')
   // The frontend's own id becomes the execution's id: it survives worker
   // restarts and works on every worker sharing the store.
   const clientId = str(body.executionId, 'executionId')
-  if (clientId) out.executionId = clientId
+  if (clientId) out.execution_id = clientId
   out.host = { masterEngineId: str(body.masterEngineId, 'masterEngineId') ?? null }
   return out
 }
@@ -68,12 +68,13 @@ export function routes({ lk, executions, logs, config, startedAt }) {
     async executionStatus(id, user) {
       const { user: owner, executionId } = executions.resolve(id, user)
       const r = await lk.report(executionId, { user: owner })
-      const progress = r.nodesTotal ? Math.round((100 * r.nodesDone) / r.nodesTotal) : 0
+      const progress = r.nodes_total ? Math.round((100 * r.nodes_done) / r.nodes_total) : 0
       return [200, {
         success: true, executionId, status: r.status, message: r.message, reason: r.reason,
         active: executions.active.has(executionId),
-        progress: { nodesDone: r.nodesDone, nodesTotal: r.nodesTotal, percent: progress },
-        usage: r.usage, cost: r.cost, nodes: r.nodes.map((n) => ({ node: n.node, item: n.item, durationMs: n.durationMs, attempts: n.attempts })),
+        progress: { nodesDone: r.nodes_done, nodesTotal: r.nodes_total, percent: progress },
+        usage: { inputTokens: r.usage.input_tokens, outputTokens: r.usage.output_tokens },
+        cost: r.cost, nodes: r.nodes.map((n) => ({ node: n.node, item: n.item, durationMs: n.duration_ms, attempts: n.attempts })),
       }]
     },
 

@@ -69,7 +69,7 @@ test('malformed and oversized bodies are refused without stack traces', async ()
     [{ body: { userId: 'u' } }, 400, 'invalid_body'],
     [{ body: executeBody(bookFlow(), { userId: 5 }) }, 400, 'invalid_body'],
     [{ body: executeBody(bookFlow(), { inputs: 'x' }) }, 400, 'invalid_body'],
-    [{ body: executeBody({ nodes: [{ id: 'a', type: 'nope' }], edges: [] }) }, 400, 'flow_invalid'],
+    [{ body: executeBody({ nodes: [{ id: 'a', type: 'nope' }], edges: [] }) }, 400, 'invalid_flow'],
     [{ body: executeBody(bookFlow(), { inputs: {} }) }, 400, 'invalid_input'],
     [{ body: executeBody(bookFlow(), { options: { maxConcurrency: -1 } }) }, 400, 'invalid_body'],
     [{ raw: JSON.stringify({ pad: 'x'.repeat(3 * 1024 * 1024) }) }, 413, 'body_too_large'],

@@ -16,11 +16,15 @@
 
 mod books;
 mod flows;
+mod host_node;
+mod open;
 mod request;
 mod runs;
 mod wallets;
 
 pub use flows::{FlowInfo, FlowNodeInfo};
+pub use host_node::{HostItem, HostNodeCall};
+pub use open::OpenSettings;
 pub use request::{FlowDoc, RunRequest, RunSettings, DEFAULT_USER};
 pub use runs::ExecutionSummary;
 

@@ -15,7 +15,7 @@ export async function openOn(server, extra = {}) {
   const dir = tempDir()
   const lk = await lekhika.Lekhika.open({
     store: path.join(dir, 'lekhika.db'),
-    providers: [{ name: 'openai', apiKey: 'test', baseUrl: server.url }],
+    providers: [{ name: 'openai', api_key: 'test', base_url: server.url }],
     ...extra,
   })
   return { lk, dir }

@@ -31,7 +31,7 @@ FlowLike = Union[Mapping[str, Any], str, "os.PathLike[str]"]
 #: An `on_event` callback, sync or async.
 EventCallback = Callable[[Event], Union[None, Awaitable[None]]]
 #: A custom node kind: called with the node's context dict, returns a JSON-able output.
-#: The context has "kind", "node_id", "execution_id", "owner", "input", "upstream"
+#: The context has "kind", "node_id", "execution_id", "user", "input", "upstream"
 #: ({node id: output}), "item" (map item scope or None), "instruction", "attempt",
 #: "config" and "progress" (a callable taking a message).
 NodeFunction = Callable[[Dict[str, Any]], Union[JsonValue, Awaitable[JsonValue]]]

@@ -7,9 +7,8 @@ use napi_derive::napi;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::error::{js, BindError};
-use crate::source::camel_record;
-use crate::types::RunOutcome;
+use crate::error::js;
+use crate::json::to_json;
 
 #[napi]
 pub struct Run {
@@ -37,8 +36,8 @@ impl Run {
         self.execution_id.clone()
     }
 
-    /// The next event (camelCase keys, `type` says which), or `null` once
-    /// the run's terminal event has been read.
+    /// The next event (`type` says which), or `null` once the run's
+    /// terminal event has been read.
     #[napi]
     pub async fn next_event(&self) -> napi::Result<Option<Value>> {
         let mut guard = self.events.lock().await;
@@ -50,7 +49,7 @@ impl Run {
                 if e.kind.is_terminal() {
                     *guard = None;
                 }
-                Ok(serde_json::to_value(e).ok().map(camel_record))
+                Ok(Some(to_json(&e)))
             }
             None => {
                 *guard = None;
@@ -65,15 +64,21 @@ impl Run {
         self.stop.cancel();
     }
 
-    /// Wait for the run to end. Resolves once; later calls reject with `invalid_state`.
+    /// Wait for the run to end: its outcome. Resolves once; later calls
+    /// reject with `invalid_state`.
     #[napi]
-    pub async fn wait(&self) -> napi::Result<RunOutcome> {
+    pub async fn wait(&self) -> napi::Result<Value> {
         let handle = self.handle.lock().await.take().ok_or_else(|| {
-            js(BindError::new(
-                "invalid_state",
-                "wait() was already called for this run",
+            js(lekhika::LekhikaError::Engine(
+                lekhika::core::exec::EngineError::InvalidState(
+                    "wait() was already called for this run".into(),
+                ),
             ))
         })?;
-        handle.wait().await.map(Into::into).map_err(js)
+        let outcome = handle
+            .wait()
+            .await
+            .map_err(|e| js(lekhika::LekhikaError::Engine(e)))?;
+        Ok(to_json(&outcome))
     }
 }
