@@ -94,7 +94,7 @@ fn response_format(o: &OutputFormat, form: Structured) -> Option<Value> {
             "type": "json_schema",
             "json_schema": {"name": sanitize_name(name), "schema": schema}
         })),
-        (Structured::JsonSchema | Structured::JsonObjectWithSchema, Some((_, schema))) => {
+        (Structured::JsonObjectWithSchema, Some((_, schema))) => {
             Some(json!({"type": "json_object", "schema": schema}))
         }
         _ => Some(json!({"type": "json_object"})),
