@@ -90,10 +90,21 @@ fn error_param(body: &str) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-/// A short reason for a notice: the status and the start of the message.
+/// A short reason for a notice: the status and the start of the server's
+/// own message (`error.message`, or `error` when it is a string).
 pub(crate) fn summary(err: &ProviderError) -> String {
-    let msg = err.message.split_whitespace().collect::<Vec<_>>().join(" ");
-    let cut: String = msg.chars().take(160).collect();
+    let v: Option<Value> = serde_json::from_str(&err.message).ok();
+    let inner = v.as_ref().and_then(|v| {
+        v.pointer("/error/message")
+            .or_else(|| v.get("error"))
+            .and_then(Value::as_str)
+    });
+    let msg = inner
+        .unwrap_or(&err.message)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cut: String = msg.chars().take(200).collect();
     let more = if cut.len() < msg.len() { "…" } else { "" };
     match err.status {
         Some(s) => format!("HTTP {s}: {cut}{more}"),
@@ -177,6 +188,8 @@ mod tests {
         let e = err(500, &format!("line one\n  line two {}", "x".repeat(400)));
         let s = summary(&e);
         assert!(s.starts_with("HTTP 500: line one line two"));
-        assert!(s.chars().count() < 180, "{s}");
+        assert!(s.chars().count() < 220, "{s}");
+        let e = err(400, r#"{"error":"'response_format.type' must be 'json_schema' or 'text'"}"#);
+        assert_eq!(summary(&e), "HTTP 400: 'response_format.type' must be 'json_schema' or 'text'");
     }
 }
