@@ -1,6 +1,6 @@
 //! Builds Lekhika from flags and environment.
 
-use lekhika::{Config, Lekhika, LekhikaError};
+use lekhika::{Config, FallbackTarget, Lekhika, LekhikaError};
 use lekhika_store::Stores;
 
 use std::collections::BTreeMap;
@@ -43,11 +43,32 @@ pub fn lease(common: &Common) -> CliResult<Option<std::time::Duration>> {
     }
 }
 
+/// The fallback chains `--fallback PRIMARY=SECONDARY[:MODEL]` asks for.
+pub fn fallbacks(common: &Common) -> CliResult<Vec<(String, FallbackTarget)>> {
+    common
+        .fallbacks
+        .iter()
+        .map(|v| {
+            v.split_once('=')
+                .and_then(|(p, t)| {
+                    let p = p.trim().to_ascii_lowercase();
+                    Some((p, FallbackTarget::parse(t)?)).filter(|(p, _)| !p.is_empty())
+                })
+                .ok_or_else(|| {
+                    CliError::bad_input(format!(
+                        "--fallback takes PRIMARY=SECONDARY[:MODEL], got `{v}`"
+                    ))
+                })
+        })
+        .collect()
+}
+
 pub async fn setup(common: &Common) -> CliResult<Setup> {
     let lk = Lekhika::open(Config {
         store: common.store.clone(),
         providers_from_env: true,
         providers_file: common.providers.clone(),
+        fallbacks: fallbacks(common)?,
         catalog_file: common.catalog.clone(),
         lease: lease(common)?,
         ..Config::default()

@@ -17,4 +17,5 @@ pub use runtime::{default_store_path, open_stores, read_json, Config, Lekhika, R
 pub use lekhika_core as core;
 pub use lekhika_export as export;
 pub use lekhika_providers as provider_clients;
+pub use lekhika_providers::FallbackTarget;
 pub use lekhika_store as store;

@@ -61,6 +61,15 @@ impl Reply {
         })
     }
 
+    /// Rewrite a text reply's text (e.g. wrap JSON in prose, as a server
+    /// that ignores `response_format` might answer); other replies are kept.
+    pub fn map_text(mut self, f: impl FnOnce(&str) -> String) -> Self {
+        if let Body::Text { text, .. } = &mut self.body {
+            *text = f(text);
+        }
+        self
+    }
+
     /// The model hit its output limit.
     pub fn truncated(mut self) -> Self {
         if let Body::Text { stop, .. } = &mut self.body {
