@@ -33,7 +33,11 @@ pub struct Common {
     /// When provider PRIMARY fails with a retryable error (5xx, overload,
     /// rate limit, timeout), ask SECONDARY instead, with MODEL if given
     /// (repeatable; a provider's fallbacks are tried in order).
-    #[arg(long = "fallback", global = true, value_name = "PRIMARY=SECONDARY[:MODEL]")]
+    #[arg(
+        long = "fallback",
+        global = true,
+        value_name = "PRIMARY=SECONDARY[:MODEL]"
+    )]
     pub fallbacks: Vec<String>,
     /// Model catalog file replacing the built-in one (models, context windows, prices).
     #[arg(long, env = "LEKHIKA_CATALOG", global = true)]

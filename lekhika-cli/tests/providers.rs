@@ -32,7 +32,11 @@ const INPUTS: [&str; 6] = [
 ];
 
 /// `lekhika run` of the novel with --json, Markdown only, into `out`.
-async fn run_novel(mut c: std::process::Command, out: &Path, extra: &[&str]) -> (Vec<Value>, Output) {
+async fn run_novel(
+    mut c: std::process::Command,
+    out: &Path,
+    extra: &[&str],
+) -> (Vec<Value>, Output) {
     c.arg("run").arg(novel()).args(extra);
     for kv in INPUTS {
         c.args(["--input", kv]);
@@ -68,13 +72,23 @@ async fn the_novel_completes_against_a_server_refusing_json_schema_like_llama_cp
     assert_eq!(chapters_in(&out), 3);
 
     let reqs = server.requests();
-    let schema = reqs.iter().filter(|r| format_type(r) == "json_schema").count();
-    assert_eq!(schema, 1, "refused once (the plan), then never asked that way again");
+    let schema = reqs
+        .iter()
+        .filter(|r| format_type(r) == "json_schema")
+        .count();
+    assert_eq!(
+        schema, 1,
+        "refused once (the plan), then never asked that way again"
+    );
     let object: Vec<&RecordedRequest> = reqs
         .iter()
         .filter(|r| format_type(r) == "json_object")
         .collect();
-    assert!(object.len() >= 4, "plan, clerks and checks: {}", object.len());
+    assert!(
+        object.len() >= 4,
+        "plan, clerks and checks: {}",
+        object.len()
+    );
     assert!(object
         .iter()
         .all(|r| r.body["response_format"]["schema"].is_object()));
@@ -143,9 +157,16 @@ async fn anthropic_answers_the_novels_json_nodes_through_the_forced_tool() {
         .into_iter()
         .filter(|r| r.body.get("tool_choice").is_some())
         .collect();
-    assert!(forced.len() >= 4, "plan, clerks and checks: {}", forced.len());
+    assert!(
+        forced.len() >= 4,
+        "plan, clerks and checks: {}",
+        forced.len()
+    );
     for r in &forced {
-        assert_eq!(r.body["tool_choice"], json!({"type": "tool", "name": "answer"}));
+        assert_eq!(
+            r.body["tool_choice"],
+            json!({"type": "tool", "name": "answer"})
+        );
         assert_eq!(r.body["tools"][0]["name"], "answer");
         assert_eq!(r.body["tools"][0]["input_schema"]["type"], "object");
         let system = r.body["system"].as_str().unwrap_or_default();
@@ -185,7 +206,13 @@ async fn a_providers_file_fallback_chain_moves_every_call_to_the_second_provider
     c.args(["run", fixture("book.json").to_str().unwrap()])
         .arg("--providers")
         .arg(&file)
-        .args(["--input", "title=Backup Book", "--input", "chapters=3", "--json"])
+        .args([
+            "--input",
+            "title=Backup Book",
+            "--input",
+            "chapters=3",
+            "--json",
+        ])
         .args(["--formats", "md", "--out"])
         .arg(&out);
     let done = tokio::task::spawn_blocking(move || run_ok(&mut c))
@@ -195,7 +222,11 @@ async fn a_providers_file_fallback_chain_moves_every_call_to_the_second_provider
     assert_eq!(lines.last().unwrap()["status"], "completed");
     let calls = second.request_count();
     assert!(calls >= 4, "outline and chapters: {calls}");
-    assert_eq!(first.request_count(), calls, "each call asked the first once");
+    assert_eq!(
+        first.request_count(),
+        calls,
+        "each call asked the first once"
+    );
     assert!(second
         .requests()
         .iter()
@@ -221,13 +252,22 @@ async fn the_fallback_flag_names_a_provider_and_model() {
     let out = dir.join("book");
     c.args(["run", fixture("book.json").to_str().unwrap()])
         .args(["--fallback", "openai=backup:llama3.1:8b"])
-        .args(["--input", "title=Flag Book", "--input", "chapters=2", "--json"])
+        .args([
+            "--input",
+            "title=Flag Book",
+            "--input",
+            "chapters=2",
+            "--json",
+        ])
         .args(["--formats", "md", "--out"])
         .arg(&out);
     let done = tokio::task::spawn_blocking(move || run_ok(&mut c))
         .await
         .unwrap();
-    assert_eq!(json_lines(&done.stdout).last().unwrap()["status"], "completed");
+    assert_eq!(
+        json_lines(&done.stdout).last().unwrap()["status"],
+        "completed"
+    );
     assert!(second.request_count() >= 3);
     assert_eq!(first.request_count(), second.request_count());
     assert!(second
@@ -269,7 +309,8 @@ fn bad_fallbacks_and_unknown_providers_file_keys_are_errors() {
     let o = run(&["--fallback", "openai=nowhere"], None);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("its fallback `nowhere` is not a configured provider"),
+        String::from_utf8_lossy(&o.stderr)
+            .contains("its fallback `nowhere` is not a configured provider"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );

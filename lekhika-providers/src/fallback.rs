@@ -53,13 +53,17 @@ impl<'de> Deserialize<'de> for FallbackTarget {
                 Ok(Self::new(s.trim().to_ascii_lowercase(), None))
             }
             Value::Object(m) => {
-                if let Some(k) = m.keys().find(|k| !matches!(k.as_str(), "provider" | "model")) {
+                if let Some(k) = m
+                    .keys()
+                    .find(|k| !matches!(k.as_str(), "provider" | "model"))
+                {
                     return Err(D::Error::custom(format!(
                         "unknown key `{k}` in a fallback; {SHAPE}"
                     )));
                 }
-                let provider = text(m.get("provider"), "provider")?
-                    .ok_or_else(|| D::Error::custom(format!("a fallback needs `provider`; {SHAPE}")))?;
+                let provider = text(m.get("provider"), "provider")?.ok_or_else(|| {
+                    D::Error::custom(format!("a fallback needs `provider`; {SHAPE}"))
+                })?;
                 let model = text(m.get("model"), "model")?;
                 Ok(Self::new(provider.to_ascii_lowercase(), model.as_deref()))
             }
@@ -75,19 +79,37 @@ mod tests {
 
     #[test]
     fn json_and_command_line_forms() {
-        let v: Vec<FallbackTarget> =
-            serde_json::from_value(json!(["Local", {"provider": "ollama", "model": "llama3.1:8b"}]))
-                .unwrap();
+        let v: Vec<FallbackTarget> = serde_json::from_value(
+            json!(["Local", {"provider": "ollama", "model": "llama3.1:8b"}]),
+        )
+        .unwrap();
         assert_eq!(v[0], FallbackTarget::new("local", None));
         assert_eq!(v[1], FallbackTarget::new("ollama", Some("llama3.1:8b")));
-        assert_eq!(serde_json::to_value(&v).unwrap(), json!([{"provider": "local"}, {"provider": "ollama", "model": "llama3.1:8b"}]));
-        for bad in [json!(""), json!(3), json!({"provider": "x", "modle": "y"}), json!({"model": "y"})] {
+        assert_eq!(
+            serde_json::to_value(&v).unwrap(),
+            json!([{"provider": "local"}, {"provider": "ollama", "model": "llama3.1:8b"}])
+        );
+        for bad in [
+            json!(""),
+            json!(3),
+            json!({"provider": "x", "modle": "y"}),
+            json!({"model": "y"}),
+        ] {
             let e = serde_json::from_value::<FallbackTarget>(bad.clone()).unwrap_err();
             assert!(e.to_string().contains("fallback"), "{bad}: {e}");
         }
-        assert_eq!(FallbackTarget::parse("ollama:llama3.1:8b"), Some(FallbackTarget::new("ollama", Some("llama3.1:8b"))));
-        assert_eq!(FallbackTarget::parse("Local"), Some(FallbackTarget::new("local", None)));
-        assert_eq!(FallbackTarget::parse("local:"), Some(FallbackTarget::new("local", None)));
+        assert_eq!(
+            FallbackTarget::parse("ollama:llama3.1:8b"),
+            Some(FallbackTarget::new("ollama", Some("llama3.1:8b")))
+        );
+        assert_eq!(
+            FallbackTarget::parse("Local"),
+            Some(FallbackTarget::new("local", None))
+        );
+        assert_eq!(
+            FallbackTarget::parse("local:"),
+            Some(FallbackTarget::new("local", None))
+        );
         assert_eq!(FallbackTarget::parse(":m"), None);
     }
 }

@@ -28,8 +28,8 @@ mod common;
 pub mod config;
 mod env;
 mod fallback;
-pub mod providers_file;
 pub mod http;
+pub mod providers_file;
 mod router;
 mod secret;
 #[cfg(feature = "testkit")]

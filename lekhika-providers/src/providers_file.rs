@@ -117,12 +117,16 @@ mod tests {
         let e = parse_provider_rows(r#"[{"name": "a"}, {"name": "openai", "fallbak": ["a"]}]"#)
             .unwrap_err();
         assert!(
-            e.to_string().starts_with("row 2 (`openai`): unknown key `fallbak`"),
+            e.to_string()
+                .starts_with("row 2 (`openai`): unknown key `fallbak`"),
             "{e}"
         );
         let e = parse_provider_rows(r#"[{"name": "openai", "fallback": [{"provider": ""}]}]"#)
             .unwrap_err();
-        assert!(e.to_string().starts_with("row 1 (`openai`): fallback"), "{e}");
+        assert!(
+            e.to_string().starts_with("row 1 (`openai`): fallback"),
+            "{e}"
+        );
         assert_eq!(
             parse_provider_rows("{}").unwrap_err(),
             ProvidersFileError::NotAList("an object")

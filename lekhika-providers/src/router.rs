@@ -197,7 +197,12 @@ impl ProviderSet {
     }
 
     /// Said once per (primary, target) the first time the target answers.
-    fn fallback_notice(&self, primary: &str, target: &FallbackTarget, err: &ProviderError) -> Option<String> {
+    fn fallback_notice(
+        &self,
+        primary: &str,
+        target: &FallbackTarget,
+        err: &ProviderError,
+    ) -> Option<String> {
         let key = (primary.to_ascii_lowercase(), target.provider.clone());
         let first = self
             .reported

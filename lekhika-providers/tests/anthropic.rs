@@ -241,12 +241,19 @@ async fn a_schema_forces_the_answer_tool_streamed_and_not() {
     let (res, deltas) = call(&client, &r).await;
     let res = res.unwrap();
     assert_eq!(res.text, "{\"title\":\"Kathā\"}");
-    assert_eq!(res.finish, FinishReason::Stop, "tool_use is a normal end here");
+    assert_eq!(
+        res.finish,
+        FinishReason::Stop,
+        "tool_use is a normal end here"
+    );
     assert!(deltas.is_empty());
 
     let sent = &server.requests()[0];
     let b: serde_json::Value = serde_json::from_slice(&sent.raw_body).unwrap();
-    assert_eq!(b["system"], "You are a careful book writer.", "no schema sentence");
+    assert_eq!(
+        b["system"], "You are a careful book writer.",
+        "no schema sentence"
+    );
     assert_eq!(
         b["tools"],
         json!([{"name": "answer",
@@ -260,9 +267,19 @@ async fn a_schema_forces_the_answer_tool_streamed_and_not() {
     let (res, deltas) = call(&client, &streaming(r.clone())).await;
     let res = res.unwrap();
     assert_eq!(res.text, "{\"title\":\"Kathā\"}");
-    assert_eq!(deltas.concat(), res.text, "the tool's JSON streams as deltas");
+    assert_eq!(
+        deltas.concat(),
+        res.text,
+        "the tool's JSON streams as deltas"
+    );
     assert!(deltas.len() >= 2, "{deltas:?}");
-    assert_eq!(res.usage, Usage { input_tokens: 9, output_tokens: 7 });
+    assert_eq!(
+        res.usage,
+        Usage {
+            input_tokens: 9,
+            output_tokens: 7
+        }
+    );
     assert_eq!(server.requests()[1].body["tool_choice"]["name"], "answer");
 }
 
@@ -275,7 +292,11 @@ async fn a_recorded_tool_stream_answers_with_the_tool_input_only() {
     let (res, deltas) = call(&c, &r).await;
     let res = res.unwrap();
     assert_eq!(res.text, "{\"location\": \"Paris\"}");
-    assert_eq!(deltas.concat(), res.text, "the prose before the tool is not the answer");
+    assert_eq!(
+        deltas.concat(),
+        res.text,
+        "the prose before the tool is not the answer"
+    );
     assert_eq!(res.finish, FinishReason::Stop);
     assert_eq!(res.usage.output_tokens, 65);
 }

@@ -71,7 +71,10 @@ async fn llama_cpp_python_refusing_json_schema_gets_json_object_with_the_schema(
         system.contains("matches this JSON Schema: {\"properties\":{\"logline\""),
         "the schema is in the prompt: {system}"
     );
-    assert_eq!(reqs[1].body["max_tokens"], 300, "compatible servers get max_tokens");
+    assert_eq!(
+        reqs[1].body["max_tokens"], 300,
+        "compatible servers get max_tokens"
+    );
 
     // Remembered: the next call (from a new client of the same provider and
     // URL, as a later run in the process builds) goes straight to the weaker
@@ -87,8 +90,11 @@ async fn llama_cpp_python_refusing_json_schema_gets_json_object_with_the_schema(
 #[tokio::test]
 async fn the_recorded_refusal_is_the_real_body() {
     let server = ScriptedServer::llama_cpp_python(|_| Reply::text("{}"));
-    let http = reqwest_like_post(&server, json!({"model": "m", "messages": [],
-        "response_format": {"type": "json_schema", "json_schema": {"name": "o", "schema": {}}}}))
+    let http = reqwest_like_post(
+        &server,
+        json!({"model": "m", "messages": [],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "o", "schema": {}}}}),
+    )
     .await;
     assert_eq!(http.0, 500);
     assert_eq!(http.1, LLAMA_CPP_PYTHON_JSON_SCHEMA_500);
@@ -121,7 +127,10 @@ async fn a_server_ignoring_response_format_is_left_alone() {
     });
     let client = OpenAiClient::new(&engine_cfg(&server, "vllm")).unwrap();
     let res = call(&client, &schema_req("vllm")).await.0.unwrap();
-    assert!(res.text.contains("{\"logline\": \"x\"}"), "the reply is passed on whole");
+    assert!(
+        res.text.contains("{\"logline\": \"x\"}"),
+        "the reply is passed on whole"
+    );
     assert!(res.notices.is_empty());
     assert_eq!(server.request_count(), 1);
     assert_eq!(
@@ -153,7 +162,12 @@ async fn a_server_refusing_every_response_format_ends_with_the_schema_in_the_pro
         .collect();
     assert_eq!(
         types,
-        vec![json!("json_schema"), json!("json_object"), json!("json_object"), Value::Null]
+        vec![
+            json!("json_schema"),
+            json!("json_object"),
+            json!("json_object"),
+            Value::Null
+        ]
     );
     let reqs = server.requests();
     assert!(reqs[1].body["response_format"].get("schema").is_some());
@@ -247,7 +261,9 @@ async fn faults_are_not_mistaken_for_refusals() {
     assert_eq!(e.status, Some(500));
     assert_eq!(hits.load(Ordering::SeqCst), 1, "one attempt, no resend");
     // And through a set: still one request.
-    let set = ProviderSet::new().with(engine_cfg(&server, "flaky")).unwrap();
+    let set = ProviderSet::new()
+        .with(engine_cfg(&server, "flaky"))
+        .unwrap();
     let _ = call(&set, &schema_req("flaky")).await;
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }

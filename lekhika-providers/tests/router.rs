@@ -196,13 +196,17 @@ async fn a_providers_file_chain_moves_to_the_second_provider_and_says_so_once() 
         .unwrap();
     set.check_fallbacks().unwrap();
     for i in 0..3 {
-        let res = call(&set, &req("openai", "gpt-5-mini", "x")).await.0.unwrap();
+        let res = call(&set, &req("openai", "gpt-5-mini", "x"))
+            .await
+            .0
+            .unwrap();
         assert_eq!(res.text, "second: \"claude-haiku-4-5\"");
         assert_eq!(res.notices.len(), usize::from(i == 0), "{:?}", res.notices);
         if i == 0 {
             assert!(
                 res.notices[0].starts_with("provider `openai` failed (Server: ")
-                    && res.notices[0].contains("its fallback `claude` (model `claude-haiku-4-5`) answered"),
+                    && res.notices[0]
+                        .contains("its fallback `claude` (model `claude-haiku-4-5`) answered"),
                 "{}",
                 res.notices[0]
             );
@@ -210,7 +214,10 @@ async fn a_providers_file_chain_moves_to_the_second_provider_and_says_so_once() 
     }
     assert_eq!(first.request_count(), 3, "one request per call");
     assert_eq!(second.request_count(), 3);
-    assert!(second.requests().iter().all(|r| r.header("x-api-key") == Some("k2")));
+    assert!(second
+        .requests()
+        .iter()
+        .all(|r| r.header("x-api-key") == Some("k2")));
 }
 
 #[test]
@@ -228,7 +235,11 @@ fn fallback_targets_must_be_configured() {
     let set = ProviderSet::from_rows(&rows[..0], None)
         .unwrap()
         .with_fallback("a", FallbackTarget::new("a", None));
-    assert!(set.check_fallbacks().unwrap_err().to_string().contains("itself"));
+    assert!(set
+        .check_fallbacks()
+        .unwrap_err()
+        .to_string()
+        .contains("itself"));
 }
 
 #[tokio::test]

@@ -90,7 +90,10 @@ mod tests {
         };
         let t = forced(&obj).unwrap();
         assert!(!t.wrapped);
-        assert_eq!(tool_json(&t)["input_schema"]["properties"]["a"]["type"], "string");
+        assert_eq!(
+            tool_json(&t)["input_schema"]["properties"]["a"]["type"],
+            "string"
+        );
         let arr = OutputFormat::JsonSchema {
             name: "o".into(),
             schema: json!({"type": "array", "items": {"type": "integer"}}),

@@ -279,7 +279,13 @@ mod tests {
     fn json_without_schema_goes_straight_to_the_prompt() {
         let d = Dialect::new(compat());
         let sent = d.form();
-        assert!(d.step_down(&sent, &OutputFormat::Json, Refused::ResponseFormat, "p", "x"));
+        assert!(d.step_down(
+            &sent,
+            &OutputFormat::Json,
+            Refused::ResponseFormat,
+            "p",
+            "x"
+        ));
         assert_eq!(d.form().json, Structured::PromptOnly);
         assert_eq!(d.form().schema, Structured::JsonSchema);
         let f = d.form();
@@ -291,14 +297,26 @@ mod tests {
         let d = Dialect::new(OpenAiCompat::for_base_url("https://api.openai.com/v1"));
         let sent = d.form();
         assert_eq!(sent.max_field, MaxTokensField::MaxCompletionTokens);
-        assert!(d.step_down(&sent, &OutputFormat::Text, Refused::MaxCompletionTokens, "p", "x"));
+        assert!(d.step_down(
+            &sent,
+            &OutputFormat::Text,
+            Refused::MaxCompletionTokens,
+            "p",
+            "x"
+        ));
         assert_eq!(d.form().max_field, MaxTokensField::MaxTokens);
         // A stale refusal of the other field does not flip it back.
         assert!(!d.step_down(&sent, &OutputFormat::Text, Refused::MaxTokens, "p", "x"));
         let sent = d.form();
         assert!(d.step_down(&sent, &OutputFormat::Text, Refused::StreamOptions, "p", "x"));
         assert!(!d.form().stream_usage);
-        assert!(!d.step_down(&d.form(), &OutputFormat::Text, Refused::StreamOptions, "p", "x"));
+        assert!(!d.step_down(
+            &d.form(),
+            &OutputFormat::Text,
+            Refused::StreamOptions,
+            "p",
+            "x"
+        ));
         assert!(d.step_down(&sent, &OutputFormat::Text, Refused::Temperature, "p", "x"));
         assert!(!d.form().temperature);
         assert_eq!(d.take_notices().len(), 3);

@@ -60,7 +60,9 @@ pub(crate) fn refused(err: &ProviderError, sent: Sent) -> Option<Refused> {
         return Some(Refused::StreamOptions);
     }
     if sent.response_format
-        && (names("response_format") || text.contains("json_schema") || text.contains("json_object"))
+        && (names("response_format")
+            || text.contains("json_schema")
+            || text.contains("json_object"))
         && (says(NOT_ACCEPTED) || says(FORMAT_NOT_ACCEPTED))
     {
         return Some(Refused::ResponseFormat);
@@ -135,13 +137,26 @@ mod tests {
     fn response_format_refusals_of_real_servers() {
         for (status, body) in [
             // llama.cpp's llama-server before json_schema support (and ik_llama.cpp).
-            (500, r#"{"error":{"code":500,"message":"response_format type must be one of \"text\" or \"json_object\", but got: json_schema","type":"server_error"}}"#),
+            (
+                500,
+                r#"{"error":{"code":500,"message":"response_format type must be one of \"text\" or \"json_object\", but got: json_schema","type":"server_error"}}"#,
+            ),
             // LM Studio, asked for json_object.
-            (400, r#"{"error":"'response_format.type' must be 'json_schema' or 'text'"}"#),
+            (
+                400,
+                r#"{"error":"'response_format.type' must be 'json_schema' or 'text'"}"#,
+            ),
             // OpenAI, a schema it will not take.
-            (400, r#"{"error":{"message":"Invalid schema for response_format 'output': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"array\"'.","type":"invalid_request_error","param":"response_format","code":null}}"#),
+            (
+                400,
+                r#"{"error":{"message":"Invalid schema for response_format 'output': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"array\"'.","type":"invalid_request_error","param":"response_format","code":null}}"#,
+            ),
         ] {
-            assert_eq!(refused(&err(status, body), all()), Some(Refused::ResponseFormat), "{body}");
+            assert_eq!(
+                refused(&err(status, body), all()),
+                Some(Refused::ResponseFormat),
+                "{body}"
+            );
         }
     }
 
@@ -150,7 +165,10 @@ mod tests {
         let so = r#"{"error":{"message":"Unrecognized request argument supplied: stream_options","type":"invalid_request_error","param":null,"code":null}}"#;
         assert_eq!(refused(&err(400, so), all()), Some(Refused::StreamOptions));
         let mct = r#"{"error":{"message":"Unrecognized request argument supplied: max_completion_tokens","type":"invalid_request_error"}}"#;
-        assert_eq!(refused(&err(400, mct), all()), Some(Refused::MaxCompletionTokens));
+        assert_eq!(
+            refused(&err(400, mct), all()),
+            Some(Refused::MaxCompletionTokens)
+        );
         let mt = r#"{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}"#;
         let sent = Sent {
             max_tokens: true,
@@ -165,11 +183,26 @@ mod tests {
     #[test]
     fn faults_limits_and_bad_values_are_not_refusals() {
         let not = [
-            (500, r#"{"error":{"message":"The server had an error while processing your request.","type":"server_error"}}"#),
-            (429, r#"{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}"#),
-            (400, r#"{"error":{"message":"max_completion_tokens is too large: 200000. This model supports at most 16384 completion tokens.","type":"invalid_request_error","param":"max_completion_tokens"}}"#),
-            (400, r#"{"error":{"message":"This model's maximum context length is 8192 tokens.","code":"context_length_exceeded"}}"#),
-            (503, r#"{"error":{"message":"response_format unsupported while loading"}}"#),
+            (
+                500,
+                r#"{"error":{"message":"The server had an error while processing your request.","type":"server_error"}}"#,
+            ),
+            (
+                429,
+                r#"{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}"#,
+            ),
+            (
+                400,
+                r#"{"error":{"message":"max_completion_tokens is too large: 200000. This model supports at most 16384 completion tokens.","type":"invalid_request_error","param":"max_completion_tokens"}}"#,
+            ),
+            (
+                400,
+                r#"{"error":{"message":"This model's maximum context length is 8192 tokens.","code":"context_length_exceeded"}}"#,
+            ),
+            (
+                503,
+                r#"{"error":{"message":"response_format unsupported while loading"}}"#,
+            ),
         ];
         for (status, body) in not {
             let mut e = err(status, body);
@@ -179,7 +212,8 @@ mod tests {
             assert_eq!(refused(&e, all()), None, "{body}");
         }
         // A feature the request did not carry is never the one refused.
-        let so = r#"{"error":{"message":"Unrecognized request argument supplied: stream_options"}}"#;
+        let so =
+            r#"{"error":{"message":"Unrecognized request argument supplied: stream_options"}}"#;
         assert_eq!(refused(&err(400, so), Sent::default()), None);
     }
 
@@ -189,7 +223,13 @@ mod tests {
         let s = summary(&e);
         assert!(s.starts_with("HTTP 500: line one line two"));
         assert!(s.chars().count() < 220, "{s}");
-        let e = err(400, r#"{"error":"'response_format.type' must be 'json_schema' or 'text'"}"#);
-        assert_eq!(summary(&e), "HTTP 400: 'response_format.type' must be 'json_schema' or 'text'");
+        let e = err(
+            400,
+            r#"{"error":"'response_format.type' must be 'json_schema' or 'text'"}"#,
+        );
+        assert_eq!(
+            summary(&e),
+            "HTTP 400: 'response_format.type' must be 'json_schema' or 'text'"
+        );
     }
 }

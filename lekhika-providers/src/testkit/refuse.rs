@@ -18,7 +18,10 @@ impl ScriptedServer {
     /// without a `schema` beside it, is accepted).
     pub fn llama_cpp_python(handler: impl Fn(&Value) -> Reply + Send + Sync + 'static) -> Self {
         Self::start(Protocol::OpenAi, move |r| {
-            let format = r.body.pointer("/response_format/type").and_then(Value::as_str);
+            let format = r
+                .body
+                .pointer("/response_format/type")
+                .and_then(Value::as_str);
             if format == Some("json_schema") {
                 return Reply::error(500, LLAMA_CPP_PYTHON_JSON_SCHEMA_500)
                     .header("x-request-id", "49a129ff175446628f1a84315ac8f7b5");

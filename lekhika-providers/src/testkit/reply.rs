@@ -329,7 +329,10 @@ fn forced_tool_input(req: &RecordedRequest, text: &str) -> Option<(String, Value
     }
     let key = req.body.get("tools")?.as_array()?.iter().find_map(|t| {
         (t.get("name").and_then(Value::as_str) == Some(&name))
-            .then(|| t.pointer("/input_schema/required/0").and_then(Value::as_str))
+            .then(|| {
+                t.pointer("/input_schema/required/0")
+                    .and_then(Value::as_str)
+            })
             .flatten()
     })?;
     let mut input = serde_json::Map::new();
@@ -345,7 +348,13 @@ fn tool_stop(stop: Stop) -> &'static str {
     }
 }
 
-fn anthropic_tool_json(name: &str, input: &Value, stop: Stop, (i, o): (u64, u64), model: &str) -> Value {
+fn anthropic_tool_json(
+    name: &str,
+    input: &Value,
+    stop: Stop,
+    (i, o): (u64, u64),
+    model: &str,
+) -> Value {
     json!({"id": "msg_test", "type": "message", "role": "assistant", "model": model,
         "content": [{"type": "tool_use", "id": "toolu_test", "name": name, "input": input}],
         "stop_reason": tool_stop(stop), "stop_sequence": null,
