@@ -77,6 +77,17 @@ impl Form {
     }
 }
 
+/// What a refusal did to the dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// This call moved the feature one step weaker; the notice to report.
+    Stepped(String),
+    /// Another call already did: send again in the current form.
+    Again,
+    /// Nothing weaker to try.
+    NoWeaker,
+}
+
 /// One request feature a server refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refused {
@@ -136,9 +147,9 @@ impl Dialect {
     }
 
     /// `sent` (a request for `output`) was refused for `what`: move that
-    /// feature one step weaker, unless another call already did. Returns
-    /// whether a weaker form exists (the request is worth sending again).
-    /// `who` and `why` go into the notice.
+    /// feature one step weaker, unless another call already did.
+    /// `who` and `why` go into the notice of the step, which the caller
+    /// reports (or hands back with [`Dialect::orphan`]).
     pub(crate) fn step_down(
         &self,
         sent: &Form,
@@ -146,21 +157,22 @@ impl Dialect {
         what: Refused,
         who: &str,
         why: &str,
-    ) -> bool {
+    ) -> Step {
+        use Step::{Again, NoWeaker, Stepped};
         let mut st = self.lock();
         let cur = &mut st.form;
         let note = match what {
             Refused::ResponseFormat => {
                 let (from, slot) = match output {
-                    OutputFormat::Text => return false,
+                    OutputFormat::Text => return NoWeaker,
                     OutputFormat::Json => (sent.json, &mut cur.json),
                     OutputFormat::JsonSchema { .. } => (sent.schema, &mut cur.schema),
                 };
                 let Some(to) = from.weaker() else {
-                    return false;
+                    return NoWeaker;
                 };
                 if *slot >= to {
-                    return true; // another call stepped down already
+                    return Again; // another call stepped down already
                 }
                 *slot = to;
                 let prompt = if to == Structured::JsonSchema {
@@ -176,10 +188,10 @@ impl Dialect {
             }
             Refused::StreamOptions => {
                 if !sent.stream_usage {
-                    return false;
+                    return NoWeaker;
                 }
                 if !cur.stream_usage {
-                    return true;
+                    return Again;
                 }
                 cur.stream_usage = false;
                 format!(
@@ -204,20 +216,20 @@ impl Dialect {
                     )
                 };
                 if sent.max_field != from {
-                    return false;
+                    return NoWeaker;
                 }
                 if cur.max_field == to {
-                    return true;
+                    return Again;
                 }
                 cur.max_field = to;
                 format!("{who}: the server refused {old} ({why}); sending {new} from now on")
             }
             Refused::Temperature => {
                 if !sent.temperature {
-                    return false;
+                    return NoWeaker;
                 }
                 if !cur.temperature {
-                    return true;
+                    return Again;
                 }
                 cur.temperature = false;
                 format!(
@@ -226,11 +238,15 @@ impl Dialect {
                 )
             }
         };
-        st.pending.push(note);
-        true
+        Stepped(note)
     }
 
-    /// Steps taken since the last call, each reported once.
+    /// Notices of steps whose calls failed after all: the next reply reports them.
+    pub(crate) fn orphan(&self, notes: Vec<String>) {
+        self.lock().pending.extend(notes);
+    }
+
+    /// Orphaned notices, each reported once.
     pub(crate) fn take_notices(&self) -> Vec<String> {
         std::mem::take(&mut self.lock().pending)
     }
@@ -252,74 +268,88 @@ mod tests {
         OpenAiCompat::for_base_url("http://localhost:8080/v1")
     }
 
+    fn step(d: &Dialect, sent: &Form, o: &OutputFormat, what: Refused) -> Step {
+        d.step_down(sent, o, what, "p", "HTTP 500")
+    }
+
+    fn stepped(s: Step) -> String {
+        match s {
+            Step::Stepped(n) => n,
+            other => panic!("expected a step, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn the_schema_ladder_steps_once_per_refusal_and_reports_once() {
+    fn the_schema_ladder_steps_once_per_refusal() {
         let d = Dialect::new(compat());
         let sent = d.form();
-        assert!(d.step_down(&sent, &schema(), Refused::ResponseFormat, "p", "HTTP 500"));
+        let n = stepped(step(&d, &sent, &schema(), Refused::ResponseFormat));
+        assert!(
+            n.contains("refused response_format json_schema (HTTP 500)"),
+            "{n}"
+        );
         // A concurrent call that sent the same form: resend, no second step.
-        assert!(d.step_down(&sent, &schema(), Refused::ResponseFormat, "p", "HTTP 500"));
+        assert_eq!(
+            step(&d, &sent, &schema(), Refused::ResponseFormat),
+            Step::Again
+        );
         assert_eq!(d.form().schema, Structured::JsonObjectWithSchema);
-        let notes = d.take_notices();
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].contains("refused response_format json_schema (HTTP 500)"));
-        assert!(d.take_notices().is_empty());
         for want in [Structured::JsonObject, Structured::PromptOnly] {
             let sent = d.form();
-            assert!(d.step_down(&sent, &schema(), Refused::ResponseFormat, "p", "x"));
+            stepped(step(&d, &sent, &schema(), Refused::ResponseFormat));
             assert_eq!(d.form().schema, want);
         }
         let sent = d.form();
-        assert!(!d.step_down(&sent, &schema(), Refused::ResponseFormat, "p", "x"));
+        assert_eq!(
+            step(&d, &sent, &schema(), Refused::ResponseFormat),
+            Step::NoWeaker
+        );
         // Plain JSON requests have their own ladder.
         assert_eq!(d.form().json, Structured::JsonObject);
+        // Notices of failed calls wait for the next reply, once.
+        assert!(d.take_notices().is_empty());
+        d.orphan(vec![n]);
+        assert_eq!(d.take_notices().len(), 1);
+        assert!(d.take_notices().is_empty());
     }
 
     #[test]
     fn json_without_schema_goes_straight_to_the_prompt() {
         let d = Dialect::new(compat());
         let sent = d.form();
-        assert!(d.step_down(
+        stepped(step(
+            &d,
             &sent,
             &OutputFormat::Json,
             Refused::ResponseFormat,
-            "p",
-            "x"
         ));
         assert_eq!(d.form().json, Structured::PromptOnly);
         assert_eq!(d.form().schema, Structured::JsonSchema);
         let f = d.form();
-        assert!(!d.step_down(&f, &OutputFormat::Text, Refused::ResponseFormat, "p", "x"));
+        assert_eq!(
+            step(&d, &f, &OutputFormat::Text, Refused::ResponseFormat),
+            Step::NoWeaker
+        );
     }
 
     #[test]
     fn token_field_stream_options_and_temperature() {
         let d = Dialect::new(OpenAiCompat::for_base_url("https://api.openai.com/v1"));
+        let text = OutputFormat::Text;
         let sent = d.form();
         assert_eq!(sent.max_field, MaxTokensField::MaxCompletionTokens);
-        assert!(d.step_down(
-            &sent,
-            &OutputFormat::Text,
-            Refused::MaxCompletionTokens,
-            "p",
-            "x"
-        ));
+        stepped(step(&d, &sent, &text, Refused::MaxCompletionTokens));
         assert_eq!(d.form().max_field, MaxTokensField::MaxTokens);
         // A stale refusal of the other field does not flip it back.
-        assert!(!d.step_down(&sent, &OutputFormat::Text, Refused::MaxTokens, "p", "x"));
-        let sent = d.form();
-        assert!(d.step_down(&sent, &OutputFormat::Text, Refused::StreamOptions, "p", "x"));
+        assert_eq!(step(&d, &sent, &text, Refused::MaxTokens), Step::NoWeaker);
+        stepped(step(&d, &sent, &text, Refused::StreamOptions));
         assert!(!d.form().stream_usage);
-        assert!(!d.step_down(
-            &d.form(),
-            &OutputFormat::Text,
-            Refused::StreamOptions,
-            "p",
-            "x"
-        ));
-        assert!(d.step_down(&sent, &OutputFormat::Text, Refused::Temperature, "p", "x"));
+        assert_eq!(
+            step(&d, &d.form(), &text, Refused::StreamOptions),
+            Step::NoWeaker
+        );
+        stepped(step(&d, &sent, &text, Refused::Temperature));
         assert!(!d.form().temperature);
-        assert_eq!(d.take_notices().len(), 3);
     }
 
     #[test]

@@ -118,27 +118,37 @@ impl TextAttempt for OpenAiClient {
         on_delta: DeltaSink<'_>,
     ) -> Result<TextResponse, Failure> {
         let mut stepped = Vec::new();
+        // Notices of the steps this call took: reported with its reply.
+        let mut mine = Vec::new();
         loop {
             let form = self.dialect.form();
             let f = match self.send_in(req, &form, est, &mut *on_delta).await {
                 Ok(mut r) => {
+                    r.notices.append(&mut mine);
                     r.notices.extend(self.dialect.take_notices());
                     return Ok(r);
                 }
                 Err(f) => f,
             };
             let sent = convert::sent(req, &form);
-            let Some(what) = refusal::refused(&f.error, sent) else {
+            let refused = refusal::refused(&f.error, sent).filter(|what| {
+                // The token fields flip once per call, never back and forth.
+                stepped.len() < MAX_STEPS
+                    && (*what == dialect::Refused::ResponseFormat || !stepped.contains(what))
+            });
+            let Some(what) = refused else {
+                self.dialect.orphan(mine);
                 return Err(f);
             };
             let who = format!("provider `{}` at {}", self.http.provider, self.base);
             let why = refusal::summary(&f.error);
-            let again = what != dialect::Refused::ResponseFormat && stepped.contains(&what);
-            if again
-                || stepped.len() >= MAX_STEPS
-                || !self.dialect.step_down(&form, &req.output, what, &who, &why)
-            {
-                return Err(f);
+            match self.dialect.step_down(&form, &req.output, what, &who, &why) {
+                dialect::Step::Stepped(note) => mine.push(note),
+                dialect::Step::Again => {}
+                dialect::Step::NoWeaker => {
+                    self.dialect.orphan(mine);
+                    return Err(f);
+                }
             }
             stepped.push(what);
         }
