@@ -4,17 +4,24 @@
 /// Most opening brackets tried as the start of the JSON.
 const MAX_STARTS: usize = 64;
 
-/// The JSON text of a reply: the whole reply when it parses, else the
-/// inside of its first code fence when that parses, else the first
-/// balanced object or array that parses. Falls back to the trimmed reply
-/// (whose parse error then names the problem).
+/// The JSON text of a reply: the whole reply when it parses; for a reply
+/// that opens with JSON, that first value (prose after it is dropped);
+/// else the inside of its first code fence; else the first balanced object
+/// or array in the prose that parses. A reply that opens with JSON but is
+/// cut or broken is returned as it is, so its parse error says so (an
+/// inner fragment is never taken for the answer).
 pub(crate) fn json_text(s: &str) -> &str {
     let t = s.trim();
     if parses(t) {
         return t;
     }
-    if let Some(inner) = fenced(t).filter(|i| parses(i)) {
-        return inner;
+    if t.starts_with(['{', '[']) {
+        return balanced(t).filter(|c| parses(c)).unwrap_or(t);
+    }
+    if let Some(inner) = fenced(t) {
+        if parses(inner) || inner.starts_with(['{', '[']) {
+            return json_text(inner);
+        }
     }
     t.char_indices()
         .filter(|(_, c)| matches!(c, '{' | '['))
@@ -87,6 +94,15 @@ mod tests {
             json_text("The answer {\"q\": \"a \\\"quoted\\\" } brace\"} ends"),
             "{\"q\": \"a \\\"quoted\\\" } brace\"}"
         );
+    }
+
+    #[test]
+    fn a_cut_reply_is_not_mistaken_for_an_inner_fragment() {
+        let cut = "{\"logline\": \"x\", \"chapters\": [{\"title\": \"A\", \"beats\": [\"b\"]}, {\"title\": \"B";
+        assert_eq!(json_text(cut), cut);
+        let fenced_cut = format!("Here:\n```json\n{cut}\n```");
+        assert_eq!(json_text(&fenced_cut), cut);
+        assert_eq!(json_text("{\"a\": 1}\nThat is all."), "{\"a\": 1}");
     }
 
     #[test]
