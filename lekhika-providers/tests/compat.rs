@@ -267,3 +267,24 @@ async fn faults_are_not_mistaken_for_refusals() {
     let _ = call(&set, &schema_req("flaky")).await;
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_stream_abandoned_with_done_and_no_finish_reason_is_cut_not_complete() {
+    // llama-cpp-python's server, when another request waits for the model
+    // (its default `interrupt_requests`), stops mid-reply and sends [DONE].
+    let body = "data: {\"id\": \"chatcmpl-1\", \"model\": \"m\", \"created\": 1, \"object\": \"chat.completion.chunk\", \"choices\": [{\"index\": 0, \"delta\": {\"role\": \"assistant\"}, \"logprobs\": null, \"finish_reason\": null}]}\r\n\r\n\
+        data: {\"id\": \"chatcmpl-1\", \"model\": \"m\", \"created\": 1, \"object\": \"chat.completion.chunk\", \"choices\": [{\"index\": 0, \"delta\": {\"content\": \"Once upon\"}, \"logprobs\": null, \"finish_reason\": null}]}\r\n\r\n\
+        data: [DONE]\r\n\r\n";
+    let server = ScriptedServer::openai(move |_| Reply::sse(body));
+    let client = OpenAiClient::new(&engine_cfg(&server, "lcp")).unwrap();
+    let (res, deltas) = call(&client, &streaming(req("lcp", "m", "x"))).await;
+    let e = res.unwrap_err();
+    assert_eq!(
+        e.kind,
+        lekhika_core::provider::ProviderErrorKind::StreamCut,
+        "{e}"
+    );
+    assert!(e.message.contains("[DONE] but no finish reason"), "{e}");
+    assert!(e.is_retryable(), "the engine asks again");
+    assert_eq!(deltas.concat(), "Once upon");
+}
