@@ -148,6 +148,7 @@ export type CustomNode = (call: NodeCall) => Promise<unknown> | unknown
 export interface ProviderRow {
   name: string; kind?: string; api_key?: string; base_url?: string; is_active?: boolean; user_id?: string
   requests_per_minute?: number; tokens_per_minute?: number
+  fallback?: Array<string | { provider: string; model?: string }>
 }
 export interface OpenOptions {
   /** SQLite path, `sqlite::memory:` or `postgres://...` (default: the user's SQLite file). */
@@ -160,6 +161,8 @@ export interface OpenOptions {
   max_concurrency?: number
   /** Runner lease in seconds (default 15). */
   lease?: number
+  /** Fallback chains: `{primary: ['secondary', {provider, model}]}`, tried when a provider fails. */
+  fallbacks?: Record<string, Array<string | { provider: string; model?: string }>>
   nodes?: Record<string, CustomNode>
 }
 

@@ -30,6 +30,15 @@ pub struct Common {
     /// Provider configuration file (JSON list of {name, kind, api_key, base_url, is_active}).
     #[arg(long, env = "LEKHIKA_PROVIDERS", global = true)]
     pub providers: Option<PathBuf>,
+    /// When provider PRIMARY fails with a retryable error (5xx, overload,
+    /// rate limit, timeout), ask SECONDARY instead, with MODEL if given
+    /// (repeatable; a provider's fallbacks are tried in order).
+    #[arg(
+        long = "fallback",
+        global = true,
+        value_name = "PRIMARY=SECONDARY[:MODEL]"
+    )]
+    pub fallbacks: Vec<String>,
     /// Model catalog file replacing the built-in one (models, context windows, prices).
     #[arg(long, env = "LEKHIKA_CATALOG", global = true)]
     pub catalog: Option<PathBuf>,

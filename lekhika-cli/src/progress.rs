@@ -155,6 +155,15 @@ impl Progress {
                 ));
             }
             EventKind::CallReplayed { .. } => self.replayed += 1,
+            EventKind::ProviderNotice {
+                node,
+                item,
+                message,
+                ..
+            } => {
+                let at = item.map(|i| format!(" item {}", i + 1)).unwrap_or_default();
+                self.line(&format!("  {node}{at}: note: {message}"));
+            }
             EventKind::NodeFailed { node, item, error } => {
                 let at = item.map(|i| format!(" item {}", i + 1)).unwrap_or_default();
                 self.line(&format!("  {node}{at} failed: {}", error.message));

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use lekhika::{Config, Lekhika, LekhikaError, RunSettings};
+use lekhika::{Config, FallbackTarget, Lekhika, LekhikaError, RunSettings};
 use lekhika_core::node::ModelChoice as ModelChoiceOpt;
 
 use crate::args::{Common, ModelChoice};
@@ -28,11 +28,32 @@ pub fn lease(common: &Common) -> CliResult<Option<std::time::Duration>> {
     Ok(common.lease.map(lekhika::lease_seconds).transpose()?)
 }
 
+/// The fallback chains `--fallback PRIMARY=SECONDARY[:MODEL]` asks for.
+pub fn fallbacks(common: &Common) -> CliResult<Vec<(String, FallbackTarget)>> {
+    common
+        .fallbacks
+        .iter()
+        .map(|v| {
+            v.split_once('=')
+                .and_then(|(p, t)| {
+                    let p = p.trim().to_ascii_lowercase();
+                    Some((p, FallbackTarget::parse(t)?)).filter(|(p, _)| !p.is_empty())
+                })
+                .ok_or_else(|| {
+                    CliError::bad_input(format!(
+                        "--fallback takes PRIMARY=SECONDARY[:MODEL], got `{v}`"
+                    ))
+                })
+        })
+        .collect()
+}
+
 pub async fn setup(common: &Common) -> CliResult<Setup> {
     let lk = Lekhika::open(Config {
         store: common.store.clone(),
         providers_from_env: true,
         providers_file: common.providers.clone(),
+        fallbacks: fallbacks(common)?,
         catalog_file: common.catalog.clone(),
         lease: lease(common)?,
         ..Config::default()

@@ -111,6 +111,11 @@ pub struct TextResponse {
     pub usage: Usage,
     /// The model that answered, as the provider named it.
     pub model: String,
+    /// What the provider client changed to get this reply and reports once
+    /// (e.g. a server refused `json_schema`, so JSON is now asked for in
+    /// the prompt). The engine emits each as a `provider_notice` event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -61,6 +61,7 @@ impl ScriptedModel {
                 output_tokens,
             },
             model: "scripted".into(),
+            notices: Vec::new(),
         }
     }
 

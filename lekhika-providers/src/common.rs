@@ -80,6 +80,7 @@ pub(crate) fn finish_text(
         finish,
         usage,
         model,
+        notices: Vec::new(),
     })
 }
 

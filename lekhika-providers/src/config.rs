@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::fallback::FallbackTarget;
 use crate::http::{RateLimits, RetryPolicy, Timeouts};
 use crate::secret::ApiKey;
 
@@ -182,6 +183,10 @@ pub struct ProviderRow {
     pub requests_per_minute: Option<u32>,
     #[serde(default)]
     pub tokens_per_minute: Option<u32>,
+    /// Providers to try, in order, when this one fails with a retryable
+    /// error: names, or `{"provider", "model"}` objects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<FallbackTarget>,
 }
 
 fn yes() -> bool {
@@ -197,6 +202,7 @@ impl fmt::Debug for ProviderRow {
             .field("base_url", &self.base_url)
             .field("is_active", &self.is_active)
             .field("user_id", &self.user_id)
+            .field("fallback", &self.fallback)
             .finish_non_exhaustive()
     }
 }
@@ -235,4 +241,7 @@ pub enum ConfigError {
     /// The TLS/HTTP stack could not start; not retryable.
     #[error("provider `{name}`: {message}")]
     Http { name: String, message: String },
+    /// A fallback chain names an unusable target; fix the configuration.
+    #[error("provider `{primary}`: {message}")]
+    BadFallback { primary: String, message: String },
 }

@@ -27,7 +27,9 @@ pub mod catalog;
 mod common;
 pub mod config;
 mod env;
+mod fallback;
 pub mod http;
+pub mod providers_file;
 mod router;
 mod secret;
 #[cfg(feature = "testkit")]
@@ -44,6 +46,7 @@ pub use config::{
 pub use http::{RateLimits, RetryPolicy, Timeouts};
 #[cfg(feature = "openai")]
 pub use openai::OpenAiClient;
+pub use providers_file::{parse_provider_rows, ProvidersFileError};
 pub use router::{client_for, not_configured, FallbackTarget, ProviderSet};
 pub use secret::ApiKey;
 #[cfg(feature = "anthropic")]

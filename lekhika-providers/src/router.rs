@@ -1,8 +1,8 @@
 //! [`ProviderSet`]: routes requests by provider name and falls back to other
 //! providers when one stays overloaded or rate limited.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use lekhika_core::provider::{
@@ -12,24 +12,7 @@ use lekhika_core::provider::{
 
 use crate::config::{ConfigError, ProviderConfig, ProviderKind, ProviderRow};
 use crate::env;
-
-/// Where to go when a provider fails with a retryable error after its own retries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FallbackTarget {
-    pub provider: String,
-    /// Model to ask there; `None` keeps the request's model (two endpoints
-    /// serving the same model).
-    pub model: Option<String>,
-}
-
-impl FallbackTarget {
-    pub fn new(provider: impl Into<String>, model: Option<&str>) -> Self {
-        Self {
-            provider: provider.into(),
-            model: model.map(str::to_string),
-        }
-    }
-}
+pub use crate::fallback::FallbackTarget;
 
 /// Every configured provider, by name. Implements [`ModelProvider`].
 #[derive(Default, Clone)]
@@ -38,6 +21,8 @@ pub struct ProviderSet {
     /// The configurations clients were built from (to rebuild them).
     configs: HashMap<String, ProviderConfig>,
     fallbacks: HashMap<String, Vec<FallbackTarget>>,
+    /// (primary, target) pairs whose first use was reported.
+    reported: Arc<Mutex<HashSet<(String, String)>>>,
 }
 
 impl std::fmt::Debug for ProviderSet {
@@ -107,6 +92,12 @@ impl ProviderSet {
             .filter(|r| r.user_id.is_some() && r.user_id.as_deref() == user_id);
         for row in global.chain(own).filter(|r| r.is_active) {
             set.add(row.to_config())?;
+            let name = row.name.trim().to_ascii_lowercase();
+            if row.fallback.is_empty() {
+                set.fallbacks.remove(&name);
+            } else {
+                set.fallbacks.insert(name, row.fallback.clone());
+            }
         }
         Ok(set)
     }
@@ -169,6 +160,70 @@ impl ProviderSet {
             .or_default()
             .push(target);
         self
+    }
+
+    /// Every fallback chain: primary provider and its targets in order.
+    pub fn fallback_chains(&self) -> impl Iterator<Item = (&str, &[FallbackTarget])> {
+        self.fallbacks
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_slice()))
+    }
+
+    /// Every fallback target must be a configured provider other than its primary.
+    pub fn check_fallbacks(&self) -> Result<(), ConfigError> {
+        let mut chains: Vec<_> = self.fallback_chains().collect();
+        chains.sort_by_key(|(p, _)| *p);
+        for (primary, targets) in chains {
+            for t in targets {
+                if t.provider.eq_ignore_ascii_case(primary) && t.model.is_none() {
+                    return Err(ConfigError::BadFallback {
+                        primary: primary.to_string(),
+                        message: "it falls back to itself with the same model".into(),
+                    });
+                }
+                if !self.contains(&t.provider) {
+                    return Err(ConfigError::BadFallback {
+                        primary: primary.to_string(),
+                        message: format!(
+                            "its fallback `{}` is not a configured provider ({})",
+                            t.provider,
+                            not_configured(&t.provider, &self.names()).message
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Said once per (primary, target) the first time the target answers.
+    fn fallback_notice(
+        &self,
+        primary: &str,
+        target: &FallbackTarget,
+        err: &ProviderError,
+    ) -> Option<String> {
+        let key = (primary.to_ascii_lowercase(), target.provider.clone());
+        let first = self
+            .reported
+            .lock()
+            .map(|mut r| r.insert(key))
+            .unwrap_or(false);
+        if !first {
+            return None;
+        }
+        let why: String = err.message.split_whitespace().collect::<Vec<_>>().join(" ");
+        let why: String = why.chars().take(160).collect();
+        let model = target
+            .model
+            .as_deref()
+            .map(|m| format!(" (model `{m}`)"))
+            .unwrap_or_default();
+        Some(format!(
+            "provider `{primary}` failed ({:?}: {why}); its fallback `{}`{model} answered \
+             (later calls it answers are not reported again)",
+            err.kind, target.provider
+        ))
     }
 
     /// Configured provider names, sorted.
@@ -256,7 +311,12 @@ impl ModelProvider for ProviderSet {
                 client.generate_text(&alt, &mut sink).await
             };
             match res {
-                Ok(r) => return Ok(r),
+                Ok(mut r) => {
+                    if let Some(n) = self.fallback_notice(&req.provider, target, &err) {
+                        r.notices.push(n);
+                    }
+                    return Ok(r);
+                }
                 Err(e) => err = e,
             }
         }

@@ -211,22 +211,113 @@ async fn error_kinds_and_retry_after() {
 }
 
 #[tokio::test]
-async fn json_mode_is_an_instruction_in_the_system_prompt() {
+async fn plain_json_is_an_instruction_in_the_system_prompt() {
     let server = ScriptedServer::anthropic(|_| Reply::text("{}"));
     let client = AnthropicClient::new(&server.config("anthropic")).unwrap();
     let mut r = req("anthropic", "c", "x");
-    r.output = OutputFormat::JsonSchema {
-        name: "o".into(),
-        schema: json!({"type": "object", "required": ["title"]}),
-    };
+    r.output = OutputFormat::Json;
     call(&client, &r).await.0.unwrap();
-    let system = server.requests()[0].body["system"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let b = &server.requests()[0].body;
+    let system = b["system"].as_str().unwrap();
     assert!(system.starts_with("You are a careful book writer."));
-    assert!(
-        system.contains("JSON") && system.contains("\"required\":[\"title\"]"),
-        "{system}"
+    assert!(system.contains("single valid JSON object"), "{system}");
+    assert!(b.get("tools").is_none() && b.get("tool_choice").is_none());
+}
+
+fn outline_schema() -> OutputFormat {
+    OutputFormat::JsonSchema {
+        name: "outline".into(),
+        schema: json!({"type": "object", "required": ["title"],
+            "properties": {"title": {"type": "string"}}}),
+    }
+}
+
+#[tokio::test]
+async fn a_schema_forces_the_answer_tool_streamed_and_not() {
+    let server = ScriptedServer::anthropic(|_| Reply::text("{\"title\": \"Kathā\"}").usage(9, 7));
+    let client = AnthropicClient::new(&server.config("anthropic")).unwrap();
+    let mut r = req("anthropic", "claude-sonnet-4-5", "Plan it");
+    r.output = outline_schema();
+    let (res, deltas) = call(&client, &r).await;
+    let res = res.unwrap();
+    assert_eq!(res.text, "{\"title\":\"Kathā\"}");
+    assert_eq!(
+        res.finish,
+        FinishReason::Stop,
+        "tool_use is a normal end here"
+    );
+    assert!(deltas.is_empty());
+
+    let sent = &server.requests()[0];
+    let b: serde_json::Value = serde_json::from_slice(&sent.raw_body).unwrap();
+    assert_eq!(
+        b["system"], "You are a careful book writer.",
+        "no schema sentence"
+    );
+    assert_eq!(
+        b["tools"],
+        json!([{"name": "answer",
+            "description": "Give the complete answer as this tool's input, which must match its schema.",
+            "input_schema": {"type": "object", "required": ["title"],
+                "properties": {"title": {"type": "string"}}}}])
+    );
+    assert_eq!(b["tool_choice"], json!({"type": "tool", "name": "answer"}));
+
+    // Streamed: content_block_start (tool_use, input {}) then input_json_delta pieces.
+    let (res, deltas) = call(&client, &streaming(r.clone())).await;
+    let res = res.unwrap();
+    assert_eq!(res.text, "{\"title\":\"Kathā\"}");
+    assert_eq!(
+        deltas.concat(),
+        res.text,
+        "the tool's JSON streams as deltas"
+    );
+    assert!(deltas.len() >= 2, "{deltas:?}");
+    assert_eq!(
+        res.usage,
+        Usage {
+            input_tokens: 9,
+            output_tokens: 7
+        }
+    );
+    assert_eq!(server.requests()[1].body["tool_choice"]["name"], "answer");
+}
+
+#[tokio::test]
+async fn a_recorded_tool_stream_answers_with_the_tool_input_only() {
+    // The SDK's recorded stream: prose, then a tool_use block in pieces.
+    let (c, _s) = stream_fixture("tool_use_response.txt", 7).await;
+    let mut r = streaming(req("anthropic", "claude", "x"));
+    r.output = outline_schema();
+    let (res, deltas) = call(&c, &r).await;
+    let res = res.unwrap();
+    assert_eq!(res.text, "{\"location\": \"Paris\"}");
+    assert_eq!(
+        deltas.concat(),
+        res.text,
+        "the prose before the tool is not the answer"
+    );
+    assert_eq!(res.finish, FinishReason::Stop);
+    assert_eq!(res.usage.output_tokens, 65);
+}
+
+#[tokio::test]
+async fn a_schema_that_is_not_an_object_is_wrapped_and_unwrapped() {
+    let server = ScriptedServer::anthropic(|_| Reply::text("[\"one\", \"two\"]"));
+    let client = AnthropicClient::new(&server.config("anthropic")).unwrap();
+    let mut r = req("anthropic", "c", "x");
+    r.output = OutputFormat::JsonSchema {
+        name: "list".into(),
+        schema: json!({"type": "array", "items": {"type": "string"}}),
+    };
+    for r in [r.clone(), streaming(r)] {
+        let res = call(&client, &r).await.0.unwrap();
+        assert_eq!(res.text, "[\"one\",\"two\"]");
+    }
+    let b = &server.requests()[0].body;
+    assert_eq!(
+        b["tools"][0]["input_schema"],
+        json!({"type": "object", "properties": {"value": {"type": "array", "items": {"type": "string"}}},
+            "required": ["value"]})
     );
 }

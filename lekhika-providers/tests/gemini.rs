@@ -234,3 +234,36 @@ async fn imagen_predict() {
     assert_eq!(sent.body["instances"][0]["prompt"], "A lighthouse");
     assert_eq!(sent.body["parameters"]["aspectRatio"], "3:4");
 }
+
+#[tokio::test]
+async fn a_schema_goes_as_response_json_schema() {
+    let server = ScriptedServer::gemini(|_| Reply::text("{\"title\": \"Dune\"}"));
+    let client = GeminiClient::new(&server.config("gemini")).unwrap();
+    let schema = json!({"type": "object", "required": ["title"],
+        "properties": {"title": {"type": "string"}}, "additionalProperties": false});
+    let mut r = req("gemini", "gemini-2.5-flash", "Name a book");
+    r.output = OutputFormat::JsonSchema {
+        name: "book".into(),
+        schema: schema.clone(),
+    };
+    for r in [r.clone(), streaming(r)] {
+        let res = call(&client, &r).await.0.unwrap();
+        assert_eq!(res.text, "{\"title\": \"Dune\"}");
+    }
+    for sent in server.requests() {
+        let g = &sent.body["generationConfig"];
+        assert_eq!(g["responseMimeType"], "application/json");
+        assert_eq!(
+            g["responseJsonSchema"], schema,
+            "plain JSON Schema, as given"
+        );
+        assert!(g.get("responseSchema").is_none(), "not the OpenAPI subset");
+        assert_eq!(
+            sent.body["systemInstruction"],
+            json!({"parts": [{"text": "You are a careful book writer."}]})
+        );
+    }
+    assert!(server.requests()[1]
+        .path
+        .ends_with(":streamGenerateContent?alt=sse"));
+}

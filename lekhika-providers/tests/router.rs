@@ -174,6 +174,75 @@ async fn overloaded_primary_falls_back_after_its_retries() {
 }
 
 #[tokio::test]
+async fn a_providers_file_chain_moves_to_the_second_provider_and_says_so_once() {
+    let first = ScriptedServer::openai(|_| {
+        Reply::error(
+            500,
+            r#"{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}"#,
+        )
+    });
+    let second = ScriptedServer::anthropic(|b| Reply::text(format!("second: {}", b["model"])));
+    let text = serde_json::json!([
+        {"name": "openai", "api_key": "k1", "base_url": first.url(),
+         "fallback": [{"provider": "claude", "model": "claude-haiku-4-5"}]},
+        {"name": "claude", "kind": "anthropic", "api_key": "k2", "base_url": second.url()}
+    ])
+    .to_string();
+    let rows = lekhika_providers::parse_provider_rows(&text).unwrap();
+    // As the engine builds it: no client retries (it retries each call itself).
+    let set = ProviderSet::from_rows(&rows, None)
+        .unwrap()
+        .with_client_retry(RetryPolicy::none())
+        .unwrap();
+    set.check_fallbacks().unwrap();
+    for i in 0..3 {
+        let res = call(&set, &req("openai", "gpt-5-mini", "x"))
+            .await
+            .0
+            .unwrap();
+        assert_eq!(res.text, "second: \"claude-haiku-4-5\"");
+        assert_eq!(res.notices.len(), usize::from(i == 0), "{:?}", res.notices);
+        if i == 0 {
+            assert!(
+                res.notices[0].starts_with("provider `openai` failed (Server: ")
+                    && res.notices[0]
+                        .contains("its fallback `claude` (model `claude-haiku-4-5`) answered"),
+                "{}",
+                res.notices[0]
+            );
+        }
+    }
+    assert_eq!(first.request_count(), 3, "one request per call");
+    assert_eq!(second.request_count(), 3);
+    assert!(second
+        .requests()
+        .iter()
+        .all(|r| r.header("x-api-key") == Some("k2")));
+}
+
+#[test]
+fn fallback_targets_must_be_configured() {
+    let rows: Vec<ProviderRow> = serde_json::from_value(serde_json::json!([
+        {"name": "openai", "api_key": "k", "fallback": ["nowhere"]}
+    ]))
+    .unwrap();
+    let set = ProviderSet::from_rows(&rows, None).unwrap();
+    let e = set.check_fallbacks().unwrap_err().to_string();
+    assert!(
+        e.starts_with("provider `openai`: its fallback `nowhere` is not a configured provider"),
+        "{e}"
+    );
+    let set = ProviderSet::from_rows(&rows[..0], None)
+        .unwrap()
+        .with_fallback("a", FallbackTarget::new("a", None));
+    assert!(set
+        .check_fallbacks()
+        .unwrap_err()
+        .to_string()
+        .contains("itself"));
+}
+
+#[tokio::test]
 async fn configured_rate_limit_is_shared_by_every_set_in_the_process() {
     let server = ScriptedServer::openai(|_| Reply::text("ok"));
     let cfg = server.config("openai").with_rate_limits(RateLimits {

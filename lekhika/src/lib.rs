@@ -24,4 +24,5 @@ pub use runtime::{
 pub use lekhika_core as core;
 pub use lekhika_export as export;
 pub use lekhika_providers as provider_clients;
+pub use lekhika_providers::FallbackTarget;
 pub use lekhika_store as store;

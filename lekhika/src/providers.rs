@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use lekhika_core::provider::ModelProvider;
 use lekhika_core::wallet::PriceBook;
-use lekhika_providers::{not_configured, ProviderRow, ProviderSet};
+use lekhika_providers::{
+    not_configured, parse_provider_rows, FallbackTarget, ProviderRow, ProviderSet,
+};
 
 use crate::error::{LekhikaError, Result};
 
@@ -15,10 +17,18 @@ pub struct Providers {
 
 impl Providers {
     /// Env vars (OPENAI_API_KEY, ...) if asked, then a JSON file of provider
-    /// rows, then the host's rows; later sources win.
-    pub fn load(from_env: bool, file: Option<&Path>, rows: &[ProviderRow]) -> Result<Self> {
+    /// rows (unknown keys are errors), then the host's rows; later sources
+    /// win. `fallbacks` add to the rows' `fallback` chains; every target
+    /// must be configured.
+    pub fn load(
+        from_env: bool,
+        file: Option<&Path>,
+        rows: &[ProviderRow],
+        fallbacks: &[(String, FallbackTarget)],
+    ) -> Result<Self> {
+        let config = |e: lekhika_providers::ConfigError| LekhikaError::Config(e.to_string());
         let mut set = if from_env {
-            ProviderSet::from_env().map_err(|e| LekhikaError::Config(e.to_string()))?
+            ProviderSet::from_env().map_err(config)?
         } else {
             ProviderSet::new()
         };
@@ -29,22 +39,22 @@ impl Providers {
                     path.display()
                 ))
             })?;
-            let rows: Vec<ProviderRow> = serde_json::from_str(&text).map_err(|e| {
+            let rows = parse_provider_rows(&text).map_err(|e| {
                 LekhikaError::Config(format!("providers file {}: {e}", path.display()))
             })?;
-            let from_file = ProviderSet::from_rows(&rows, None)
-                .map_err(|e| LekhikaError::Config(e.to_string()))?;
-            set = set.merge(from_file);
+            set = set.merge(ProviderSet::from_rows(&rows, None).map_err(config)?);
         }
         if !rows.is_empty() {
-            let host = ProviderSet::from_rows(rows, None)
-                .map_err(|e| LekhikaError::Config(e.to_string()))?;
-            set = set.merge(host);
+            set = set.merge(ProviderSet::from_rows(rows, None).map_err(config)?);
         }
+        for (primary, target) in fallbacks {
+            set = set.with_fallback(primary, target.clone());
+        }
+        set.check_fallbacks().map_err(config)?;
         // The engine retries each call itself: one budget per call.
         let set = set
             .with_client_retry(lekhika_providers::http::RetryPolicy::none())
-            .map_err(|e| LekhikaError::Config(e.to_string()))?;
+            .map_err(config)?;
         Ok(Self { set: Arc::new(set) })
     }
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use lekhika_core::{Engine, Flow, Registry};
-use lekhika_providers::ProviderRow;
+use lekhika_providers::{FallbackTarget, ProviderRow};
 use lekhika_store::Stores;
 
 use crate::error::{LekhikaError, Result};
@@ -23,6 +23,11 @@ pub struct Config {
     pub providers_file: Option<PathBuf>,
     /// Provider rows from the host (win over env and file).
     pub provider_rows: Vec<ProviderRow>,
+    /// Fallback chains added to those of the file and rows: when the
+    /// provider named first fails with a retryable error, its call goes to
+    /// the target (targets of one provider are tried in order). Every
+    /// target must be a configured provider.
+    pub fallbacks: Vec<(String, FallbackTarget)>,
     /// A catalog file replacing the built-in catalog.
     pub catalog_file: Option<PathBuf>,
     /// Catalog JSON replacing the built-in catalog (wins over the file).
@@ -100,6 +105,7 @@ impl Lekhika {
             cfg.providers_from_env,
             cfg.providers_file.as_deref(),
             &cfg.provider_rows,
+            &cfg.fallbacks,
         )?;
         let mut builder = Engine::builder(providers.model_provider(), stores.executions.clone())
             .artifacts(stores.artifacts.clone())

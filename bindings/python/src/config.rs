@@ -1,18 +1,28 @@
-//! `lekhika.open(...)` keyword arguments → [`lekhika::Config`].
+//! `lekhika.open(...)` keyword arguments → the host API's `OpenSettings`
+//! (the same JSON the Node package passes), plus the custom node kinds.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use lekhika_providers::ProviderRow;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
+use serde_json::{json, Value};
 
-use crate::convert::{document, py_to_value};
+use crate::convert::py_to_value;
 use crate::errors;
 use crate::loops::Loops;
 
-/// Adds one custom kind to the engine's registry.
-type Registration = Box<dyn FnOnce(&mut lekhika_core::Registry) + Send>;
+/// The catalog argument: a dict, JSON text, or a path (str or `os.PathLike`).
+fn catalog_value(c: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if c.is_none() {
+        return Ok(Value::Null);
+    }
+    if c.cast::<PyString>().is_err() && c.hasattr("__fspath__")? {
+        let p: PathBuf = c.extract()?;
+        return Ok(Value::String(p.to_string_lossy().into_owned()));
+    }
+    py_to_value(c)
+}
 
 #[allow(clippy::too_many_arguments)]
 pub fn build(
@@ -23,22 +33,24 @@ pub fn build(
     catalog: Option<&Bound<'_, PyAny>>,
     max_concurrency: Option<usize>,
     lease: Option<f64>,
+    fallbacks: Option<&Bound<'_, PyAny>>,
     nodes: Option<&Bound<'_, PyDict>>,
     loops: &Loops,
 ) -> PyResult<lekhika::Config> {
-    let provider_rows: Vec<ProviderRow> = match providers {
-        None => Vec::new(),
-        Some(p) if p.is_none() => Vec::new(),
-        Some(p) => serde_json::from_value(py_to_value(p)?).map_err(|e| {
-            errors::config(format!("providers must be a list of provider rows: {e}"))
-        })?,
-    };
-    let catalog_json = match catalog {
-        None => None,
-        Some(c) if c.is_none() => None,
-        Some(c) => Some(document(c, "catalog")?.to_string()),
-    };
-    let mut register: Vec<Registration> = Vec::new();
+    let opt = |v: Option<&Bound<'_, PyAny>>| v.map(py_to_value).transpose();
+    let settings = json!({
+        "store": store.map(|p| p.to_string_lossy().into_owned()),
+        "providers": opt(providers)?.filter(|v| !v.is_null()).unwrap_or(json!([])),
+        "providers_file": providers_file,
+        "providers_from_env": providers_from_env,
+        "catalog": catalog.map(catalog_value).transpose()?,
+        "max_concurrency": max_concurrency,
+        "lease": lease,
+        "fallbacks": opt(fallbacks)?.filter(|v| !v.is_null()).unwrap_or(json!({})),
+    });
+    let mut cfg = lekhika::OpenSettings::from_json(settings)
+        .and_then(lekhika::OpenSettings::into_config)
+        .map_err(errors::from_lekhika)?;
     if let Some(nodes) = nodes {
         for (kind, func) in nodes.iter() {
             let kind: String = kind.extract()?;
@@ -49,26 +61,10 @@ pub fn build(
             }
             let func = Arc::new(func.unbind());
             let loops = loops.clone();
-            register.push(Box::new(move |r| {
+            cfg.register.push(Box::new(move |r| {
                 crate::pynode::register(r, kind, func, loops)
             }));
         }
     }
-    if max_concurrency == Some(0) {
-        return Err(errors::config("max_concurrency must be at least 1"));
-    }
-    Ok(lekhika::Config {
-        store: store.map(|p| p.to_string_lossy().into_owned()),
-        providers_from_env,
-        providers_file,
-        provider_rows,
-        catalog_file: None,
-        catalog_json,
-        max_concurrency,
-        lease: lease
-            .map(lekhika::lease_seconds)
-            .transpose()
-            .map_err(errors::from_lekhika)?,
-        register,
-    })
+    Ok(cfg)
 }

@@ -171,36 +171,6 @@ pub fn request(
     ))
 }
 
-/// A JSON document given as a dict, a JSON string, or a path (str or `os.PathLike`).
-/// A str that starts with `{` or `[` is JSON; any other str is a path.
-pub fn document(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        let s: String = s.extract()?;
-        let s = s.as_str();
-        let t = s.trim_start();
-        if t.starts_with('{') || t.starts_with('[') {
-            return serde_json::from_str(s)
-                .map_err(|e| errors::config(format!("{what} is not valid JSON: {e}")));
-        }
-        return read_path(PathBuf::from(s), what);
-    }
-    if obj.hasattr("__fspath__")? {
-        let p: PathBuf = obj.extract()?;
-        return read_path(p, what);
-    }
-    if obj.cast::<PyDict>().is_ok() {
-        return py_to_value(obj);
-    }
-    Err(PyTypeError::new_err(format!(
-        "{what} must be a dict, a JSON string or a path, got {}",
-        type_name(obj)
-    )))
-}
-
-fn read_path(p: PathBuf, what: &str) -> PyResult<Value> {
-    lekhika::read_json(&p, what).map_err(errors::from_lekhika)
-}
-
 /// Run inputs: `None` means `{}`.
 pub fn input(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Value> {
     match obj {

@@ -36,12 +36,19 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 trait Journaled: Serialize + DeserializeOwned + Send + 'static {
     const KIND: CallKind;
     fn usage(&self) -> Usage;
+    /// What the provider client reports once about a live reply.
+    fn notices(&self) -> &[String] {
+        &[]
+    }
 }
 
 impl Journaled for TextResponse {
     const KIND: CallKind = CallKind::Text;
     fn usage(&self) -> Usage {
         self.usage
+    }
+    fn notices(&self) -> &[String] {
+        &self.notices
     }
 }
 
@@ -244,6 +251,14 @@ where
     guard.disarm();
     let cost = record(ctx, request, key, provider, model, &reply).await?;
     ctx.account(reply.usage(), cost, provider, model);
+    for message in reply.notices() {
+        ctx.run.events.emit(EventKind::ProviderNotice {
+            node: ctx.node_id().to_string(),
+            item: ctx.item_index(),
+            provider: provider.to_string(),
+            message: message.clone(),
+        });
+    }
     Ok(reply)
 }
 

@@ -91,6 +91,16 @@ pub enum EventKind {
         usage: Usage,
         cost: i64,
     },
+    /// A provider client changed how it asks to get a reply (a server
+    /// refused a request feature, or a fallback provider answered); said
+    /// once, on the call where it happened.
+    ProviderNotice {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+        provider: String,
+        message: String,
+    },
     NodeFinished {
         node: String,
         #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -6,6 +6,7 @@ use lekhika_core::provider::{
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+use super::tool;
 use super::wire::{Message, MessagesRequest, MessagesResponse, WireUsage};
 use crate::common;
 use crate::http::client::kind_for_status;
@@ -16,12 +17,18 @@ use crate::http::LimitHint;
 pub(crate) const VERSION: &str = "2023-06-01";
 
 /// The JSON body of `POST {base}/v1/messages`: the system prompt is a
-/// top-level string; JSON mode is an instruction (the API has no switch).
+/// top-level string. A request with a JSON Schema forces the answer tool
+/// (see [`tool`]); plain JSON is asked for in the system prompt.
 pub(crate) fn messages_body(req: &TextRequest) -> Vec<u8> {
+    let forced = tool::forced(&req.output);
+    let instruction = match forced {
+        Some(_) => None,
+        None => common::json_instruction(&req.output),
+    };
     let body = MessagesRequest {
         model: &req.model,
         max_tokens: req.max_tokens.max(1),
-        system: common::system_with(req, common::json_instruction(&req.output)),
+        system: common::system_with(req, instruction),
         messages: req
             .messages
             .iter()
@@ -35,8 +42,18 @@ pub(crate) fn messages_body(req: &TextRequest) -> Vec<u8> {
             .collect(),
         temperature: req.temperature.map(|t| t.clamp(0.0, 1.0)),
         stream: req.stream,
+        tools: forced.as_ref().map(|t| [tool::tool_json(t)]),
+        tool_choice: forced.as_ref().map(|_| tool::choice_json()),
     };
     serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// The finish reason; a forced tool's `tool_use` stop is a normal end.
+pub(crate) fn finish_of(reason: Option<&str>, forced: bool) -> FinishReason {
+    match reason {
+        Some("tool_use") if forced => FinishReason::Stop,
+        r => map_finish(r),
+    }
 }
 
 pub(crate) fn map_finish(reason: Option<&str>) -> FinishReason {
@@ -71,12 +88,22 @@ pub(crate) fn parse_messages(
     }
     let r: MessagesResponse =
         serde_json::from_value(v).map_err(|e| common::bad_body(provider, "message", &e, body))?;
-    let text: String = r
-        .content
-        .iter()
-        .filter(|b| b.kind == "text")
-        .filter_map(|b| b.text.as_deref())
-        .collect();
+    let forced = tool::forced(&req.output);
+    let answer = forced.as_ref().and_then(|t| {
+        r.content
+            .iter()
+            .find(|b| b.kind == "tool_use" && b.name.as_deref() == Some(tool::ANSWER))
+            .or_else(|| r.content.iter().find(|b| b.kind == "tool_use"))
+            .and_then(|b| b.input.as_ref())
+            .map(|input| tool::answer_text(input, t.wrapped))
+    });
+    let text: String = answer.unwrap_or_else(|| {
+        r.content
+            .iter()
+            .filter(|b| b.kind == "text")
+            .filter_map(|b| b.text.as_deref())
+            .collect()
+    });
     let mut usage = Usage::default();
     match r.usage {
         Some(u) => usage_into(u, &mut usage),
@@ -85,7 +112,7 @@ pub(crate) fn parse_messages(
     common::finish_text(
         provider,
         text,
-        map_finish(r.stop_reason.as_deref()),
+        finish_of(r.stop_reason.as_deref(), forced.is_some()),
         usage,
         r.model.unwrap_or_else(|| req.model.clone()),
         None,

@@ -2,6 +2,7 @@
 
 mod convert;
 mod stream;
+mod tool;
 mod wire;
 
 use async_trait::async_trait;
@@ -60,7 +61,7 @@ impl TextAttempt for AnthropicClient {
         let resp = self.http.send(rb, est, req.stream).await?;
         let name = &self.http.provider;
         if req.stream && is_event_stream(&resp) {
-            let mut state = stream::MessageStream::new(name);
+            let mut state = stream::MessageStream::new(name, req);
             let emitted = drive(&self.http, resp, &mut state, on_delta).await?;
             return state
                 .finish(req)

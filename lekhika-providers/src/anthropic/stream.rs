@@ -2,7 +2,8 @@
 
 use lekhika_core::provider::{ProviderError, ProviderErrorKind, TextRequest, TextResponse, Usage};
 
-use super::convert::{error_from_value, map_finish, usage_into};
+use super::convert::{error_from_value, finish_of, usage_into};
+use super::tool;
 use super::wire::StreamEvent;
 use crate::common;
 use crate::http::drive::StreamState;
@@ -18,12 +19,21 @@ pub(crate) struct MessageStream {
     saw_usage: bool,
     model: Option<String>,
     done: bool,
+    /// The request forced the answer tool; `Some(wrapped)`.
+    forced: Option<bool>,
+    /// Inside a `tool_use` content block.
+    in_tool: bool,
+    /// The concatenated `input_json_delta` pieces (or the start block's input).
+    tool_json: Option<String>,
+    /// A non-empty input given whole in `content_block_start`.
+    tool_start: Option<serde_json::Value>,
 }
 
 impl MessageStream {
-    pub(crate) fn new(provider: &str) -> Self {
+    pub(crate) fn new(provider: &str, req: &TextRequest) -> Self {
         Self {
             provider: provider.to_string(),
+            forced: tool::forced(&req.output).map(|t| t.wrapped),
             ..Self::default()
         }
     }
@@ -39,15 +49,23 @@ impl MessageStream {
                 ),
             ));
         }
+        // A forced tool's input is the answer; text around it is not.
+        let text = match (self.forced, self.tool_json, self.tool_start) {
+            (Some(wrapped), Some(json), Some(start)) if json.is_empty() => {
+                tool::answer_text(&start, wrapped)
+            }
+            (Some(wrapped), Some(json), _) => tool::streamed_text(&json, wrapped),
+            (_, _, _) => self.text,
+        };
         let usage = if self.saw_usage {
             self.usage
         } else {
-            common::estimate_usage(req, &self.text)
+            common::estimate_usage(req, &text)
         };
         common::finish_text(
             &self.provider,
-            self.text,
-            map_finish(self.stop_reason.as_deref()),
+            text,
+            finish_of(self.stop_reason.as_deref(), self.forced.is_some()),
             usage,
             self.model.unwrap_or_else(|| req.model.clone()),
             None,
@@ -81,14 +99,42 @@ impl StreamState for MessageStream {
                     }
                 }
             }
+            "content_block_start" => {
+                let block = data.content_block.unwrap_or_default();
+                self.in_tool = block.kind == "tool_use" && self.forced.is_some();
+                if self.in_tool && self.tool_json.is_none() {
+                    // The start block's input is `{}` when pieces follow.
+                    self.tool_json = Some(String::new());
+                    self.tool_start = block
+                        .input
+                        .filter(|i| i.as_object().is_some_and(|o| !o.is_empty()));
+                }
+            }
+            "content_block_stop" => self.in_tool = false,
             "content_block_delta" => {
-                if let Some(d) = data.delta {
-                    if d.kind.as_deref() == Some("text_delta") {
+                let Some(d) = data.delta else {
+                    return Ok(None);
+                };
+                match d.kind.as_deref() {
+                    Some("text_delta") => {
                         if let Some(t) = d.text.filter(|t| !t.is_empty()) {
                             self.text.push_str(&t);
-                            return Ok(Some(t));
+                            // Prose beside a forced tool is not the answer.
+                            if self.forced.is_none() {
+                                return Ok(Some(t));
+                            }
                         }
                     }
+                    Some("input_json_delta") if self.in_tool => {
+                        if let Some(p) = d.partial_json.filter(|p| !p.is_empty()) {
+                            self.tool_json.get_or_insert_with(String::new).push_str(&p);
+                            // A wrapped answer is unwrapped at the end, not streamed.
+                            if self.forced == Some(false) {
+                                return Ok(Some(p));
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
             "message_delta" => {
@@ -105,7 +151,7 @@ impl StreamState for MessageStream {
                 let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap_or_default();
                 return Err(error_from_value(&self.provider, &v, None));
             }
-            _ => {} // ping, content_block_start/stop, unknown
+            _ => {} // ping, unknown
         }
         Ok(None)
     }

@@ -1,6 +1,7 @@
 //! Anthropic Messages wire types (private).
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 #[derive(Debug, Serialize)]
 pub(crate) struct MessagesRequest<'a> {
@@ -13,6 +14,11 @@ pub(crate) struct MessagesRequest<'a> {
     pub temperature: Option<f32>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stream: bool,
+    /// The forced answer tool of structured output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<[Value; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -39,6 +45,11 @@ pub(crate) struct Block {
     pub kind: String,
     #[serde(default)]
     pub text: Option<String>,
+    /// `tool_use` blocks: the tool's name and input.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub input: Option<Value>,
 }
 
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
@@ -64,6 +75,9 @@ pub(crate) struct StreamEvent {
     pub delta: Option<Delta>,
     #[serde(default)]
     pub usage: Option<WireUsage>,
+    /// `content_block_start`'s block.
+    #[serde(default)]
+    pub content_block: Option<Block>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -74,4 +88,7 @@ pub(crate) struct Delta {
     pub text: Option<String>,
     #[serde(default)]
     pub stop_reason: Option<String>,
+    /// `input_json_delta` pieces of a tool's input.
+    #[serde(default)]
+    pub partial_json: Option<String>,
 }

@@ -92,13 +92,6 @@ pub(crate) trait TextAttempt: Send + Sync {
         est: u64,
         on_delta: DeltaSink<'_>,
     ) -> Result<TextResponse, Failure>;
-
-    /// Resend at once after `failure`, without counting a retry (a
-    /// protocol fallback the client switched to, e.g. dropping a field the
-    /// server rejected).
-    fn resend_after(&self, _req: &TextRequest, _failure: &Failure) -> bool {
-        false
-    }
 }
 
 /// `generate_text` of every text provider: attempts under `policy`,
@@ -119,7 +112,6 @@ pub(crate) async fn text_with_retries(
                 http.limiter.refund(est, r.usage.total());
                 return Ok(r);
             }
-            Err(f) if client.resend_after(req, &f) => {}
             Err(f) => match retry.next_delay(&f) {
                 Some(d) => tokio::time::sleep(d).await,
                 None => return Err(http.scrub(f.error)),

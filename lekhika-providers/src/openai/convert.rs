@@ -9,20 +9,27 @@ use lekhika_core::provider::{
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
+use super::dialect::{Form, Structured};
+use super::refusal::Sent;
 use super::wire::{ChatRequest, ChatResponse, Message, StreamOptions, WireUsage};
 use crate::common;
-use crate::config::{MaxTokensField, OpenAiCompat};
+use crate::config::MaxTokensField;
 use crate::http::client::kind_for_status;
 use crate::http::headers::parse_go_duration;
 use crate::http::LimitHint;
 
-/// The JSON body of `POST {base}/chat/completions`.
-pub(crate) fn chat_body(req: &TextRequest, compat: OpenAiCompat, stream_usage: bool) -> Vec<u8> {
+/// The JSON body of `POST {base}/chat/completions` in `form`, the request
+/// form the server is believed to accept.
+pub(crate) fn chat_body(req: &TextRequest, form: &Form) -> Vec<u8> {
+    let structured = form.structured(&req.output);
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
-    let needs_json_word = req.output != OutputFormat::Text && !mentions_json(req);
-    let extra = needs_json_word
-        .then(|| common::json_instruction(&req.output))
-        .flatten();
+    // json_object needs the word JSON in the prompt; the weaker forms need
+    // the schema there, since the server does not enforce it.
+    let extra = match structured {
+        None => None,
+        Some(Structured::JsonSchema) if mentions_json(req) => None,
+        Some(_) => common::json_instruction(&req.output),
+    };
     if let Some(system) = common::system_with(req, extra) {
         messages.push(Message {
             role: "system",
@@ -38,7 +45,7 @@ pub(crate) fn chat_body(req: &TextRequest, compat: OpenAiCompat, stream_usage: b
             content: Cow::Borrowed(&m.content),
         });
     }
-    let (mct, mt) = match compat.max_tokens_field {
+    let (mct, mt) = match form.max_field {
         MaxTokensField::MaxCompletionTokens => (Some(req.max_tokens), None),
         MaxTokensField::MaxTokens => (None, Some(req.max_tokens)),
     };
@@ -47,14 +54,27 @@ pub(crate) fn chat_body(req: &TextRequest, compat: OpenAiCompat, stream_usage: b
         messages,
         max_completion_tokens: mct,
         max_tokens: mt,
-        temperature: req.temperature,
+        temperature: req.temperature.filter(|_| form.temperature),
         stream: req.stream,
-        stream_options: (req.stream && stream_usage).then_some(StreamOptions {
+        stream_options: (req.stream && form.stream_usage).then_some(StreamOptions {
             include_usage: true,
         }),
-        response_format: response_format(&req.output),
+        response_format: structured.and_then(|s| response_format(&req.output, s)),
     };
     serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// The optional features [`chat_body`] puts into a request.
+pub(crate) fn sent(req: &TextRequest, form: &Form) -> Sent {
+    Sent {
+        response_format: form
+            .structured(&req.output)
+            .is_some_and(|s| s != Structured::PromptOnly),
+        stream_options: req.stream && form.stream_usage,
+        max_completion_tokens: form.max_field == MaxTokensField::MaxCompletionTokens,
+        max_tokens: form.max_field == MaxTokensField::MaxTokens,
+        temperature: req.temperature.is_some() && form.temperature,
+    }
 }
 
 fn mentions_json(req: &TextRequest) -> bool {
@@ -62,14 +82,22 @@ fn mentions_json(req: &TextRequest) -> bool {
     req.system.as_deref().is_some_and(has) || req.messages.iter().any(|m| has(&m.content))
 }
 
-fn response_format(o: &OutputFormat) -> Option<Value> {
-    match o {
-        OutputFormat::Text => None,
-        OutputFormat::Json => Some(json!({"type": "json_object"})),
-        OutputFormat::JsonSchema { name, schema } => Some(json!({
+fn response_format(o: &OutputFormat, form: Structured) -> Option<Value> {
+    let schema = match o {
+        OutputFormat::Text => return None,
+        OutputFormat::Json => None,
+        OutputFormat::JsonSchema { name, schema } => Some((name, schema)),
+    };
+    match (form, schema) {
+        (Structured::PromptOnly, _) => None,
+        (Structured::JsonSchema, Some((name, schema))) => Some(json!({
             "type": "json_schema",
             "json_schema": {"name": sanitize_name(name), "schema": schema}
         })),
+        (Structured::JsonObjectWithSchema, Some((_, schema))) => {
+            Some(json!({"type": "json_object", "schema": schema}))
+        }
+        _ => Some(json!({"type": "json_object"})),
     }
 }
 
@@ -235,9 +263,4 @@ pub(crate) fn hints(h: &HeaderMap) -> LimitHint {
         remaining_tokens: get("x-ratelimit-remaining-tokens").and_then(|v| v.trim().parse().ok()),
         reset_tokens: get("x-ratelimit-reset-tokens").and_then(parse_go_duration),
     }
-}
-
-/// Did a 400 come from a server that does not know `stream_options`?
-pub(crate) fn rejects_stream_options(e: &ProviderError) -> bool {
-    e.status == Some(400) && e.message.contains("stream_options")
 }

@@ -2,11 +2,13 @@
 //! server (Ollama, llama.cpp, vLLM, OpenRouter, LM Studio) through its base URL.
 
 mod convert;
+mod dialect;
 mod media;
+mod refusal;
 mod stream;
 mod wire;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use lekhika_core::provider::{
@@ -26,8 +28,9 @@ pub struct OpenAiClient {
     base: String,
     compat: OpenAiCompat,
     retry: RetryPolicy,
-    /// Cleared when the server rejected `stream_options` once.
-    stream_usage: AtomicBool,
+    /// The request form this server accepts, shared by every client of the
+    /// same provider name and base URL in the process.
+    dialect: Arc<dialect::Dialect>,
 }
 
 impl std::fmt::Debug for OpenAiClient {
@@ -47,7 +50,7 @@ impl OpenAiClient {
             base: cfg.base_url.clone(),
             compat: cfg.openai,
             retry: cfg.retry,
-            stream_usage: AtomicBool::new(cfg.openai.stream_usage),
+            dialect: dialect::Dialect::shared(&cfg.name, &cfg.base_url, cfg.openai),
         })
     }
 
@@ -65,15 +68,20 @@ impl OpenAiClient {
     }
 }
 
-#[async_trait]
-impl TextAttempt for OpenAiClient {
-    async fn attempt(
+/// Most refusals one call steps down from: the response format's three
+/// steps and one for each other feature (the token fields flip once).
+const MAX_STEPS: usize = 6;
+
+impl OpenAiClient {
+    /// Send `req` once in `form`.
+    async fn send_in(
         &self,
         req: &TextRequest,
+        form: &dialect::Form,
         est: u64,
         on_delta: DeltaSink<'_>,
     ) -> Result<TextResponse, Failure> {
-        let body = convert::chat_body(req, self.compat, self.stream_usage.load(Ordering::Relaxed));
+        let body = convert::chat_body(req, form);
         let resp = self
             .http
             .send(self.post("/chat/completions", body), est, req.stream)
@@ -95,13 +103,55 @@ impl TextAttempt for OpenAiClient {
         }
         Ok(r)
     }
+}
 
-    /// Pitfall 8: a server that rejects `stream_options` gets the request
-    /// once more without it (and never again).
-    fn resend_after(&self, req: &TextRequest, f: &Failure) -> bool {
-        req.stream
-            && convert::rejects_stream_options(&f.error)
-            && self.stream_usage.swap(false, Ordering::Relaxed)
+#[async_trait]
+impl TextAttempt for OpenAiClient {
+    /// One attempt: a server that refuses a request feature (a json_schema
+    /// response format, stream_options, max_completion_tokens, ...) gets
+    /// the request again at once in the next weaker form, which is then
+    /// used for every later call to this server (pitfall 8 and its kin).
+    async fn attempt(
+        &self,
+        req: &TextRequest,
+        est: u64,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<TextResponse, Failure> {
+        let mut stepped = Vec::new();
+        // Notices of the steps this call took: reported with its reply.
+        let mut mine = Vec::new();
+        loop {
+            let form = self.dialect.form();
+            let f = match self.send_in(req, &form, est, &mut *on_delta).await {
+                Ok(mut r) => {
+                    r.notices.append(&mut mine);
+                    r.notices.extend(self.dialect.take_notices());
+                    return Ok(r);
+                }
+                Err(f) => f,
+            };
+            let sent = convert::sent(req, &form);
+            let refused = refusal::refused(&f.error, sent).filter(|what| {
+                // The token fields flip once per call, never back and forth.
+                stepped.len() < MAX_STEPS
+                    && (*what == dialect::Refused::ResponseFormat || !stepped.contains(what))
+            });
+            let Some(what) = refused else {
+                self.dialect.orphan(mine);
+                return Err(f);
+            };
+            let who = format!("provider `{}` at {}", self.http.provider, self.base);
+            let why = refusal::summary(&f.error);
+            match self.dialect.step_down(&form, &req.output, what, &who, &why) {
+                dialect::Step::Stepped(note) => mine.push(note),
+                dialect::Step::Again => {}
+                dialect::Step::NoWeaker => {
+                    self.dialect.orphan(mine);
+                    return Err(f);
+                }
+            }
+            stepped.push(what);
+        }
     }
 }
 

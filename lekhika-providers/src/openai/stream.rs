@@ -28,14 +28,22 @@ impl ChatStream {
         }
     }
 
-    /// The whole response, or `StreamCut` when neither `[DONE]` nor a finish reason came.
+    /// The whole response, or `StreamCut` when no finish reason came. A
+    /// `[DONE]` alone is not enough: llama-cpp-python's server (with its
+    /// default `interrupt_requests`) ends a stream it abandons for a newer
+    /// request with `[DONE]` and no finish reason.
     pub(crate) fn finish(self, req: &TextRequest) -> Result<TextResponse, ProviderError> {
-        if !self.done && self.finish.is_none() {
+        if self.finish.is_none() {
+            let how = if self.done {
+                "with [DONE] but no finish reason (the server abandoned it)"
+            } else {
+                "before [DONE] or a finish reason"
+            };
             return Err(ProviderError::new(
                 self.provider,
                 ProviderErrorKind::StreamCut,
                 format!(
-                    "the stream ended before [DONE] or a finish reason ({} characters received)",
+                    "the stream ended {how} ({} characters received)",
                     self.text.len()
                 ),
             ));

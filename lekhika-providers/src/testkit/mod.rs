@@ -9,6 +9,7 @@
 //! ```
 //! Servers must be started inside a Tokio runtime; they stop when dropped.
 
+mod refuse;
 mod reply;
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+pub use refuse::LLAMA_CPP_PYTHON_JSON_SCHEMA_500;
 pub use reply::{Reply, Stop};
 
 use crate::config::{ProviderConfig, ProviderKind};

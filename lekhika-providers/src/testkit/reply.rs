@@ -61,6 +61,15 @@ impl Reply {
         })
     }
 
+    /// Rewrite a text reply's text (e.g. wrap JSON in prose, as a server
+    /// that ignores `response_format` might answer); other replies are kept.
+    pub fn map_text(mut self, f: impl FnOnce(&str) -> String) -> Self {
+        if let Body::Text { text, .. } = &mut self.body {
+            *text = f(text);
+        }
+        self
+    }
+
     /// The model hit its output limit.
     pub fn truncated(mut self) -> Self {
         if let Body::Text { stop, .. } = &mut self.body {
@@ -164,6 +173,24 @@ impl Reply {
             Body::Text { text, stop, usage } => {
                 let usage = usage.unwrap_or((10, (text.len() as u64).div_ceil(4)));
                 let model = req.model();
+                let tool = (protocol == Protocol::Anthropic)
+                    .then(|| forced_tool_input(req, text))
+                    .flatten();
+                if let Some((name, input)) = &tool {
+                    let body = if req.is_stream() {
+                        anthropic_tool_stream(name, input, *stop, usage, &model).into_bytes()
+                    } else {
+                        anthropic_tool_json(name, input, *stop, usage, &model)
+                            .to_string()
+                            .into_bytes()
+                    };
+                    let ct = if req.is_stream() {
+                        "text/event-stream"
+                    } else {
+                        "application/json"
+                    };
+                    return (200, ct.into(), body);
+                }
                 if req.is_stream() {
                     let body = match protocol {
                         Protocol::OpenAi => openai_stream(text, *stop, usage, &model, req),
@@ -280,6 +307,102 @@ fn anthropic_stream(text: &str, stop: Stop, (i, o): (u64, u64), model: &str) -> 
     ev(
         "message_delta",
         json!({"type": "message_delta", "delta": {"stop_reason": sr, "stop_sequence": null},
+        "usage": {"output_tokens": o}}),
+    );
+    ev("message_stop", json!({"type": "message_stop"}));
+    s
+}
+
+/// A request forcing a tool (`tool_choice: {type: "tool", name}`) answered
+/// with JSON text: the tool's name and input, as a model fills it (a value
+/// that is not an object goes under the input schema's first required
+/// property). `None` when nothing is forced or the text is not JSON.
+fn forced_tool_input(req: &RecordedRequest, text: &str) -> Option<(String, Value)> {
+    let choice = req.body.get("tool_choice")?;
+    if choice.get("type").and_then(Value::as_str) != Some("tool") {
+        return None;
+    }
+    let name = choice.get("name").and_then(Value::as_str)?.to_string();
+    let v: Value = serde_json::from_str(text.trim()).ok()?;
+    if v.is_object() {
+        return Some((name, v));
+    }
+    let key = req.body.get("tools")?.as_array()?.iter().find_map(|t| {
+        (t.get("name").and_then(Value::as_str) == Some(&name))
+            .then(|| {
+                t.pointer("/input_schema/required/0")
+                    .and_then(Value::as_str)
+            })
+            .flatten()
+    })?;
+    let mut input = serde_json::Map::new();
+    input.insert(key.to_string(), v);
+    Some((name, Value::Object(input)))
+}
+
+fn tool_stop(stop: Stop) -> &'static str {
+    if stop == Stop::Length {
+        "max_tokens"
+    } else {
+        "tool_use"
+    }
+}
+
+fn anthropic_tool_json(
+    name: &str,
+    input: &Value,
+    stop: Stop,
+    (i, o): (u64, u64),
+    model: &str,
+) -> Value {
+    json!({"id": "msg_test", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "tool_use", "id": "toolu_test", "name": name, "input": input}],
+        "stop_reason": tool_stop(stop), "stop_sequence": null,
+        "usage": {"input_tokens": i, "output_tokens": o}})
+}
+
+/// As the API streams a forced tool: the block starts with `input: {}`,
+/// then `input_json_delta` pieces of the input's JSON text.
+fn anthropic_tool_stream(
+    name: &str,
+    input: &Value,
+    stop: Stop,
+    (i, o): (u64, u64),
+    model: &str,
+) -> String {
+    let mut s = String::new();
+    let mut ev = |event: &str, v: Value| s.push_str(&format!("event: {event}\ndata: {v}\n\n"));
+    ev(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": "msg_test", "type": "message",
+        "role": "assistant", "content": [], "model": model, "stop_reason": null, "stop_sequence": null,
+        "usage": {"input_tokens": i, "output_tokens": 1}}}),
+    );
+    ev(
+        "content_block_start",
+        json!({"type": "content_block_start", "index": 0,
+        "content_block": {"type": "tool_use", "id": "toolu_test", "name": name, "input": {}}}),
+    );
+    ev(
+        "content_block_delta",
+        json!({"type": "content_block_delta", "index": 0,
+        "delta": {"type": "input_json_delta", "partial_json": ""}}),
+    );
+    let text = input.to_string();
+    for p in pieces(&text) {
+        ev(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": p}}),
+        );
+    }
+    ev(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    );
+    ev(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": tool_stop(stop), "stop_sequence": null},
         "usage": {"output_tokens": o}}),
     );
     ev("message_stop", json!({"type": "message_stop"}));

@@ -1,9 +1,10 @@
 //! What `open` takes from a binding: the JSON form of a configuration
 //! (custom node kinds are added by the binding, which owns the callbacks).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use lekhika_providers::ProviderRow;
+use lekhika_providers::{FallbackTarget, ProviderRow};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -28,6 +29,9 @@ pub struct OpenSettings {
     pub max_concurrency: Option<usize>,
     /// Runner lease in seconds (default 15).
     pub lease: Option<f64>,
+    /// Fallback chains: `{primary: ["secondary", {"provider", "model"}, ...]}`
+    /// (provider rows may also carry their own `fallback`).
+    pub fallbacks: BTreeMap<String, Vec<FallbackTarget>>,
 }
 
 impl OpenSettings {
@@ -67,6 +71,14 @@ impl OpenSettings {
             catalog_json,
             max_concurrency: self.max_concurrency,
             lease: self.lease.map(lease_seconds).transpose()?,
+            fallbacks: self
+                .fallbacks
+                .into_iter()
+                .flat_map(|(p, ts)| {
+                    let p = p.to_ascii_lowercase();
+                    ts.into_iter().map(move |t| (p.clone(), t))
+                })
+                .collect(),
             register: Vec::new(),
         })
     }

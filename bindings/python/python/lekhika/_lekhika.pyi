@@ -332,6 +332,7 @@ class Lekhika:
         catalog: Optional[CatalogLike] = None,
         max_concurrency: Optional[int] = None,
         lease: Optional[float] = None,
+        fallbacks: Optional[Mapping[str, Sequence[Union[str, Mapping[str, str]]]]] = None,
         nodes: Optional[Mapping[str, NodeFunction]] = None,
     ) -> Coroutine[Any, Any, Lekhika]: ...
     @staticmethod
@@ -344,6 +345,7 @@ class Lekhika:
         catalog: Optional[CatalogLike] = None,
         max_concurrency: Optional[int] = None,
         lease: Optional[float] = None,
+        fallbacks: Optional[Mapping[str, Sequence[Union[str, Mapping[str, str]]]]] = None,
         nodes: Optional[Mapping[str, NodeFunction]] = None,
     ) -> Lekhika: ...
     @staticmethod

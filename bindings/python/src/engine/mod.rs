@@ -42,9 +42,10 @@ impl Lekhika {
     /// - `store`: SQLite path, "sqlite::memory:" or "postgres://..." (default: the user's SQLite file).
     /// - `providers`: provider rows `[{"name", "kind"?, "api_key", "base_url"?, "is_active"?}]`.
     /// - `catalog`: model catalog (prices, default models) as a dict, JSON string or path.
+    /// - `fallbacks`: `{primary: ["secondary", {"provider", "model"}]}`, tried when a provider fails.
     /// - `nodes`: custom node kinds, `{"kind": function(ctx) -> JSON-able}`; sync or async.
     #[staticmethod]
-    #[pyo3(signature = (store = None, *, providers = None, providers_file = None, providers_from_env = false, catalog = None, max_concurrency = None, lease = None, nodes = None))]
+    #[pyo3(signature = (store = None, *, providers = None, providers_file = None, providers_from_env = false, catalog = None, max_concurrency = None, lease = None, fallbacks = None, nodes = None))]
     #[allow(clippy::too_many_arguments)]
     fn open<'py>(
         py: Python<'py>,
@@ -55,6 +56,7 @@ impl Lekhika {
         catalog: Option<&Bound<'py, PyAny>>,
         max_concurrency: Option<usize>,
         lease: Option<f64>,
+        fallbacks: Option<&Bound<'py, PyAny>>,
         nodes: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let loops = Loops::default();
@@ -66,6 +68,7 @@ impl Lekhika {
             catalog,
             max_concurrency,
             lease,
+            fallbacks,
             nodes,
             &loops,
         )?;
@@ -82,7 +85,7 @@ impl Lekhika {
 
     /// `open`, blocking (the GIL is released while the store opens).
     #[staticmethod]
-    #[pyo3(signature = (store = None, *, providers = None, providers_file = None, providers_from_env = false, catalog = None, max_concurrency = None, lease = None, nodes = None))]
+    #[pyo3(signature = (store = None, *, providers = None, providers_file = None, providers_from_env = false, catalog = None, max_concurrency = None, lease = None, fallbacks = None, nodes = None))]
     #[allow(clippy::too_many_arguments)]
     fn open_blocking(
         py: Python<'_>,
@@ -93,6 +96,7 @@ impl Lekhika {
         catalog: Option<&Bound<'_, PyAny>>,
         max_concurrency: Option<usize>,
         lease: Option<f64>,
+        fallbacks: Option<&Bound<'_, PyAny>>,
         nodes: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Lekhika> {
         let loops = Loops::default();
@@ -104,6 +108,7 @@ impl Lekhika {
             catalog,
             max_concurrency,
             lease,
+            fallbacks,
             nodes,
             &loops,
         )?;

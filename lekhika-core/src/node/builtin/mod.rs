@@ -7,6 +7,7 @@ pub mod continuity;
 pub(crate) mod craft;
 pub mod image;
 pub mod input;
+pub(crate) mod json_reply;
 pub mod map;
 pub mod phrase_check;
 pub mod template;

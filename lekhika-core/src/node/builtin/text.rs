@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::craft::length::{Length, LengthConfig};
 use super::craft::review::{Review, ReviewConfig};
 use super::craft::session::Session;
+use super::json_reply::json_text;
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
 use crate::node::schema::check_schema;
@@ -164,16 +165,6 @@ impl TextNode {
     }
 }
 
-/// Strip a Markdown code fence around a JSON reply.
-pub(crate) fn strip_fence(s: &str) -> &str {
-    let t = s.trim();
-    let Some(rest) = t.strip_prefix("```") else {
-        return t;
-    };
-    let rest = rest.split_once('\n').map_or(rest, |(_, r)| r);
-    rest.trim_end().strip_suffix("```").unwrap_or(rest).trim()
-}
-
 #[async_trait]
 impl Node for TextNode {
     async fn run(&self, ctx: &NodeContext) -> Result<NodeOutput, NodeError> {
@@ -187,7 +178,7 @@ impl Node for TextNode {
         let mut text = s.write(None).await?;
         let mut metrics = serde_json::Map::new();
         if self.json {
-            let v: Value = serde_json::from_str(strip_fence(&text)).map_err(|e| {
+            let v: Value = serde_json::from_str(json_text(&text)).map_err(|e| {
                 NodeError::InvalidOutput(format!(
                     "the reply is not valid JSON ({e}); answer with JSON only"
                 ))
@@ -333,13 +324,4 @@ fn base_metrics(s: &Session<'_>, text: &str, extra: serde_json::Map<String, Valu
         o.extend(extra);
     }
     m
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn strips_fences() {
-        assert_eq!(super::strip_fence("```json\n{\"a\":1}\n```"), "{\"a\":1}");
-        assert_eq!(super::strip_fence(" {\"a\":1} "), "{\"a\":1}");
-    }
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::fill;
 use super::length::{Length, LengthReport};
 use super::session::Session;
-use crate::node::builtin::text::strip_fence;
+use crate::node::builtin::json_reply::json_text;
 use crate::node::{NodeContext, NodeError};
 use crate::provider::{ChatMessage, OutputFormat, TextRequest};
 use crate::template::Template;
@@ -201,7 +201,7 @@ impl Review {
 /// `{"score": n, "notes": "..." | [...]}` from a reply.
 fn parse_verdict(text: &str) -> Result<(f64, String), String> {
     let v: Value =
-        serde_json::from_str(strip_fence(text)).map_err(|e| format!("not valid JSON ({e})"))?;
+        serde_json::from_str(json_text(text)).map_err(|e| format!("not valid JSON ({e})"))?;
     let score = match v.get("score") {
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
