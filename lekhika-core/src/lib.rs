@@ -10,6 +10,7 @@ pub mod flow;
 pub mod memory_store;
 pub mod node;
 pub mod provider;
+pub mod quota;
 pub mod store;
 pub mod template;
 pub mod testing;

@@ -36,6 +36,8 @@ struct Inner {
     books: Vec<BookRecord>,
     /// execution id -> current lease
     leases: HashMap<String, Lease>,
+    /// execution id -> when its current lease was taken
+    taken_at: HashMap<String, i64>,
     lease_counter: u64,
 }
 
@@ -280,6 +282,7 @@ impl ExecutionStore for MemoryStore {
             expires_at_ms: now + millis(duration),
         };
         g.leases.insert(id.to_string(), lease.clone());
+        g.taken_at.insert(id.to_string(), now);
         Ok(LeaseGrant::Granted(lease))
     }
 
@@ -436,9 +439,29 @@ impl ExecutionQueue for MemoryStore {
             expires_at_ms: now + millis(lease),
         };
         g.leases.insert(id.clone(), l.clone());
+        g.taken_at.insert(id.clone(), now);
         if let Some(r) = g.executions.get_mut(&id) {
             r.status = ExecutionStatus::Running;
         }
         Ok(Some(l))
+    }
+
+    async fn runners(&self) -> StoreResult<Vec<crate::store::RunnerLease>> {
+        let g = self.lock()?;
+        let now = now_ms();
+        let mut v: Vec<crate::store::RunnerLease> = g
+            .leases
+            .values()
+            .filter(|l| l.expires_at_ms > now)
+            .map(|l| crate::store::RunnerLease {
+                worker: l.worker.clone(),
+                execution_id: l.execution_id.clone(),
+                token: l.token,
+                expires_in_ms: l.expires_at_ms - now,
+                held_for_ms: now - g.taken_at.get(&l.execution_id).copied().unwrap_or(now),
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.worker, &a.execution_id).cmp(&(&b.worker, &b.execution_id)));
+        Ok(v)
     }
 }

@@ -450,13 +450,28 @@ pub trait ArtifactStore: Send + Sync {
     async fn list_books(&self, owner: &str) -> StoreResult<Vec<BookRecord>>;
 }
 
+/// One live runner lease, as operators see the fleet: ids and times only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerLease {
+    /// The runner (`host-pid-…`, or a worker's id).
+    pub worker: String,
+    pub execution_id: String,
+    pub token: u64,
+    /// Until the lease expires unless renewed.
+    pub expires_in_ms: i64,
+    /// Since the runner took it.
+    pub held_for_ms: i64,
+}
+
 /// A shared work queue: queued executions are claimed by workers under
 /// leases (renewed and released through the [`ExecutionStore`]'s lease
-/// methods). Claiming is the one place a worker acts across tenants, and it
-/// only learns the owner of what it claimed.
+/// methods). Claiming and listing the live runners are the only places that
+/// cross tenants, and they reveal ids and times, never content.
 #[async_trait]
 pub trait ExecutionQueue: Send + Sync {
     /// Claim one pending execution, or a running one whose lease expired
     /// (its runner died). `None` when idle.
     async fn claim(&self, worker: &str, lease: Duration) -> StoreResult<Option<Lease>>;
+    /// Every live runner lease (not expired), by worker then execution.
+    async fn runners(&self) -> StoreResult<Vec<RunnerLease>>;
 }

@@ -17,24 +17,20 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_calls_and_runner_leases",
         include_str!("../../migrations/postgres/0003_calls_and_runner_leases.sql"),
     ),
+    (
+        "0004_fleet",
+        include_str!("../../migrations/postgres/0004_fleet.sql"),
+    ),
 ];
 
+/// The versions this build knows, oldest first.
+pub(super) fn known_versions() -> impl Iterator<Item = &'static str> {
+    MIGRATIONS.iter().map(|(v, _)| *v)
+}
+
 /// Roles are cluster-wide; several databases (or migrators) may race to
-/// create them, so "already exists" is success.
-const ROLES: &str = r#"
-DO $$ BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lekhika_app') THEN
-        CREATE ROLE lekhika_app NOLOGIN NOSUPERUSER NOBYPASSRLS;
-    END IF;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-END $$;
-DO $$ BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lekhika_queue') THEN
-        CREATE ROLE lekhika_queue NOLOGIN NOSUPERUSER NOBYPASSRLS;
-    END IF;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-END $$;
-"#;
+/// create them, so "already exists" is success. Run before the migrations.
+const ROLES: &str = include_str!("../../migrations/postgres/0000_roles.sql");
 
 pub(super) async fn run(admin_url: &str) -> Result<Vec<String>, OpenError> {
     let config: tokio_postgres::Config = admin_url

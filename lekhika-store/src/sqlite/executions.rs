@@ -488,11 +488,11 @@ impl ExecutionStore for SqliteStore {
                     .query_row([], |r| r.get(0))
                     .map_err(db_err)?;
                 tx.prepare_cached(
-                    "UPDATE executions SET lease_worker = ?1, lease_token = ?2, lease_expires_at_ms = ?3 \
-                     WHERE id = ?4",
+                    "UPDATE executions SET lease_worker = ?1, lease_token = ?2, lease_expires_at_ms = ?3, \
+                     lease_taken_at_ms = ?5 WHERE id = ?4",
                 )
                 .map_err(db_err)?
-                .execute(params![runner, token, now + ms, id])
+                .execute(params![runner, token, now + ms, id, now])
                 .map_err(db_err)?;
                 Ok(LeaseGrant::Granted(Lease {
                     execution_id: id.clone(),

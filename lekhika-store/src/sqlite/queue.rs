@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lekhika_core::store::{ExecutionQueue, Lease, StoreResult};
+use lekhika_core::quota::{Bucket, QuotaLimits, SharedQuota};
+use lekhika_core::store::{ExecutionQueue, Lease, RunnerLease, StoreResult};
 use lekhika_core::util::now_ms;
 use rusqlite::{params, OptionalExtension};
 
@@ -34,7 +35,7 @@ impl ExecutionQueue for SqliteStore {
                 let claimed: Option<(String, String, i64)> = tx
                     .prepare_cached(
                         "UPDATE executions SET status = 'running', lease_worker = ?1, lease_token = ?2, \
-                         lease_expires_at_ms = ?3, updated_at_ms = ?4 \
+                         lease_expires_at_ms = ?3, updated_at_ms = ?4, lease_taken_at_ms = ?4 \
                          WHERE id = (SELECT id FROM executions WHERE status = 'pending' \
                             OR (status = 'running' AND lease_expires_at_ms IS NOT NULL AND lease_expires_at_ms < ?4) \
                             ORDER BY created_at_ms, id LIMIT 1) \
@@ -53,6 +54,83 @@ impl ExecutionQueue for SqliteStore {
                     token: token as u64,
                     expires_at_ms,
                 }))
+            })
+        })
+        .await
+    }
+
+    async fn runners(&self) -> StoreResult<Vec<RunnerLease>> {
+        self.call(move |c| {
+            let now = now_ms();
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT lease_worker, id, lease_token, lease_expires_at_ms, \
+                     COALESCE(lease_taken_at_ms, ?1) FROM executions \
+                     WHERE lease_worker IS NOT NULL AND lease_expires_at_ms > ?1 \
+                     ORDER BY lease_worker, id",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([now], |r| {
+                    Ok(RunnerLease {
+                        worker: r.get(0)?,
+                        execution_id: r.get(1)?,
+                        token: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                        expires_in_ms: r.get::<_, i64>(3)? - now,
+                        held_for_ms: now - r.get::<_, i64>(4)?,
+                    })
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err)?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SharedQuota for SqliteStore {
+    async fn take(&self, key: &str, limits: QuotaLimits, tokens: u64) -> StoreResult<Duration> {
+        if limits.is_unlimited() {
+            return Ok(Duration::ZERO);
+        }
+        let key = key.to_string();
+        self.call(move |c| {
+            write(c, |tx| {
+                let now = now_ms();
+                let row: Option<(Option<f64>, Option<i64>, Option<f64>, Option<i64>)> = tx
+                    .prepare_cached(
+                        "SELECT requests, requests_at_ms, tokens, tokens_at_ms FROM rate_buckets WHERE key = ?1",
+                    )
+                    .map_err(db_err)?
+                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .optional()
+                    .map_err(db_err)?;
+                let bucket = |a: Option<f64>, t: Option<i64>| {
+                    Some(Bucket { avail: a?, at_ms: t? })
+                };
+                let (mut req, mut tok) = match row {
+                    Some((a, b, c2, d)) => (bucket(a, b), bucket(c2, d)),
+                    None => (None, None),
+                };
+                let wait = Bucket::take(&mut req, &mut tok, limits, tokens, now);
+                tx.prepare_cached(
+                    "INSERT INTO rate_buckets (key, requests, requests_at_ms, tokens, tokens_at_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET \
+                     requests = excluded.requests, requests_at_ms = excluded.requests_at_ms, \
+                     tokens = excluded.tokens, tokens_at_ms = excluded.tokens_at_ms",
+                )
+                .map_err(db_err)?
+                .execute(params![
+                    key,
+                    req.map(|b| b.avail),
+                    req.map(|b| b.at_ms),
+                    tok.map(|b| b.avail),
+                    tok.map(|b| b.at_ms)
+                ])
+                .map_err(db_err)?;
+                Ok(wait)
             })
         })
         .await

@@ -107,9 +107,22 @@ CREATE TABLE IF NOT EXISTS calls (
 ) WITHOUT ROWID;
 "#;
 
+/// When each runner took its lease, and rate limits shared by every process
+/// using the file.
+const V3: &str = r#"
+ALTER TABLE executions ADD COLUMN lease_taken_at_ms INTEGER;
+CREATE TABLE IF NOT EXISTS rate_buckets (
+    key TEXT PRIMARY KEY,
+    requests REAL,
+    requests_at_ms INTEGER,
+    tokens REAL,
+    tokens_at_ms INTEGER
+);
+"#;
+
 /// Versions and their SQL, in order.
-const STEPS: &[(i64, &str)] = &[(1, V1), (2, V2)];
-const VERSION: i64 = 2;
+const STEPS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
+const VERSION: i64 = 3;
 
 /// Why the schema could not be brought up to date.
 #[derive(Debug)]
