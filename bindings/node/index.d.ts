@@ -238,7 +238,10 @@ export declare class LekhikaError extends Error {
   /** Whether trying the same call again may help. */
   readonly retryable: boolean
 }
-export declare class ConfigError extends LekhikaError {}
+export declare class ConfigError extends LekhikaError {
+  /** When the store could not be opened (`code` `store_open`): `auth_failed`, `database_missing`, `connection_refused`, `not_migrated`, `schema_outdated`, `schema_newer`, `unsafe_role`, ... */
+  readonly cause?: string
+}
 export declare class ArgumentError extends LekhikaError {}
 export declare class FlowError extends LekhikaError {
   readonly problems: Array<{ scope: string; id: string | null; message: string }>

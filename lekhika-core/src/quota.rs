@@ -26,12 +26,82 @@ impl QuotaLimits {
     }
 }
 
-/// A budget shared by every process of a store.
+/// One change to a bucket pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaOp {
+    /// If a request of `tokens` fits under `limits`, take it (zero wait);
+    /// otherwise take nothing and return how long to wait.
+    Take { limits: QuotaLimits, tokens: u64 },
+    /// Give back tokens taken but not used (the estimate was larger than
+    /// the reply); returns zero.
+    Refund { limits: QuotaLimits, tokens: u64 },
+}
+
+impl QuotaOp {
+    /// Apply to the stored buckets (`None`: never used) at `now_ms`; the
+    /// one copy of the arithmetic every store uses.
+    pub fn apply(
+        self,
+        requests: &mut Option<Bucket>,
+        tokens_bucket: &mut Option<Bucket>,
+        now_ms: i64,
+    ) -> Duration {
+        match self {
+            Self::Take { limits, tokens } => {
+                Bucket::take(requests, tokens_bucket, limits, tokens, now_ms)
+            }
+            Self::Refund { limits, tokens } => {
+                if let (Some(tpm), Some(b)) = (limits.tokens_per_minute, tokens_bucket.as_mut()) {
+                    b.refill(tpm, now_ms);
+                    b.avail = (b.avail + tokens as f64).min(Bucket::rate(tpm).1);
+                }
+                Duration::ZERO
+            }
+        }
+    }
+
+    fn is_noop(&self) -> bool {
+        match self {
+            Self::Take { limits, .. } => limits.is_unlimited(),
+            Self::Refund { limits, tokens } => limits.tokens_per_minute.is_none() || *tokens == 0,
+        }
+    }
+}
+
+/// A budget shared by every process of a store: one row (or entry) per
+/// bucket key, changed under a lock.
 #[async_trait]
 pub trait SharedQuota: Send + Sync {
-    /// If a request of `tokens` fits bucket `key` under `limits`, take it and
-    /// return zero; otherwise take nothing and return how long to wait.
-    async fn take(&self, key: &str, limits: QuotaLimits, tokens: u64) -> StoreResult<Duration>;
+    /// Apply `op` to bucket `key`; the wait a `Take` must sleep before
+    /// trying again (zero: taken).
+    async fn apply(&self, key: &str, op: QuotaOp) -> StoreResult<Duration>;
+}
+
+/// Whether `op` needs the store at all (unlimited takes and empty refunds don't).
+pub fn needs_store(op: &QuotaOp) -> bool {
+    !op.is_noop()
+}
+
+/// Buckets of one process: the [`SharedQuota`] of in-memory stores, and of
+/// provider clients used without a store.
+#[derive(Debug, Default)]
+pub struct MemoryQuota {
+    buckets: std::sync::Mutex<std::collections::HashMap<String, (Option<Bucket>, Option<Bucket>)>>,
+}
+
+impl MemoryQuota {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl SharedQuota for MemoryQuota {
+    async fn apply(&self, key: &str, op: QuotaOp) -> StoreResult<Duration> {
+        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let (r, t) = map.entry(key.to_string()).or_default();
+        Ok(op.apply(r, t, crate::util::now_ms()))
+    }
 }
 
 /// One continuously refilled token bucket holding a second's worth of a

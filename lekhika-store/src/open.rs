@@ -2,32 +2,36 @@
 
 use std::sync::Arc;
 
+use lekhika_core::quota::SharedQuota;
 use lekhika_core::store::{ArtifactStore, ExecutionQueue, ExecutionStore};
 use lekhika_core::wallet::WalletStore;
 
 use crate::OpenError;
 
-/// Shared handles to one opened store, one per core trait. All four point at
-/// the same backend object.
+/// Shared handles to one opened store, one per core trait. All point at the
+/// same backend object; `quota` holds rate limits for every process sharing
+/// the store (PostgreSQL: the fleet; a SQLite file: the machine).
 #[derive(Clone)]
 pub struct Stores {
     pub executions: Arc<dyn ExecutionStore>,
     pub artifacts: Arc<dyn ArtifactStore>,
     pub queue: Arc<dyn ExecutionQueue>,
     pub wallet: Arc<dyn WalletStore>,
+    pub quota: Arc<dyn SharedQuota>,
 }
 
 impl Stores {
-    /// Wrap one object that implements all four traits.
+    /// Wrap one object that implements all five traits.
     pub fn from_store<S>(store: Arc<S>) -> Self
     where
-        S: ExecutionStore + ArtifactStore + ExecutionQueue + WalletStore + 'static,
+        S: ExecutionStore + ArtifactStore + ExecutionQueue + WalletStore + SharedQuota + 'static,
     {
         Self {
             executions: store.clone(),
             artifacts: store.clone(),
             queue: store.clone(),
-            wallet: store,
+            wallet: store.clone(),
+            quota: store,
         }
     }
 }

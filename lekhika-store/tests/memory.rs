@@ -16,6 +16,7 @@ async fn memory() -> Option<Stores> {
         artifacts: store.clone(),
         queue: store,
         wallet: Arc::new(MemoryWalletStore::new()),
+        quota: Arc::new(lekhika_core::quota::MemoryQuota::new()),
     })
 }
 

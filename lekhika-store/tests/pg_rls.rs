@@ -118,6 +118,7 @@ async fn raw_sql_as_app_role_cannot_touch_other_tenants() {
         PgOptions {
             pool_size: 2,
             secret_key: Some(KEY),
+            ..PgOptions::default()
         },
     )
     .await
@@ -298,6 +299,7 @@ async fn admin_access_is_explicit_and_provider_keys_are_encrypted() {
         PgOptions {
             pool_size: 2,
             secret_key: Some(KEY),
+            ..PgOptions::default()
         },
     )
     .await

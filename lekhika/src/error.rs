@@ -14,9 +14,16 @@ pub enum LekhikaError {
     /// unknown option). Fix and retry.
     #[error("{0}")]
     InvalidArgument(String),
-    /// The store could not be opened.
+    /// The store could not be opened: `cause` is the store's own code
+    /// (`auth_failed`, `not_migrated`, `unsafe_role`, …), `location` never
+    /// shows a password.
     #[error("cannot open store {location}: {message}")]
-    StoreOpen { location: String, message: String },
+    StoreOpen {
+        location: String,
+        message: String,
+        cause: &'static str,
+        retryable: bool,
+    },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -53,7 +60,7 @@ impl LekhikaError {
         match self {
             Self::Engine(e) => e.retryable(),
             Self::Store(StoreError::Backend { retryable, .. }) => *retryable,
-            Self::StoreOpen { .. } => false,
+            Self::StoreOpen { retryable, .. } => *retryable,
             _ => false,
         }
     }
@@ -77,3 +84,15 @@ impl LekhikaError {
 }
 
 pub type Result<T, E = LekhikaError> = std::result::Result<T, E>;
+
+impl LekhikaError {
+    /// Opening the store at `location` failed (the password is redacted).
+    pub(crate) fn store_open(location: &str, e: &lekhika_store::OpenError) -> Self {
+        Self::StoreOpen {
+            location: crate::api::books::redact_url(location),
+            message: e.to_string(),
+            cause: e.code(),
+            retryable: e.retryable(),
+        }
+    }
+}

@@ -88,10 +88,7 @@ pub async fn open_stores(location: Option<&str>) -> Result<Stores> {
     };
     lekhika_store::open(&location)
         .await
-        .map_err(|e| LekhikaError::StoreOpen {
-            location,
-            message: e.to_string(),
-        })
+        .map_err(|e| LekhikaError::store_open(&location, &e))
 }
 
 impl Lekhika {

@@ -394,7 +394,7 @@ impl ExecutionStore for PgStore {
             .query_opt(
                 &format!(
                     "UPDATE engine_executions SET lease_worker = $2, lease_token = nextval('lease_tokens'), \
-                     lease_expires_at_ms = {DB_NOW_MS} + $3 \
+                     lease_expires_at_ms = {DB_NOW_MS} + $3, lease_taken_at_ms = {DB_NOW_MS} \
                      WHERE id = $1 AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms <= {DB_NOW_MS}) \
                      RETURNING lease_token, lease_expires_at_ms"
                 ),
@@ -457,8 +457,8 @@ impl ExecutionStore for PgStore {
         let mut c = self.client().await?;
         let tx = begin(&mut c, &lease.owner).await?;
         tx.execute(
-            "UPDATE engine_executions SET lease_worker = NULL, lease_token = NULL, lease_expires_at_ms = NULL \
-             WHERE id = $1 AND lease_token = $2",
+            "UPDATE engine_executions SET lease_worker = NULL, lease_token = NULL, lease_expires_at_ms = NULL, \
+             lease_taken_at_ms = NULL WHERE id = $1 AND lease_token = $2",
             &[&lease.execution_id, &(lease.token as i64)],
         )
         .await

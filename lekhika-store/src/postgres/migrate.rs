@@ -38,7 +38,7 @@ pub(super) async fn run(admin_url: &str) -> Result<Vec<String>, OpenError> {
         .map_err(|e| OpenError::InvalidUrl(format!("{e}")))?;
     let mut client = super::pool::connect(&config)
         .await
-        .map_err(|e| OpenError::Connect(e.to_string()))?;
+        .map_err(|e| super::connect::connect_error(&e, &config))?;
     let fail = |what: &str, e: tokio_postgres::Error| {
         let detail = e
             .as_db_error()

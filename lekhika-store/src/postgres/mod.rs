@@ -19,6 +19,7 @@
 
 mod admin;
 mod artifacts;
+mod connect;
 mod executions;
 mod migrate;
 mod pool;
@@ -44,6 +45,10 @@ pub struct PgOptions {
     /// 32-byte AES-256-GCM key for provider API keys; without it the
     /// provider-key methods fail with `Forbidden`.
     pub secret_key: Option<[u8; 32]>,
+    /// Accept a role that bypasses row-level security (superuser,
+    /// BYPASSRLS, table owner). Only for admin tooling that must see every
+    /// tenant; a worker or host serving users must leave this off.
+    pub allow_rls_bypass: bool,
 }
 
 impl Default for PgOptions {
@@ -51,6 +56,7 @@ impl Default for PgOptions {
         Self {
             pool_size: 8,
             secret_key: None,
+            allow_rls_bypass: false,
         }
     }
 }
@@ -60,6 +66,7 @@ impl std::fmt::Debug for PgOptions {
         f.debug_struct("PgOptions")
             .field("pool_size", &self.pool_size)
             .field("secret_key", &self.secret_key.map(|_| "<redacted>"))
+            .field("allow_rls_bypass", &self.allow_rls_bypass)
             .finish()
     }
 }
@@ -78,7 +85,9 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Connect as the application role (a `postgres://` URL or key=value string).
+    /// Connect as the application role (a `postgres://` URL or key=value
+    /// string). Refuses a role that bypasses row-level security and a schema
+    /// that is missing, older or newer than this binary (see [`OpenError`]).
     pub async fn connect(app_url: &str) -> Result<Self, OpenError> {
         Self::connect_with(app_url, PgOptions::default()).await
     }
@@ -87,9 +96,18 @@ impl PgStore {
         let config: Config = app_url
             .parse()
             .map_err(|e| OpenError::InvalidUrl(format!("{e}")))?;
-        let pool = Pool::open(config, opts.pool_size)
+        // One connection first, for the checks and a clear error.
+        let probe = pool::connect(&config)
             .await
-            .map_err(|e| OpenError::Connect(e.to_string()))?;
+            .map_err(|e| connect::connect_error(&e, &config))?;
+        if !opts.allow_rls_bypass {
+            connect::check_role(&probe).await?;
+        }
+        connect::check_schema(&probe).await?;
+        drop(probe);
+        let pool = Pool::open(config.clone(), opts.pool_size)
+            .await
+            .map_err(|e| connect::connect_error(&e, &config))?;
         Ok(Self {
             pool,
             secret_key: opts.secret_key,

@@ -105,7 +105,12 @@ impl SqliteStore {
         ))
         .map_err(connect)?;
         conn.set_prepared_statement_cache_capacity(64);
-        schema::migrate(&mut conn).map_err(|e| OpenError::Migration(e.to_string()))?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            schema::MigrateError::Newer(v) => OpenError::SchemaNewer {
+                unknown: vec![format!("SQLite schema version {v}")],
+            },
+            e => OpenError::Migration(e.to_string()),
+        })?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })

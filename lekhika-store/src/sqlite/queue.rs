@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lekhika_core::quota::{Bucket, QuotaLimits, SharedQuota};
+use lekhika_core::quota::{needs_store, Bucket, QuotaOp, SharedQuota};
 use lekhika_core::store::{ExecutionQueue, Lease, RunnerLease, StoreResult};
 use lekhika_core::util::now_ms;
 use rusqlite::{params, OptionalExtension};
@@ -91,8 +91,8 @@ impl ExecutionQueue for SqliteStore {
 
 #[async_trait]
 impl SharedQuota for SqliteStore {
-    async fn take(&self, key: &str, limits: QuotaLimits, tokens: u64) -> StoreResult<Duration> {
-        if limits.is_unlimited() {
+    async fn apply(&self, key: &str, op: QuotaOp) -> StoreResult<Duration> {
+        if !needs_store(&op) {
             return Ok(Duration::ZERO);
         }
         let key = key.to_string();
@@ -114,7 +114,7 @@ impl SharedQuota for SqliteStore {
                     Some((a, b, c2, d)) => (bucket(a, b), bucket(c2, d)),
                     None => (None, None),
                 };
-                let wait = Bucket::take(&mut req, &mut tok, limits, tokens, now);
+                let wait = op.apply(&mut req, &mut tok, now);
                 tx.prepare_cached(
                     "INSERT INTO rate_buckets (key, requests, requests_at_ms, tokens, tokens_at_ms) \
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET \

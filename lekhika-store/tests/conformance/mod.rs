@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod executions;
+pub mod fleet;
 pub mod isolation;
 pub mod queue;
 pub mod wallet;
@@ -28,6 +29,7 @@ macro_rules! conformance_suite {
             isolation::others_calls,
             queue::claim_renew_release, queue::expiry_and_fencing, queue::concurrent_claims_are_exclusive,
             queue::runner_leases, queue::concurrent_lease_takers_are_exclusive,
+            fleet::runners_list_live_leases, fleet::shared_quota_buckets,
             wallet::grant_idempotent, wallet::reserve_settle_release_idempotent,
             wallet::never_negative_under_concurrency, wallet::execution_limit, wallet::ledger_sums_match_wallet,
             wallet::ensure_period_once, wallet::sums_never_wrap);

@@ -58,6 +58,22 @@ static CLEANUP: Once = Once::new();
 
 /// A new, migrated database; `None` when PostgreSQL is not configured.
 pub async fn fresh_db() -> Option<TestDb> {
+    let db = empty_db().await?;
+    let applied = PgStore::migrate(&db.admin_url).await.unwrap();
+    assert_eq!(
+        applied,
+        vec![
+            "0001_schema",
+            "0002_security",
+            "0003_calls_and_runner_leases",
+            "0004_fleet"
+        ]
+    );
+    Some(db)
+}
+
+/// A new database that was never migrated.
+pub async fn empty_db() -> Option<TestDb> {
     let (admin, app) = urls()?;
     let root = admin_client(&admin).await;
     let mut stale = Vec::new();
@@ -97,14 +113,5 @@ pub async fn fresh_db() -> Option<TestDb> {
         app_url: with_db(&app, &name),
         name,
     };
-    let applied = PgStore::migrate(&db.admin_url).await.unwrap();
-    assert_eq!(
-        applied,
-        vec![
-            "0001_schema",
-            "0002_security",
-            "0003_calls_and_runner_leases"
-        ]
-    );
     Some(db)
 }

@@ -19,10 +19,7 @@ impl Lekhika {
         {
             lekhika_store::PgStore::migrate(admin_url)
                 .await
-                .map_err(|e| LekhikaError::StoreOpen {
-                    location: redact_url(admin_url),
-                    message: e.to_string(),
-                })
+                .map_err(|e| LekhikaError::store_open(admin_url, &e))
         }
         #[cfg(not(feature = "postgres"))]
         {

@@ -14,7 +14,7 @@
 //!
 //! A run is asked for with one [`RunRequest`] (flow, inputs, [`RunSettings`]).
 
-mod books;
+pub(crate) mod books;
 mod flows;
 mod host_node;
 mod open;
