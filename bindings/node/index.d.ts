@@ -240,7 +240,7 @@ export declare class LekhikaError extends Error {
 }
 export declare class ConfigError extends LekhikaError {
   /** When the store could not be opened (`code` `store_open`): `auth_failed`, `database_missing`, `connection_refused`, `not_migrated`, `schema_outdated`, `schema_newer`, `unsafe_role`, ... */
-  readonly cause?: string
+  readonly reason?: string
 }
 export declare class ArgumentError extends LekhikaError {}
 export declare class FlowError extends LekhikaError {

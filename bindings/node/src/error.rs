@@ -28,7 +28,7 @@ pub fn payload(e: &LekhikaError) -> Value {
             expires_in_ms,
             ..
         }) => json!({ "runner": runner, "expires_in_ms": expires_in_ms }),
-        LekhikaError::StoreOpen { cause, .. } => json!({ "cause": cause }),
+        LekhikaError::StoreOpen { cause, .. } => json!({ "reason": cause }),
         _ => Value::Null,
     };
     if let (Value::Object(p), Value::Object(d)) = (&mut p, details) {
