@@ -201,3 +201,61 @@ async fn a_stop_request_reaches_the_worker_holding_the_run() {
         "the remaining chapters were never asked for"
     );
 }
+
+/// The most requests that arrived within any `window`.
+fn busiest(times: &[std::time::Instant], window: Duration) -> usize {
+    let mut t = times.to_vec();
+    t.sort();
+    (0..t.len())
+        .map(|i| t[i..].iter().take_while(|x| **x - t[i] < window).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_sharing_a_store_share_a_providers_rate_limit() {
+    // 120 requests a minute: a bucket of 2, refilled at 2 a second. Two
+    // processes with their own buckets would send 4 at once, then 2 more
+    // within half a second; sharing the store's bucket, no second holds
+    // more than 2 + 2.
+    let server = ScriptedServer::openai(|b| book_reply(b, Duration::ZERO));
+    let dir = tmpdir("shared-rpm");
+    let providers = dir.join("providers.json");
+    std::fs::write(
+        &providers,
+        serde_json::json!([{
+            "name": "openai", "kind": "openai", "api_key": "sk-test",
+            "base_url": server.url(), "requests_per_minute": 120
+        }])
+        .to_string(),
+    )
+    .unwrap();
+    let store = dir.join("shared.db");
+    let mut handles = Vec::new();
+    for title in ["Paced One", "Paced Two"] {
+        let mut c = cmd(None, &store);
+        c.args(["run", fixture("book.json").to_str().unwrap(), "--json"])
+            .args(["--providers", providers.to_str().unwrap()])
+            .args(["--input", &format!("title={title}"), "--input", "chapters=3"])
+            .arg("--out")
+            .arg(dir.join(title));
+        handles.push(tokio::task::spawn_blocking(move || run_ok(&mut c)));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let times: Vec<_> = server.requests().iter().map(|r| r.received_at).collect();
+    assert_eq!(times.len(), 2 * (1 + 3));
+    let most = busiest(&times, Duration::from_millis(950));
+    assert!(
+        most <= 4,
+        "{most} requests within one second: the limit was not shared"
+    );
+    let mut sorted = times.clone();
+    sorted.sort();
+    let span = *sorted.last().unwrap() - sorted[0];
+    assert!(
+        span >= Duration::from_millis(2700),
+        "8 requests at 2 a second after a burst of 2 take 3 s, took {span:?}"
+    );
+}

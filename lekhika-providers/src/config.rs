@@ -1,6 +1,9 @@
 //! Provider configuration: typed values built once from host rows or env vars.
 
 use std::fmt;
+use std::sync::Arc;
+
+use lekhika_core::quota::SharedQuota;
 
 use serde::{Deserialize, Serialize};
 
@@ -102,6 +105,10 @@ pub struct ProviderConfig {
     pub rate_limits: RateLimits,
     pub timeouts: Timeouts,
     pub openai: OpenAiCompat,
+    /// Where `rate_limits` are kept: `None` for this process's buckets, or
+    /// a store's [`SharedQuota`] so the limits hold for every process
+    /// sharing that store (a fleet of workers on one PostgreSQL).
+    pub quota: Option<Arc<dyn SharedQuota>>,
 }
 
 impl ProviderConfig {
@@ -116,6 +123,7 @@ impl ProviderConfig {
             retry: RetryPolicy::default(),
             rate_limits: RateLimits::default(),
             timeouts: Timeouts::default(),
+            quota: None,
         }
     }
 
@@ -135,6 +143,12 @@ impl ProviderConfig {
 
     pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
         self.rate_limits = limits;
+        self
+    }
+
+    /// Keep the rate limits in `quota` (see [`ProviderConfig::quota`]).
+    pub fn with_quota(mut self, quota: Arc<dyn SharedQuota>) -> Self {
+        self.quota = Some(quota);
         self
     }
 
@@ -158,6 +172,7 @@ impl fmt::Debug for ProviderConfig {
             .field("base_url", &self.base_url)
             .field("retry", &self.retry)
             .field("rate_limits", &self.rate_limits)
+            .field("shared_quota", &self.quota.is_some())
             .finish_non_exhaustive()
     }
 }

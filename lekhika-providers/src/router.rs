@@ -127,6 +127,20 @@ impl ProviderSet {
         Ok(self)
     }
 
+    /// Rebuild every configured client keeping its rate limits in `quota`
+    /// (a store's [`SharedQuota`](lekhika_core::quota::SharedQuota)), so
+    /// they hold for every process sharing the store.
+    pub fn with_shared_quota(
+        mut self,
+        quota: Arc<dyn lekhika_core::quota::SharedQuota>,
+    ) -> Result<Self, ConfigError> {
+        for (name, cfg) in self.configs.iter_mut() {
+            cfg.quota = Some(quota.clone());
+            self.clients.insert(name.clone(), client_for(cfg)?);
+        }
+        Ok(self)
+    }
+
     /// Builder form of [`add`](Self::add).
     pub fn with(mut self, cfg: ProviderConfig) -> Result<Self, ConfigError> {
         self.add(cfg)?;

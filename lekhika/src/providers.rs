@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use lekhika_core::provider::ModelProvider;
+use lekhika_core::quota::SharedQuota;
 use lekhika_core::wallet::PriceBook;
 use lekhika_providers::{
     not_configured, parse_provider_rows, FallbackTarget, ProviderRow, ProviderSet,
@@ -19,12 +20,14 @@ impl Providers {
     /// Env vars (OPENAI_API_KEY, ...) if asked, then a JSON file of provider
     /// rows (unknown keys are errors), then the host's rows; later sources
     /// win. `fallbacks` add to the rows' `fallback` chains; every target
-    /// must be configured.
+    /// must be configured. Rate limits are kept in `quota` (the store's, so
+    /// they hold for every process sharing it).
     pub fn load(
         from_env: bool,
         file: Option<&Path>,
         rows: &[ProviderRow],
         fallbacks: &[(String, FallbackTarget)],
+        quota: Arc<dyn SharedQuota>,
     ) -> Result<Self> {
         let config = |e: lekhika_providers::ConfigError| LekhikaError::Config(e.to_string());
         let mut set = if from_env {
@@ -54,6 +57,7 @@ impl Providers {
         // The engine retries each call itself: one budget per call.
         let set = set
             .with_client_retry(lekhika_providers::http::RetryPolicy::none())
+            .and_then(|s| s.with_shared_quota(quota))
             .map_err(config)?;
         Ok(Self { set: Arc::new(set) })
     }

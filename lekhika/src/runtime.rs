@@ -103,6 +103,7 @@ impl Lekhika {
             cfg.providers_file.as_deref(),
             &cfg.provider_rows,
             &cfg.fallbacks,
+            stores.quota.clone(),
         )?;
         let mut builder = Engine::builder(providers.model_provider(), stores.executions.clone())
             .artifacts(stores.artifacts.clone())

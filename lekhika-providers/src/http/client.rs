@@ -209,12 +209,21 @@ impl HttpClient {
             inner,
             provider: cfg.name.clone(),
             key: cfg.api_key.clone(),
-            limiter: RateLimiter::shared(
-                &cfg.name,
-                &cfg.base_url,
-                cfg.api_key.expose(),
-                cfg.rate_limits,
-            ),
+            limiter: {
+                let l = RateLimiter::shared(
+                    &cfg.name,
+                    &cfg.base_url,
+                    cfg.api_key.expose(),
+                    cfg.rate_limits,
+                );
+                l.share_through(
+                    cfg.quota.clone(),
+                    &cfg.base_url,
+                    cfg.api_key.expose(),
+                    cfg.rate_limits,
+                );
+                l
+            },
             timeouts: cfg.timeouts,
             classify,
             hints,

@@ -9,6 +9,6 @@ pub mod retry;
 pub mod sse;
 
 pub use client::Timeouts;
-pub use ratelimit::{LimitHint, RateLimiter, RateLimits};
+pub use ratelimit::{quota_key, LimitHint, RateLimiter, RateLimits};
 pub use retry::{Failure, RetryPolicy, RetryState};
 pub use sse::{SseDecoder, SseEvent};

@@ -1,10 +1,13 @@
-//! Process-wide rate limiting per provider, endpoint and API key.
+//! Rate limiting per provider, endpoint and API key.
 //!
 //! Every client built for the same `(provider name, base URL, key)` shares
 //! one [`RateLimiter`], so all runs in the process draw from the same
 //! budget. Configured limits are token buckets refilled continuously, each
 //! holding one second's worth (so a per-minute limit is paced evenly, never
-//! spent in one burst). Providers' headers (`x-ratelimit-*`,
+//! spent in one burst). With a [`SharedQuota`] (a store's, see
+//! `ProviderConfig::quota`) the configured limits hold for every process
+//! sharing that store: the buckets live in the store, keyed by base URL and
+//! a hash of the key. Providers' headers (`x-ratelimit-*`,
 //! `anthropic-ratelimit-*`) tighten it further until their reset time.
 
 use std::collections::hash_map::DefaultHasher;
@@ -13,6 +16,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use lekhika_core::quota::{QuotaLimits, QuotaOp, SharedQuota};
 use tokio::time::Instant;
 
 /// Configured limits; `None` means "no limit of ours" (headers still apply).
@@ -77,10 +81,36 @@ struct State {
     server_tokens: Option<(u64, Instant)>,
 }
 
+/// Configured limits held in a store for every process sharing it.
+#[derive(Clone)]
+struct Fleet {
+    quota: Arc<dyn SharedQuota>,
+    key: String,
+    limits: QuotaLimits,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet").field("limits", &self.limits).finish()
+    }
+}
+
 /// A shared limiter; obtain one with [`RateLimiter::shared`].
 #[derive(Debug, Default)]
 pub struct RateLimiter {
     state: Mutex<State>,
+    fleet: Mutex<Option<Fleet>>,
+}
+
+/// The bucket key of an endpoint and API key in a shared store: the same in
+/// every process and release (FNV-1a of the key; the key itself is never stored).
+pub fn quota_key(base_url: &str, api_key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in api_key.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{}|{h:016x}", base_url.trim_end_matches('/'))
 }
 
 type Registry = Mutex<HashMap<(String, String, u64), Arc<RateLimiter>>>;
@@ -111,6 +141,41 @@ impl RateLimiter {
         };
         limiter.configure(limits);
         limiter
+    }
+
+    /// Hold the configured limits in `quota` (shared by every process using
+    /// the same store) instead of this process's buckets; `None` goes back
+    /// to local buckets.
+    pub fn share_through(
+        &self,
+        quota: Option<Arc<dyn SharedQuota>>,
+        base_url: &str,
+        api_key: &str,
+        limits: RateLimits,
+    ) {
+        let fleet = quota.map(|quota| Fleet {
+            quota,
+            key: quota_key(base_url, api_key),
+            limits: QuotaLimits {
+                requests_per_minute: limits.requests_per_minute,
+                tokens_per_minute: limits.tokens_per_minute,
+            },
+        });
+        let local = if fleet.is_some() {
+            RateLimits::default()
+        } else {
+            limits
+        };
+        *self.fleet.lock().unwrap_or_else(|e| e.into_inner()) = fleet;
+        self.configure(local);
+    }
+
+    fn fleet(&self) -> Option<Fleet> {
+        self.fleet
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .filter(|f| !f.limits.is_unlimited())
     }
 
     /// A limiter shared with nobody (tests, one-off clients).
@@ -186,6 +251,22 @@ impl RateLimiter {
 
     /// Wait until a request estimated at `tokens` fits every limit, then take it.
     pub async fn acquire(&self, tokens: u64) {
+        if let Some(fleet) = self.fleet() {
+            let op = QuotaOp::Take {
+                limits: fleet.limits,
+                tokens,
+            };
+            loop {
+                match fleet.quota.apply(&fleet.key, op).await {
+                    Ok(wait) if wait.is_zero() => break,
+                    Ok(wait) => tokio::time::sleep(wait.max(Duration::from_millis(1))).await,
+                    // A store hiccup must not fail the book: this request
+                    // goes unpaced (the provider's own 429s and headers
+                    // still apply, and the engine retries those).
+                    Err(_) => break,
+                }
+            }
+        }
         loop {
             let wait = self.try_take(tokens, Instant::now());
             if wait.is_zero() {
@@ -198,6 +279,18 @@ impl RateLimiter {
     /// Give back tokens reserved by [`acquire`](Self::acquire) but not used.
     pub fn refund(&self, estimated: u64, actual: u64) {
         if actual >= estimated {
+            return;
+        }
+        if let Some(fleet) = self.fleet() {
+            let op = QuotaOp::Refund {
+                limits: fleet.limits,
+                tokens: estimated - actual,
+            };
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = fleet.quota.apply(&fleet.key, op).await;
+                });
+            }
             return;
         }
         let mut s = self.lock();
