@@ -80,6 +80,9 @@ export interface ExecutionSummary {
   id: string; status: Status; message: string | null; reason: string | null; engine_id: string | null
   title: string | null; created_at_ms: number; updated_at_ms: number; runner: RunnerInfo | null
 }
+export interface RunnerLease {
+  worker: string; execution_id: string; token: number; expires_in_ms: number; held_for_ms: number
+}
 export interface BookRecord {
   id: string; owner: string; execution_id: string; title: string; author: string | null
   word_count: number; character_count: number; formats: string[]; created_at_ms: number
@@ -215,6 +218,8 @@ export declare class Lekhika {
   report(executionId: string, options?: UserOption): Promise<ExecutionReport>
   settings(executionId: string, options?: UserOption): Promise<RunSettings>
   listExecutions(options?: UserOption & { status?: Status }): Promise<ExecutionSummary[]>
+  /** Every live runner lease in the store, across tenants (ids and times, no content). */
+  runners(): Promise<RunnerLease[]>
   compiledBook(executionId: string, options?: UserOption): Promise<Record<string, unknown>>
   exportBook(executionId: string, formats?: string[], options?: ExportCallOptions): Promise<ExportedFile[]>
   writeBook(executionId: string, dir: string, formats?: string[], options?: ExportCallOptions): Promise<string[]>

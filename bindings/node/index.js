@@ -203,6 +203,7 @@ class Lekhika {
   report(executionId, opts = {}) { return call(this._n.report(userOf(opts), executionId)) }
   settings(executionId, opts = {}) { return call(this._n.settings(userOf(opts), executionId)) }
   listExecutions(opts = {}) { return call(this._n.listExecutions(userOf(opts), opts.status)) }
+  runners() { return call(this._n.runners()) }
   compiledBook(executionId, opts = {}) { return call(this._n.compiledBook(userOf(opts), executionId)) }
   exportBook(executionId, formats, opts = {}) { return call(this._n.exportBook(userOf(opts), executionId, formats, opts.options)) }
   writeBook(executionId, dir, formats, opts = {}) { return call(this._n.writeBook(userOf(opts), executionId, dir, formats, opts.options)) }

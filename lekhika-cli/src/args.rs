@@ -174,20 +174,10 @@ pub enum Command {
         #[command(subcommand)]
         action: WalletAction,
     },
-    /// Queue a run for workers sharing the store; prints its id.
-    Submit {
-        /// Flow file (React Flow JSON).
-        flow: PathBuf,
-        #[command(flatten)]
-        inputs: Inputs,
-        #[command(flatten)]
-        models: ModelChoice,
-        /// Print {"execution_id": ...} as JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        common: Common,
-    },
+    /// Queue a run for workers sharing the store; prints its id. Takes every
+    /// option `run` takes; a worker writes the book to `--out` (relative to
+    /// the worker's directory unless absolute) in `--formats`.
+    Submit(RunArgs),
     /// Claim queued runs from the store and run them, until interrupted.
     Worker {
         /// Runs at once.
@@ -199,6 +189,34 @@ pub enum Command {
         /// Stop after this many runs (for scripts and tests).
         #[arg(long)]
         max_runs: Option<usize>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Create or upgrade the PostgreSQL schema (idempotent). Give `--store`
+    /// an owner/admin URL; prints what it applied and how to create a login
+    /// role for workers. A SQLite file is brought up to date on open.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List a user's executions and their books.
+    List {
+        /// Only executions in this state: pending, running, interrupted,
+        /// paused, completed, failed, stopped.
+        #[arg(long)]
+        status: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show the live workers sharing the store, the runs they hold and
+    /// their lease age (ids and times only, across every user).
+    Workers {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         common: Common,
     },

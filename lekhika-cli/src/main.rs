@@ -10,7 +10,7 @@ mod setup;
 use clap::Parser;
 
 use args::{Cli, Command, WalletAction};
-use commands::{info, run, wallet, worker};
+use commands::{fleet, info, run, wallet, worker};
 use error::CliResult;
 
 async fn dispatch(cli: Cli) -> CliResult<()> {
@@ -87,13 +87,14 @@ async fn dispatch(cli: Cli) -> CliResult<()> {
                 common,
             } => wallet::grant(&common, &owner, amount, key.as_deref()).await,
         },
-        Command::Submit {
-            flow,
-            inputs,
-            models,
+        Command::Submit(a) => worker::submit(a).await,
+        Command::Migrate { common } => fleet::migrate(&common).await,
+        Command::List {
+            status,
             json,
             common,
-        } => worker::submit(&common, &flow, &inputs, &models, json).await,
+        } => fleet::list(&common, status.as_deref(), json).await,
+        Command::Workers { json, common } => fleet::workers(&common, json).await,
         Command::Worker {
             max_concurrent,
             json,

@@ -29,3 +29,11 @@ pub use open::{open, Stores};
 pub use postgres::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
+
+/// How to create a login role for workers and hosts after migrating a
+/// PostgreSQL database: a member of `lekhika_app`, so row-level security
+/// applies to it (`lekhika migrate` prints this; docs/stores.md shows it).
+pub const WORKER_ROLE_SQL: &str = "\
+CREATE ROLE lekhika_worker LOGIN PASSWORD 'choose-a-password' IN ROLE lekhika_app;
+-- then every worker and host connects as it:
+--   postgres://lekhika_worker:choose-a-password@HOST:5432/DATABASE";

@@ -141,7 +141,9 @@ async fn roles_that_bypass_row_level_security_are_refused() {
         .await
         .unwrap();
     let url = db.app_url.replacen("lekhika_app:lekhika_app", &worker, 1);
-    let store = PgStore::connect(&url).await.expect("a worker role connects");
+    let store = PgStore::connect(&url)
+        .await
+        .expect("a worker role connects");
     drop(store);
     admin
         .batch_execute(&format!(
@@ -204,12 +206,16 @@ async fn connection_failures_name_their_cause() {
         "{e:?}"
     );
     assert!(!e.to_string().contains("secret-pw"), "{e}");
-    assert!(e.to_string().contains("does not exist"), "the server's reason is kept: {e}");
+    assert!(
+        e.to_string().contains("does not exist"),
+        "the server's reason is kept: {e}"
+    );
     // Nothing listening.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let e = refusal(PgStore::connect(&format!("postgres://lekhika_app:pw@127.0.0.1:{port}/x")).await);
+    let e =
+        refusal(PgStore::connect(&format!("postgres://lekhika_app:pw@127.0.0.1:{port}/x")).await);
     assert!(
         matches!(&e, OpenError::ConnectionRefused { address } if address == &format!("127.0.0.1:{port}")),
         "{e:?}"

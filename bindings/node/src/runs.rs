@@ -161,4 +161,11 @@ impl Lekhika {
             .map_err(js)?;
         Ok(to_json(&v))
     }
+
+    /// Every live runner lease in the store, across tenants (ids and times).
+    #[napi]
+    pub async fn runners(&self) -> napi::Result<Value> {
+        let v = self.inner.runners().await.map_err(js)?;
+        Ok(to_json(&v))
+    }
 }

@@ -111,4 +111,15 @@ test('interfaces match the data', async () => {
   const [file] = await lk.exportBook(out.execution_id, ['md'], { user: 'ana' })
   conforms('ExportedFile', file)
   assert.ok(events.every((e) => typeof e.execution_id === 'string' && typeof e.at_ms === 'number'))
+  // While a run holds its lease, the fleet view lists it.
+  server.setDelay(500)
+  try {
+    const handle = await lk.start(bookFlow({ chapters: 1 }), { title: 'Slow' }, { user: 'ana' })
+    const held = (await lk.runners()).filter((r) => r.execution_id === handle.executionId)
+    assert.equal(held.length, 1, JSON.stringify(held))
+    conforms('RunnerLease', held[0])
+    await handle.result()
+  } finally {
+    server.setDelay(0)
+  }
 })

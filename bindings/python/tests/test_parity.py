@@ -116,6 +116,15 @@ def test_typed_dicts_match_the_data(server: OpenAIServer, providers: List[Dict[s
         assert books and books[0]["execution_id"] == out.execution_id
         conforms("BookRecord", books[0])
 
+        # While a run holds its lease, the fleet view lists it.
+        server.delay = lambda b: 0.5
+        handle = await lk.start(book_flow(), {"title": "Slow", "chapters": 1}, user="ana")
+        leases = [r for r in await lk.runners() if r["execution_id"] == handle.execution_id]
+        assert len(leases) == 1, leases
+        conforms("RunnerLease", leases[0])
+        await handle.wait()
+        server.delay = lambda b: 0.0
+
         failed = await lk.run({"nodes": [{"id": "x", "type": "text", "data": {
             "provider": "openai", "model": "gpt-4o-mini", "max_tokens": 5, "prompt": "FAIL permanently"}}],
             "edges": []}, user="ana", check=False)

@@ -1,3 +1,4 @@
+pub mod fleet;
 pub mod info;
 pub mod run;
 pub mod wallet;

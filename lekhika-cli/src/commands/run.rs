@@ -16,21 +16,27 @@ use crate::setup::{run_settings, setup, Setup};
 use crate::{commands::info::print_estimate, inputs};
 use lekhika::ALL_FORMATS;
 
-pub async fn run(args: RunArgs) -> CliResult<()> {
-    let s = setup(&args.common).await?;
+/// The run `run` and `submit` ask for: flow, inputs, models, concurrency,
+/// and where the book goes (kept in the run's host settings).
+pub fn request(args: &RunArgs, s: &Setup) -> CliResult<RunRequest> {
     let settings = RunSettings {
         max_concurrency: args.max_concurrency,
         host: json!({
             "out": args.follow.out.clone().map(|p| p.to_string_lossy().into_owned()),
             "formats": args.follow.formats.clone(),
         }),
-        ..run_settings(&args.models, &s)?
+        ..run_settings(&args.models, s)?
     };
-    let req = RunRequest::new(
+    Ok(RunRequest::new(
         FlowDoc::from_path(&args.flow)?,
         inputs::collect(&args.inputs)?,
         settings,
-    );
+    ))
+}
+
+pub async fn run(args: RunArgs) -> CliResult<()> {
+    let s = setup(&args.common).await?;
+    let req = request(&args, &s)?;
     if args.dry_run {
         let est = s.lk.estimate(&req)?;
         return print_estimate(&est, args.follow.json);
@@ -61,7 +67,7 @@ pub async fn resume(s: Setup, id: &str, f: &Follow) -> CliResult<()> {
 
 /// A completed run: write whichever of its book files are missing.
 async fn finish_book(s: &Setup, id: &str, f: &Follow) -> CliResult<()> {
-    let (out, formats) = book_target(s, id, f).await?;
+    let (out, formats) = book_target(&s.lk, &s.user, id, f).await?;
     let (written, present) = match s.lk.write_missing(&s.user, id, &formats, &out, None).await {
         Ok(x) => x,
         Err(lekhika::LekhikaError::NoBook(_)) => (Vec::new(), Vec::new()),
@@ -95,8 +101,13 @@ async fn finish_book(s: &Setup, id: &str, f: &Follow) -> CliResult<()> {
 
 /// Where a run's book goes: the flags, else the run's own choice, else
 /// `./out` in every format.
-async fn book_target(s: &Setup, id: &str, f: &Follow) -> CliResult<(PathBuf, Vec<String>)> {
-    let host = s.lk.settings(&s.user, id).await?.host;
+pub(crate) async fn book_target(
+    lk: &lekhika::Lekhika,
+    user: &str,
+    id: &str,
+    f: &Follow,
+) -> CliResult<(PathBuf, Vec<String>)> {
+    let host = lk.settings(user, id).await?.host;
     let out = f
         .out
         .clone()
@@ -187,7 +198,7 @@ async fn conclude(s: &Setup, o: &RunOutcome, f: &Follow) -> CliResult<()> {
     let id = &o.execution_id;
     match o.status {
         ExecutionStatus::Completed => {
-            let (out, formats) = book_target(s, id, f).await?;
+            let (out, formats) = book_target(&s.lk, &s.user, id, f).await?;
             let files = match s.lk.write_book(&s.user, id, &formats, &out, None).await {
                 Ok(files) => files,
                 // A flow without a book (e.g. an outline-only flow).

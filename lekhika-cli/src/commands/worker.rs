@@ -4,32 +4,27 @@
 
 use std::time::Duration;
 
-use lekhika::{FlowDoc, RunRequest};
+use std::sync::Arc;
+
+use lekhika_core::store::ExecutionStatus;
 use lekhika_core::RunHandle;
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use crate::args::{Common, Inputs, ModelChoice};
+use crate::args::{Common, Follow, RunArgs};
 use crate::error::{CliError, CliResult};
-use crate::inputs;
 use crate::progress::Progress;
-use crate::setup::{run_settings, setup};
+use crate::setup::{setup, Setup};
 
-pub async fn submit(
-    common: &Common,
-    flow: &std::path::Path,
-    inp: &Inputs,
-    models: &ModelChoice,
-    as_json: bool,
-) -> CliResult<()> {
-    let s = setup(common).await?;
-    let req = RunRequest::new(
-        FlowDoc::from_path(flow)?,
-        inputs::collect(inp)?,
-        run_settings(models, &s)?,
-    );
+pub async fn submit(args: RunArgs) -> CliResult<()> {
+    let s = setup(&args.common).await?;
+    let req = super::run::request(&args, &s)?;
+    if args.dry_run {
+        let est = s.lk.estimate(&req)?;
+        return crate::commands::info::print_estimate(&est, args.follow.json);
+    }
     let id = s.lk.submit(req).await?;
-    if as_json {
+    if args.follow.json {
         println!("{}", json!({"execution_id": id, "status": "pending"}));
     } else {
         println!("{id}");
@@ -50,7 +45,7 @@ pub async fn worker(
     as_json: bool,
     max_runs: Option<usize>,
 ) -> CliResult<()> {
-    let s = setup(common).await?;
+    let s = Arc::new(setup(common).await?);
     let me = worker_id();
     let lease_len = crate::setup::lease(common)?.unwrap_or(lekhika_core::exec::DEFAULT_LEASE);
     eprintln!(
@@ -65,7 +60,7 @@ pub async fn worker(
                 Ok(Some(handle)) => {
                     claimed += 1;
                     eprintln!("worker {me}: claimed {}", handle.execution_id());
-                    set.spawn(run_one(handle, as_json));
+                    set.spawn(run_one(s.clone(), handle, as_json));
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -88,8 +83,9 @@ pub async fn worker(
     }
 }
 
-async fn run_one(mut handle: RunHandle, as_json: bool) {
+async fn run_one(s: Arc<Setup>, mut handle: RunHandle, as_json: bool) {
     let id = handle.execution_id().to_string();
+    let owner = handle.owner().to_string();
     let mut progress = Progress::new(as_json);
     if let Some(mut ev) = handle.events() {
         while let Some(e) = ev.recv().await {
@@ -104,8 +100,38 @@ async fn run_one(mut handle: RunHandle, as_json: bool) {
         Ok(o) if o.reason.as_deref() == Some("lease_lost") => {
             eprintln!("run {id}: lease lost, left to its new holder")
         }
+        Ok(o) if o.status == ExecutionStatus::Completed => {
+            match write_book(&s, &owner, &id).await {
+                Ok(files) => {
+                    for f in files {
+                        eprintln!("run {id}: wrote {}", f.display());
+                    }
+                    eprintln!("run {id}: completed");
+                }
+                Err(e) => eprintln!(
+                    "run {id}: completed, but its book could not be written: {}",
+                    e.message
+                ),
+            }
+        }
         // The run released its lease as it ended.
         Ok(o) => eprintln!("run {id}: {}", o.status.as_str()),
         Err(e) => eprintln!("run {id}: {e}"),
+    }
+}
+
+/// The book of a completed run, where and in the formats its submitter
+/// asked (`lekhika export ID` writes it anywhere later).
+async fn write_book(s: &Setup, owner: &str, id: &str) -> CliResult<Vec<std::path::PathBuf>> {
+    let none = Follow {
+        json: false,
+        out: None,
+        formats: None,
+    };
+    let (out, formats) = super::run::book_target(&s.lk, owner, id, &none).await?;
+    match s.lk.write_book(owner, id, &formats, &out, None).await {
+        Ok(files) => Ok(files),
+        Err(lekhika::LekhikaError::NoBook(_)) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -173,6 +173,7 @@ async fn prepare(inner: &Arc<EngineInner>, spec: LaunchSpec) -> Result<RunHandle
     ));
     Ok(RunHandle {
         execution_id: id,
+        owner,
         events: Some(stream),
         cancel,
         task,

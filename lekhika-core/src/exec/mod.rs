@@ -86,6 +86,7 @@ pub struct RunOutcome {
 /// A running execution.
 pub struct RunHandle {
     execution_id: String,
+    owner: String,
     events: Option<EventStream>,
     cancel: CancellationToken,
     task: tokio::task::JoinHandle<RunOutcome>,
@@ -94,6 +95,10 @@ pub struct RunHandle {
 impl RunHandle {
     pub fn execution_id(&self) -> &str {
         &self.execution_id
+    }
+    /// The user the run belongs to (a worker learns it when it claims).
+    pub fn owner(&self) -> &str {
+        &self.owner
     }
     /// The run's events (once; later calls return `None`).
     pub fn events(&mut self) -> Option<EventStream> {

@@ -91,7 +91,9 @@ struct Fleet {
 
 impl std::fmt::Debug for Fleet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fleet").field("limits", &self.limits).finish()
+        f.debug_struct("Fleet")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 

@@ -100,10 +100,7 @@ pub(super) async fn check_role(client: &Client) -> Result<(), OpenError> {
 /// The schema must exist and carry exactly the migrations this binary knows.
 pub(super) async fn check_schema(client: &Client) -> Result<(), OpenError> {
     let exists: bool = client
-        .query_one(
-            "SELECT to_regclass('engine_executions') IS NOT NULL",
-            &[],
-        )
+        .query_one("SELECT to_regclass('engine_executions') IS NOT NULL", &[])
         .await
         .map_err(|e| OpenError::Connect(format!("reading the schema: {e}")))?
         .get(0);
@@ -117,7 +114,11 @@ pub(super) async fn check_schema(client: &Client) -> Result<(), OpenError> {
         Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
         // Before 0004 the app role could not read the versions.
         Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => Vec::new(),
-        Err(e) => return Err(OpenError::Connect(format!("reading the schema version: {e}"))),
+        Err(e) => {
+            return Err(OpenError::Connect(format!(
+                "reading the schema version: {e}"
+            )))
+        }
     };
     let unknown: Vec<String> = applied
         .iter()

@@ -88,7 +88,12 @@ impl SharedQuota for PgStore {
             )
             .await
             .map_err(pg_err)?;
-        let bucket = |a: Option<f64>, t: Option<i64>| Some(Bucket { avail: a?, at_ms: t? });
+        let bucket = |a: Option<f64>, t: Option<i64>| {
+            Some(Bucket {
+                avail: a?,
+                at_ms: t?,
+            })
+        };
         let mut req = bucket(row.get(0), row.get(1));
         let mut tok = bucket(row.get(2), row.get(3));
         let now: i64 = row.get(4);

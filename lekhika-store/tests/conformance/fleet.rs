@@ -46,7 +46,10 @@ pub async fn runners_list_live_leases(s: &Stores) {
     assert!(held(&idle.id, &list).is_none(), "no lease, not listed");
     tokio::time::sleep(Duration::from_millis(350)).await;
     let list = s.queue.runners().await.unwrap();
-    assert!(held(&second.id, &list).is_none(), "an expired lease is not live");
+    assert!(
+        held(&second.id, &list).is_none(),
+        "an expired lease is not live"
+    );
     assert!(held(&first.id, &list).unwrap().held_for_ms >= 300);
     s.executions.release_lease(&l1).await.unwrap();
     assert!(held(&first.id, &s.queue.runners().await.unwrap()).is_none());

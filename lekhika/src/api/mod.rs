@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `open` | assemble from a [`crate::Config`] |
 //! | `node_kinds`, `validate`, `check_flow`, `estimate` | flows |
-//! | `start`, `run`, `submit`, `claim`, `resume`, `stop`, `report`, `settings`, `regenerate`, `approve`, `reject`, `list_executions` | runs |
+//! | `start`, `run`, `submit`, `claim`, `resume`, `stop`, `report`, `settings`, `regenerate`, `approve`, `reject`, `list_executions`, `runners` | runs |
 //! | `compiled_book`, `export_book`, `write_book`, `list_books` | books |
 //! | `wallet`, `grant`, `set_tier`, `ledger`, `tier_policy`, `put_tier_policy` | wallets |
 //! | `migrate` | PostgreSQL schema |
@@ -48,6 +48,7 @@ pub const METHODS: &[&str] = &[
     "approve",
     "reject",
     "list_executions",
+    "runners",
     "compiled_book",
     "export_book",
     "write_book",

@@ -143,6 +143,13 @@ impl Lekhika {
         }
     }
 
+    /// Every live runner lease in the store, across tenants (ids and times,
+    /// no content): which worker holds which execution, since when and
+    /// until when. For operators watching a fleet.
+    pub async fn runners(&self) -> Result<Vec<lekhika_core::store::RunnerLease>> {
+        Ok(self.stores.queue.runners().await?)
+    }
+
     /// A user's executions, oldest first; with `status`, only those whose
     /// status (as a user reads it) is that.
     pub async fn list_executions(

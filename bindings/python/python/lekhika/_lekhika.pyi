@@ -164,6 +164,13 @@ class ExecutionSummary(TypedDict):
     updated_at_ms: int
     runner: Optional[RunnerInfo]
 
+class RunnerLease(TypedDict):
+    worker: str
+    execution_id: str
+    token: int
+    expires_in_ms: int
+    held_for_ms: int
+
 class BookRecord(TypedDict):
     id: str
     owner: str
@@ -433,6 +440,7 @@ class Lekhika:
     def list_executions(
         self, *, user: str = "local", status: Optional[Status] = None
     ) -> Coroutine[Any, Any, List[ExecutionSummary]]: ...
+    def runners(self) -> Coroutine[Any, Any, List[RunnerLease]]: ...
 
     # Books.
     def compiled_book(self, execution_id: str, *, user: str = "local") -> Coroutine[Any, Any, Dict[str, Any]]: ...

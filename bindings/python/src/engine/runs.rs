@@ -352,4 +352,14 @@ impl Lekhika {
             Ok(Json::of(&v))
         })
     }
+
+    /// Every live runner lease in the store, across tenants: which worker
+    /// holds which execution, since when and until when (ids only).
+    fn runners<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let lk = self.inner.clone();
+        crate::aio::spawn(py, async move {
+            let v = lk.runners().await.map_err(errors::from_lekhika)?;
+            Ok(Json::of(&v))
+        })
+    }
 }
