@@ -8,12 +8,16 @@
 #   LEKHIKA_TEST_PG_ADMIN_URL  superuser, runs migrations (PgStore::migrate)
 #   LEKHIKA_TEST_PG_APP_URL    role lekhika_app: LOGIN, not superuser, owns nothing
 #
-# Settings: LEKHIKA_PG_PORT (55432), LEKHIKA_PG_DIR (/tmp/lekhika-pg).
+# Settings: LEKHIKA_PG_PORT (55432), LEKHIKA_PG_DIR (/tmp/lekhika-pg),
+# LEKHIKA_PG_FSYNC (off: a test cluster; `on` for benchmarks),
+# LEKHIKA_PG_OPTS (more server options, e.g. "-c shared_preload_libraries=pg_stat_statements").
 # Authentication is `trust` on 127.0.0.1 and a private socket dir: a test cluster only.
 set -euo pipefail
 
 PORT="${LEKHIKA_PG_PORT:-55432}"
 DIR="${LEKHIKA_PG_DIR:-/tmp/lekhika-pg}"
+FSYNC="${LEKHIKA_PG_FSYNC:-off}"
+EXTRA="${LEKHIKA_PG_OPTS:-}"
 BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
 if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
     echo "start-test-postgres: PostgreSQL server binaries not found (apt-get install -y postgresql)" >&2
@@ -35,7 +39,7 @@ fi
 
 if ! as_pg "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
     as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-        -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >&2 \
+        -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=$FSYNC $EXTRA" start >&2 \
         || { cat "$DIR/server.log" >&2; exit 1; }
 fi
 
