@@ -200,9 +200,9 @@ fn hindi_cjk_and_minimal_books_export_to_every_format() {
         assert_eq!(files.len(), 5);
         assert!(files.iter().all(|f| !f.bytes.is_empty()));
         if json["language"] == "hi" {
-            // Hindi typography is left alone: straight quotes and "--" stay.
+            // Hindi gets curly quotes, dashes and ellipses like print Hindi.
             let md = String::from_utf8(files[4].bytes.clone()).unwrap();
-            assert!(md.contains("\"उद्धरण\" -- ठीक है..."), "{md}");
+            assert!(md.contains("“उद्धरण” — ठीक है…"), "{md}");
             let path = out_dir("pdf").join("hindi-book.pdf");
             std::fs::write(&path, &files[0].bytes).unwrap();
             if have("pdftotext", &["-v"]) {
