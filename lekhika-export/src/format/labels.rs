@@ -250,6 +250,20 @@ impl Labels {
         self.chapter.replace("{n}", &n.to_string())
     }
 
+    /// A chapter's label and title on one line, for formats with a single
+    /// heading: "Chapter 3: The Storm", "अध्याय 3: तूफ़ान", "第3章　嵐".
+    pub fn chapter_heading(&self, n: u32, title: &str) -> String {
+        let label = self.chapter(n);
+        let cjk = label.chars().last().is_some_and(|c| {
+            crate::format::is_cjk_word_char(c) || ('\u{AC00}'..='\u{D7A3}').contains(&c)
+        });
+        if cjk {
+            format!("{label}\u{3000}{title}")
+        } else {
+            format!("{label}: {title}")
+        }
+    }
+
     /// The byline for `author` ("by A. Autor", "लेखक: …", "… 著").
     pub fn byline(&self, author: &str) -> String {
         self.by.replace("{author}", author)
