@@ -187,3 +187,34 @@ fn markdown_drops_unsafe_link_targets() {
     assert!(!md.contains("javascript"), "{md}");
     assert!(md.contains("click and [ok](<https://example.com>)"), "{md}");
 }
+
+#[test]
+fn html_prints_each_chapter_on_a_new_page_of_the_trim_size() {
+    let html = String::from_utf8(
+        exporter_for("html")
+            .unwrap()
+            .export(&sample_book(), &ExportOptions::default())
+            .unwrap(),
+    )
+    .unwrap();
+    let print = &html[html.find("@media print").expect("print stylesheet")..];
+    assert!(print.contains("@page { size: 152.4mm 228.6mm;"), "{print}");
+    assert!(
+        print.contains(".chapter { break-before: page; page-break-before: always; }")
+            || print.contains(".copyright, .dedication, nav.toc, .chapter { break-before: page;"),
+        "{print}"
+    );
+    let hi = lekhika_export::Book::from_compiled(&serde_json::json!({
+        "title": "किताब", "language": "Hindi", "chapters": [{"title": "एक", "content": "पाठ।"}]
+    }))
+    .unwrap();
+    let html = String::from_utf8(
+        exporter_for("html")
+            .unwrap()
+            .export(&hi, &ExportOptions::default())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(html.contains("<html lang=\"hi\">"), "not lang=\"Hindi\"");
+    assert!(html.contains("अध्याय 1") && html.contains("विषय-सूची"));
+}
