@@ -213,3 +213,142 @@ fn hindi_cjk_and_minimal_books_export_to_every_format() {
         }
     }
 }
+
+/// The novel in `language` as a PDF in the test output directory, and its text.
+fn novel_pdf(language: &str, name: &str) -> (std::path::PathBuf, Option<String>) {
+    let book = lekhika_export::Book::from_compiled(&novel_json(language)).unwrap();
+    let path = out_dir("novels").join(format!("{name}.pdf"));
+    exporter_for("pdf")
+        .unwrap()
+        .write_to(&book, &ExportOptions::default(), &path)
+        .unwrap();
+    let text =
+        have("pdftotext", &["-v"]).then(|| run("pdftotext", &[path.to_str().unwrap(), "-"]).1);
+    (path, text)
+}
+
+#[test]
+fn novels_in_three_languages_by_name_and_code_have_their_labels_and_fonts() {
+    for (language, name, contents, chapter, face) in [
+        ("English", "en-name", "Contents", "CHAPTER1", "Libertinus"),
+        (
+            "Hindi",
+            "hi-name",
+            "विषय-सूची",
+            "अध्याय1",
+            "NotoSerifDevanagari",
+        ),
+        ("hi", "hi-code", "विषय-सूची", "अध्याय1", "NotoSerifDevanagari"),
+        ("Japanese", "ja-name", "目次", "第1章", "NotoSerifCJKjp"),
+        ("ja", "ja-code", "目次", "第1章", "NotoSerifCJKjp"),
+    ] {
+        let (path, text) = novel_pdf(language, name);
+        if let Some(text) = text {
+            let flat = squash(&text);
+            assert!(flat.contains(contents), "{language}: no {contents}: {text}");
+            assert!(flat.contains(chapter), "{language}: no {chapter}: {text}");
+            for chatter in [
+                "Sure!",
+                "ज़रूर",
+                "जरूर!",
+                "承知しました",
+                "Letmeknow",
+                "अगरआपचाहें",
+                "いかがでしょうか",
+            ] {
+                assert!(
+                    !flat.contains(&squash(chatter)),
+                    "{language}: {chatter} printed"
+                );
+            }
+            // No bare copyright line: the novel has no author.
+            assert!(
+                !flat.contains("Copyright©") && !flat.contains("©"),
+                "{language}: {text}"
+            );
+            if language == "English" {
+                assert!(flat.contains("’Twasadarknight.“Wherewereyou?”"), "{text}");
+            }
+        }
+        if have("pdffonts", &["-v"]) {
+            let (_, fonts, _) = run("pdffonts", &[path.to_str().unwrap()]);
+            assert!(fonts.contains(face), "{language}: {face} missing:\n{fonts}");
+            if language.starts_with('J') || language == "ja" {
+                // Not the Simplified Chinese face.
+                assert!(!fonts.contains("CJKsc"), "{fonts}");
+            }
+        }
+    }
+}
+
+#[test]
+fn pdf_language_metadata_is_the_resolved_tag() {
+    let (path, _) = novel_pdf("Hindi", "hi-lang");
+    if !have("qpdf", &["--version"]) {
+        return;
+    }
+    // Uncompressed object streams, so the catalog can be read.
+    let plain = out_dir("novels").join("hi-lang-qdf.pdf");
+    let (_, _, err) = run(
+        "qpdf",
+        &[
+            "--qdf",
+            "--object-streams=disable",
+            path.to_str().unwrap(),
+            plain.to_str().unwrap(),
+        ],
+    );
+    let raw = String::from_utf8_lossy(&std::fs::read(&plain).unwrap()).into_owned();
+    assert!(raw.contains("/Lang (hi)"), "PDF /Lang is not hi: {err}");
+    assert!(!raw.contains("/Lang (Hindi)") && !raw.contains("/Lang (en)"));
+}
+
+/// The PDF of a one-chapter book with all streams uncompressed (qpdf --qdf), or None without qpdf.
+fn plain_pdf(language: &str, content: &str, name: &str) -> Option<String> {
+    let book = lekhika_export::Book::from_compiled(&serde_json::json!({
+        "title": "T", "language": language, "chapters": [{"title": "A", "content": content}]
+    }))
+    .unwrap();
+    let path = out_dir("novels").join(format!("{name}.pdf"));
+    exporter_for("pdf")
+        .unwrap()
+        .write_to(&book, &ExportOptions::default(), &path)
+        .unwrap();
+    if !have("qpdf", &["--version"]) {
+        return None;
+    }
+    let plain = out_dir("novels").join(format!("{name}-qdf.pdf"));
+    run(
+        "qpdf",
+        &[
+            "--qdf",
+            "--object-streams=disable",
+            path.to_str().unwrap(),
+            plain.to_str().unwrap(),
+        ],
+    );
+    Some(String::from_utf8_lossy(&std::fs::read(plain).unwrap()).into_owned())
+}
+
+#[test]
+fn devanagari_italic_is_slanted_not_upright() {
+    // tan(12°) = 0.2126: the shear of the slanted words' transformation matrix.
+    let Some(italic) = plain_pdf("hi", "वह *धीरे-धीरे* चली गई।", "hi-italic")
+    else {
+        return;
+    };
+    assert!(italic.contains("0.21255"), "no slant");
+    let upright = plain_pdf("hi", "वह धीरे-धीरे चली गई।", "hi-upright").unwrap();
+    assert!(!upright.contains("0.21255"));
+}
+
+#[test]
+fn cjk_bold_is_drawn_heavier() {
+    // Bold CJK text is filled and stroked (text render mode 2); regular text is only filled.
+    let Some(bold) = plain_pdf("ja", "彼女は**ゆっくりと**歩いた。", "ja-bold") else {
+        return;
+    };
+    assert!(bold.contains("2 Tr"), "CJK bold is not emboldened");
+    let regular = plain_pdf("ja", "彼女はゆっくりと歩いた。", "ja-regular").unwrap();
+    assert!(!regular.contains("2 Tr"));
+}
