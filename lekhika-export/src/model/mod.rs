@@ -1,8 +1,12 @@
 //! The book model (the intermediate representation every format renders from).
 
 mod compiled;
+mod front_matter;
+mod manuscript;
 mod markdown;
 
+pub use front_matter::{split_front_matter, FrontValue};
+pub use manuscript::manuscript_to_compiled;
 pub use markdown::parse_markdown;
 
 /// Descriptive metadata of a book.
