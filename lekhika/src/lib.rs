@@ -6,11 +6,13 @@
 
 pub mod book;
 mod error;
+pub mod manuscript;
 pub mod nodes;
 pub mod providers;
 mod runtime;
 
 pub use book::ALL_FORMATS;
+pub use manuscript::{export_manuscript, read_manuscript, write_manuscript};
 pub use error::{LekhikaError, Result};
 pub use runtime::{default_store_path, open_stores, read_json, Config, Lekhika, Registration};
 
