@@ -12,8 +12,8 @@ pub mod providers;
 mod runtime;
 
 pub use book::ALL_FORMATS;
-pub use manuscript::{export_manuscript, read_manuscript, write_manuscript};
 pub use error::{LekhikaError, Result};
+pub use manuscript::{export_manuscript, read_manuscript, write_manuscript};
 pub use runtime::{default_store_path, open_stores, read_json, Config, Lekhika, Registration};
 
 pub use lekhika_core as core;

@@ -85,9 +85,8 @@ fn attach_cover(compiled: &mut Value, manuscript: &Path) -> Result<()> {
         .parent()
         .unwrap_or_else(|| Path::new("."))
         .join(&rel);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        LekhikaError::Config(format!("cover-image {}: {e}", path.display()))
-    })?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| LekhikaError::Config(format!("cover-image {}: {e}", path.display())))?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

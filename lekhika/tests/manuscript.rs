@@ -36,15 +36,29 @@ fn a_markdown_manuscript_exports_to_all_five_formats() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     for ext in ["pdf", "epub", "docx", "html", "md"] {
-        assert!(names.contains(&format!("the-quiet-harbour.{ext}")), "{names:?}");
+        assert!(
+            names.contains(&format!("the-quiet-harbour.{ext}")),
+            "{names:?}"
+        );
     }
-    assert!(std::fs::read(out.join("the-quiet-harbour.pdf")).unwrap().starts_with(b"%PDF"));
+    assert!(std::fs::read(out.join("the-quiet-harbour.pdf"))
+        .unwrap()
+        .starts_with(b"%PDF"));
     let html = std::fs::read_to_string(out.join("the-quiet-harbour.html")).unwrap();
-    assert!(html.contains("<html lang=\"hi\">"), "the language name was resolved");
+    assert!(
+        html.contains("<html lang=\"hi\">"),
+        "the language name was resolved"
+    );
     assert!(html.contains("अध्याय 2") && html.contains("“तुम कहाँ थे?”"));
-    assert!(html.contains("data:image/png;base64,"), "cover-image became the cover");
+    assert!(
+        html.contains("data:image/png;base64,"),
+        "cover-image became the cover"
+    );
     let md_out = std::fs::read_to_string(out.join("the-quiet-harbour.md")).unwrap();
-    assert!(md_out.starts_with("---\ntitle: \"The Quiet Harbour\"\n"), "{md_out}");
+    assert!(
+        md_out.starts_with("---\ntitle: \"The Quiet Harbour\"\n"),
+        "{md_out}"
+    );
 }
 
 #[test]
@@ -68,11 +82,17 @@ fn bad_manuscripts_are_bad_input_naming_the_file() {
     let dir = tmpdir("bad");
     let missing = dir.join("missing.md");
     let e = lekhika::write_manuscript(&missing, &all(), &dir, None).unwrap_err();
-    assert!(e.is_bad_input() && e.to_string().contains("missing.md"), "{e}");
+    assert!(
+        e.is_bad_input() && e.to_string().contains("missing.md"),
+        "{e}"
+    );
     let unclosed = dir.join("unclosed.md");
     std::fs::write(&unclosed, "---\ntitle: x\n# One\n").unwrap();
     let e = lekhika::export_manuscript(&unclosed, &all(), None).unwrap_err();
-    assert!(e.is_bad_input() && e.to_string().contains("never closed"), "{e}");
+    assert!(
+        e.is_bad_input() && e.to_string().contains("never closed"),
+        "{e}"
+    );
     let odd = dir.join("book.rtf");
     std::fs::write(&odd, "x").unwrap();
     assert!(lekhika::read_manuscript(&odd).unwrap_err().is_bad_input());
