@@ -217,9 +217,14 @@ pub(crate) fn render_front(book: &Book, labels: &Labels, out: &mut String) {
         out.push_str(&format!("<p class=\"publisher\">{}</p>\n", xml_escape(p)));
     }
     out.push_str("</section>\n");
-    if book.front.copyright {
+    let copyright = if book.front.copyright {
+        labels.copyright_lines(&book.metadata)
+    } else {
+        Vec::new()
+    };
+    if !copyright.is_empty() {
         out.push_str("<section class=\"copyright\">\n");
-        for line in labels.copyright_lines(&book.metadata) {
+        for line in copyright {
             out.push_str(&format!("<p>{}</p>\n", xml_escape(&line)));
         }
         out.push_str("</section>\n");
