@@ -23,13 +23,16 @@ impl FrontValue {
     }
 }
 
+/// Front matter keys and values, in the order written.
+pub type FrontMatterKeys = Vec<(String, FrontValue)>;
+
 /// Splits `---` front matter off a manuscript: `(keys and values in order, body)`. Without
 /// front matter the whole text is the body.
 ///
 /// # Errors
 /// [`ExportError::InvalidBook`] when the front matter is not closed or a line is not YAML this
 /// reader understands.
-pub fn split_front_matter(text: &str) -> Result<(Vec<(String, FrontValue)>, &str), ExportError> {
+pub fn split_front_matter(text: &str) -> Result<(FrontMatterKeys, &str), ExportError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let Some(rest) = text
         .strip_prefix("---\n")
@@ -57,7 +60,7 @@ fn bad(line_no: usize, what: &str) -> ExportError {
     ExportError::InvalidBook(format!("front matter line {}: {what}", line_no + 2))
 }
 
-fn parse(yaml: &str) -> Result<Vec<(String, FrontValue)>, ExportError> {
+fn parse(yaml: &str) -> Result<FrontMatterKeys, ExportError> {
     let lines: Vec<&str> = yaml.lines().collect();
     let mut out = Vec::new();
     let mut i = 0;

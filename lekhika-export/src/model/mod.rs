@@ -5,7 +5,7 @@ mod front_matter;
 mod manuscript;
 mod markdown;
 
-pub use front_matter::{split_front_matter, FrontValue};
+pub use front_matter::{split_front_matter, FrontMatterKeys, FrontValue};
 pub use manuscript::manuscript_to_compiled;
 pub use markdown::parse_markdown;
 
