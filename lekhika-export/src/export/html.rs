@@ -4,10 +4,10 @@
 #[cfg(feature = "html")]
 use base64::Engine;
 
-#[cfg(feature = "html")]
 use crate::format::Labels;
 use crate::model::{Block, Book, Chapter, Inline};
 use crate::text::{safe_url, xml_escape};
+#[cfg(feature = "html")]
 use crate::{ExportError, ExportOptions};
 
 /// Renders blocks as XHTML-compatible HTML (self-closing void elements).
