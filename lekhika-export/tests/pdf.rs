@@ -352,3 +352,78 @@ fn cjk_bold_is_drawn_heavier() {
     let regular = plain_pdf("ja", "彼女はゆっくりと歩いた。", "ja-regular").unwrap();
     assert!(!regular.contains("2 Tr"));
 }
+
+/// Words of page `page` with their boxes (xMin, yMin, xMax, yMax), from `pdftotext -bbox`.
+fn words(pdf: &std::path::Path, page: u32) -> Vec<(String, [f64; 4])> {
+    let p = page.to_string();
+    let (_, html, _) = run(
+        "pdftotext",
+        &["-f", &p, "-l", &p, "-bbox", pdf.to_str().unwrap(), "-"],
+    );
+    html.lines()
+        .filter_map(|l| {
+            let l = l.trim().strip_prefix("<word ")?;
+            let (attrs, rest) = l.split_once('>')?;
+            let text = rest.strip_suffix("</word>")?.to_string();
+            let nums: Vec<f64> = attrs
+                .split('"')
+                .skip(1)
+                .step_by(2)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            (nums.len() == 4).then(|| (text, [nums[0], nums[1], nums[2], nums[3]]))
+        })
+        .collect()
+}
+
+#[test]
+fn wrapped_chapter_titles_keep_even_word_spaces_and_lists_have_room() {
+    let (path, _) = novel_pdf("English", "en-layout");
+    if !have("pdftotext", &["-v"]) {
+        return;
+    }
+    // Chapter 1 opens on page 7 (half-title, blank, title, blank, contents, blank).
+    let w = words(&path, 7);
+    assert!(
+        w.iter().any(|(t, _)| t == "Second"),
+        "chapter 1 is not on page 7: {w:?}"
+    );
+    // Title words are the tall ones; group them by line.
+    let mut lines: Vec<Vec<[f64; 4]>> = Vec::new();
+    for (_, b) in w.iter().filter(|(_, b)| b[3] - b[1] > 25.0) {
+        match lines.last_mut() {
+            Some(line) if (line[0][1] - b[1]).abs() < 1.0 => line.push(*b),
+            _ => lines.push(vec![*b]),
+        }
+    }
+    assert!(lines.len() >= 3, "the long title wraps: {lines:?}");
+    let gaps: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.windows(2).map(|p| p[1][0] - p[0][2]).collect::<Vec<_>>())
+        .collect();
+    let (min, max) = gaps
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(lo, hi), g| (lo.min(*g), hi.max(*g)));
+    let height = lines[0][0][3] - lines[0][0][1];
+    assert!(
+        max - min < 0.5 && max < 0.35 * height,
+        "title word gaps {gaps:?} (justified?)"
+    );
+    // A list has more room above and below it than between its items.
+    let y = |word: &str| {
+        w.iter()
+            .find(|(t, _)| t == word)
+            .map(|(_, b)| b[1])
+            .unwrap()
+    };
+    let (para, first, second, after) = (y("carried"), y("old"), y("broken"), y("Then"));
+    let (third, item_gap) = (y("letter"), second - first);
+    assert!(
+        first - para > item_gap + 3.0,
+        "list tight below its paragraph"
+    );
+    assert!(
+        after - third > item_gap + 3.0,
+        "paragraph tight below the list"
+    );
+}
