@@ -116,3 +116,23 @@ fn quotes_follow_the_language() {
     // Apostrophes inside words stay apostrophes in CJK books too.
     assert_eq!(smarten("don't", "ja"), "don’t");
 }
+
+#[test]
+fn an_unknown_language_is_und_everywhere_and_still_exports() {
+    let b = book(
+        "Klingon",
+        json!([{"title": "A", "content": "\"Qapla'\" -- yes..."}]),
+    );
+    assert_eq!(b.metadata.language, "und");
+    let files = lekhika_export::export_all(
+        &b,
+        &["pdf", "epub", "docx", "html", "md"],
+        &lekhika_export::ExportOptions::default(),
+    )
+    .unwrap();
+    let html = String::from_utf8(files[3].bytes.clone()).unwrap();
+    assert!(html.contains("<html lang=\"und\">"));
+    assert!(!html.contains("Klingon"));
+    // Unknown languages get English labels and no quote rules.
+    assert!(html.contains("Chapter 1") && html.contains("&quot;Qapla&#39;&quot;"));
+}
