@@ -218,3 +218,12 @@ fn html_prints_each_chapter_on_a_new_page_of_the_trim_size() {
     assert!(html.contains("<html lang=\"hi\">"), "not lang=\"Hindi\"");
     assert!(html.contains("अध्याय 1") && html.contains("विषय-सूची"));
 }
+
+#[test]
+fn file_names_keep_indic_words_whole() {
+    use lekhika_export::file_stem;
+    assert_eq!(file_stem("मानचित्रकार की बेटी"), "मानचित्रकार-की-बेटी");
+    assert_eq!(file_stem("地図職人の娘"), "地図職人の娘");
+    assert_eq!(file_stem("The Long Road!"), "the-long-road");
+    assert_eq!(file_stem("। ॥"), "book");
+}
