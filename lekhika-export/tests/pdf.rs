@@ -427,3 +427,32 @@ fn wrapped_chapter_titles_keep_even_word_spaces_and_lists_have_room() {
         "paragraph tight below the list"
     );
 }
+
+#[test]
+fn the_book_opens_with_a_half_title_then_the_title_page() {
+    let mut json = novel_json("English");
+    json["author"] = "A. Writer".into();
+    let book = lekhika_export::Book::from_compiled(&json).unwrap();
+    let path = out_dir("novels").join("half-title.pdf");
+    exporter_for("pdf")
+        .unwrap()
+        .write_to(&book, &ExportOptions::default(), &path)
+        .unwrap();
+    if !have("pdftotext", &["-v"]) {
+        return;
+    }
+    let page = |n: &str| {
+        squash(
+            &run(
+                "pdftotext",
+                &["-f", n, "-l", n, path.to_str().unwrap(), "-"],
+            )
+            .1,
+        )
+    };
+    // Recto i: the title alone; verso ii: blank; recto iii: title and author; verso iv: copyright.
+    assert_eq!(page("1"), "TheCartographer’sDaughter");
+    assert_eq!(page("2"), "");
+    assert_eq!(page("3"), "TheCartographer’sDaughterA.Writer");
+    assert!(page("4").starts_with("Copyright©A.Writer"), "{}", page("4"));
+}
