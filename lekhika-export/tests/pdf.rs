@@ -269,6 +269,11 @@ fn novels_in_three_languages_by_name_and_code_have_their_labels_and_fonts() {
             if language == "English" {
                 assert!(flat.contains("’Twasadarknight.“Wherewereyou?”"), "{text}");
             }
+            if chapter == "第1章" {
+                // The contents number chapters like their openings.
+                let toc = &flat[flat.find("目次").unwrap()..];
+                assert!(toc.starts_with("目次第1章"), "{toc}");
+            }
         }
         if have("pdffonts", &["-v"]) {
             let (_, fonts, _) = run("pdffonts", &[path.to_str().unwrap()]);

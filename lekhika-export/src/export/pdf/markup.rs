@@ -218,12 +218,30 @@ fn push_title_pages(book: &Book, recto: &str, s: &mut String) {
     }
 }
 
+/// How the contents number chapters: "1." — or the chapter label itself where it is a Typst
+/// numbering pattern, i.e. Chinese, Japanese and Korean ("第1章", "제1장"), whose contents
+/// read like their chapter openings.
+fn toc_numbering(labels: &Labels) -> String {
+    const COUNTING: &str = "一壹あいアイㄱ가①⓵";
+    let pattern = labels.chapter.replace("{n}", "1");
+    let cjk_affixes = pattern.chars().filter(|&c| c != '1').all(|c| {
+        (('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{AC00}'..='\u{D7A3}').contains(&c))
+            && !COUNTING.contains(c)
+    });
+    if labels.chapter.matches("{n}").count() == 1 && pattern.chars().count() > 1 && cjk_affixes {
+        pattern
+    } else {
+        "1.".to_string()
+    }
+}
+
 fn push_chapter(labels: &Labels, chapter: &Chapter, s: &mut String) {
     let label = labels.chapter(chapter.number);
     s.push_str(&format!(
-        "#chapter-opening({}, spaced: {})\n#heading(level: 1, outlined: true, numbering: \"1.\")[{}]\n\n",
+        "#chapter-opening({}, spaced: {})\n#heading(level: 1, outlined: true, numbering: {})[{}]\n\n",
         string_literal(&label),
         label.is_ascii(),
+        string_literal(&toc_numbering(labels)),
         escape_markup(&chapter.title)
     ));
     push_blocks(&chapter.blocks, &chapter.footnotes, s);
@@ -329,5 +347,15 @@ mod tests {
         );
         assert_eq!(escape_markup("हिन्दी “ok”"), "हिन्दी “ok”");
         assert_eq!(string_literal("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+    }
+
+    #[test]
+    fn contents_number_cjk_chapters_with_their_label() {
+        let l = |lang| Labels::for_language(lang, None);
+        assert_eq!(toc_numbering(&l("ja")), "第1章");
+        assert_eq!(toc_numbering(&l("zh")), "第1章");
+        assert_eq!(toc_numbering(&l("ko")), "제1장");
+        assert_eq!(toc_numbering(&l("en")), "1.");
+        assert_eq!(toc_numbering(&l("hi")), "1.");
     }
 }
