@@ -156,9 +156,10 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Write the book of a finished run in other formats.
+    /// Write the book of a finished run, or a manuscript file, in other formats.
     Export {
-        /// Execution id.
+        /// Execution id, or a manuscript file: Markdown with YAML front matter (.md, one
+        /// `#` heading per chapter) or a compiled book (.json).
         id: String,
         /// Formats: any of pdf,epub,docx,html,md.
         #[arg(long, value_delimiter = ',', required = true)]

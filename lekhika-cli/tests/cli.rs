@@ -434,3 +434,54 @@ async fn stop_from_a_second_process_exits_130_and_resume_completes() {
         "completed"
     );
 }
+
+#[test]
+fn export_of_a_manuscript_file_writes_every_format_without_a_store() {
+    let dir = tmpdir("manuscript");
+    let md = dir.join("book.md");
+    std::fs::write(
+        &md,
+        "---\ntitle: The Quiet Harbour\nauthor: A. Writer\nlang: Japanese\n---\n\n# 第1章　港\n\n夜は深かった。\n\n# 第2章　朝\n\n朝が来た。\n",
+    )
+    .unwrap();
+    let out_dir = dir.join("book");
+    let out = run_ok(
+        cmd(None, &dir.join("unused.db"))
+            .args([
+                "export",
+                md.to_str().unwrap(),
+                "--formats",
+                "pdf,epub,docx,html,md",
+                "--out",
+            ])
+            .arg(&out_dir),
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    for ext in ["pdf", "epub", "docx", "html", "md"] {
+        let p = out_dir.join(format!("the-quiet-harbour.{ext}"));
+        assert!(printed.contains(p.to_str().unwrap()), "{printed}");
+        assert!(
+            std::fs::metadata(&p).unwrap().len() > 200,
+            "{}",
+            p.display()
+        );
+    }
+    let html = std::fs::read_to_string(out_dir.join("the-quiet-harbour.html")).unwrap();
+    assert!(
+        html.contains("<html lang=\"ja\">") && html.contains("第2章"),
+        "{html}"
+    );
+    assert!(
+        !dir.join("unused.db").exists(),
+        "a manuscript export opens no store"
+    );
+    // A manuscript that is not one exits 2 and names the problem.
+    let bad = dir.join("bad.md");
+    std::fs::write(&bad, "no title here").unwrap();
+    let o = cmd(None, &dir.join("unused.db"))
+        .args(["export", bad.to_str().unwrap(), "--formats", "md"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no title"));
+}

@@ -24,7 +24,10 @@ pub(crate) fn xml_escape(s: &str) -> String {
 
 /// A URL safe to put in an `href`: http(s), mailto and fragment links only; anything else
 /// (e.g. `javascript:`) yields `None`.
-#[cfg_attr(not(any(feature = "html", feature = "epub")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "html", feature = "epub", feature = "md", feature = "docx")),
+    allow(dead_code)
+)]
 pub(crate) fn safe_url(url: &str) -> Option<&str> {
     let u = url.trim();
     let lower = u.to_ascii_lowercase();

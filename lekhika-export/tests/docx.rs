@@ -204,3 +204,180 @@ fn lists_are_word_lists_that_pandoc_reads_back() {
         "{bullets}"
     );
 }
+
+fn docx_of(json: serde_json::Value) -> Vec<u8> {
+    let book = lekhika_export::Book::from_compiled(&json).unwrap();
+    exporter_for("docx")
+        .unwrap()
+        .export(&book, &ExportOptions::default())
+        .unwrap()
+}
+
+/// Converts a DOCX with LibreOffice; returns the PDF's path, or None when soffice is missing.
+fn libreoffice_pdf(bytes: &[u8], name: &str) -> Option<std::path::PathBuf> {
+    if !have("soffice", &["--version"]) {
+        return None;
+    }
+    let dir = out_dir(&format!("docx-lo-{name}"));
+    let path = dir.join(format!("{name}.docx"));
+    std::fs::write(&path, bytes).unwrap();
+    let pdf = dir.join(format!("{name}.pdf"));
+    let _ = std::fs::remove_file(&pdf);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = std::process::Command::new("soffice")
+        .env("HOME", &home)
+        .args([
+            &format!(
+                "-env:UserInstallation=file://{}",
+                dir.join("profile").display()
+            ),
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            dir.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        pdf.exists(),
+        "LibreOffice produced no PDF: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(pdf)
+}
+
+#[test]
+fn toc_entries_are_escaped_once_and_its_heading_style_exists() {
+    let bytes = docx_of(serde_json::json!({
+        "title": "T", "language": "ja",
+        "chapters": [{"title": "Salt & Iron <Part> 'x'", "content": "本文。"}]
+    }));
+    let doc = part(&bytes, "word/document.xml");
+    assert!(
+        !doc.contains("&amp;amp;") && !doc.contains("&amp;lt;"),
+        "double escape"
+    );
+    assert!(doc.contains("Salt &amp; Iron &lt;Part&gt;"), "{doc}");
+    let styles = part(&bytes, "word/styles.xml");
+    assert!(styles.contains("w:styleId=\"TOCHeading\""), "{styles}");
+    assert!(doc.contains("w:val=\"TOCHeading\""));
+    if let Some(pdf) = libreoffice_pdf(&bytes, "toc") {
+        if have("pdftotext", &["-v"]) {
+            let (_, text, _) = run("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+            assert!(text.contains("Salt & Iron <Part>"), "{text}");
+            assert!(
+                !text.contains("&amp;") && !text.contains("&apos;"),
+                "{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn body_font_language_and_heading_spacing_follow_the_book() {
+    for (language, lang, font) in [
+        (
+            "Hindi",
+            "<w:lang w:val=\"hi\" w:bidi=\"hi\" />",
+            "w:cs=\"Nirmala UI\"",
+        ),
+        (
+            "Japanese",
+            "<w:lang w:val=\"ja\" w:eastAsia=\"ja\" />",
+            "w:eastAsia=\"Yu Mincho\"",
+        ),
+        ("English", "<w:lang w:val=\"en\" />", "w:ascii=\"Georgia\""),
+    ] {
+        let bytes = docx_of(serde_json::json!({
+            "title": "T", "language": language,
+            "chapters": [{"title": "A", "content": "## Part\n\nText."}]
+        }));
+        let styles = part(&bytes, "word/styles.xml");
+        let defaults = &styles[styles.find("<w:docDefaults>").unwrap()..];
+        let defaults = &defaults[..defaults.find("</w:docDefaults>").unwrap()];
+        assert!(defaults.contains(lang), "{language}: {defaults}");
+        assert!(defaults.contains(font), "{language}: {defaults}");
+        let h2 = &styles[styles.find("w:styleId=\"Heading2\"").unwrap()..];
+        let h2 = &h2[..h2.find("</w:style>").unwrap()];
+        assert!(h2.contains("w:after=\"240\""), "space after headings: {h2}");
+        let core = part(&bytes, "docProps/core.xml");
+        let tag = if language == "Hindi" {
+            "hi"
+        } else if language == "Japanese" {
+            "ja"
+        } else {
+            "en"
+        };
+        assert!(
+            core.contains(&format!("<dc:language>{tag}</dc:language>")),
+            "{core}"
+        );
+    }
+}
+
+#[test]
+fn page_numbers_start_at_the_first_chapter_not_the_title_page() {
+    let bytes = docx_of(serde_json::json!({
+        "title": "Numbered", "author": "A. Writer", "language": "en",
+        "chapters": [{"title": "One", "content": "First."}, {"title": "Two", "content": "Second."}]
+    }));
+    let doc = part(&bytes, "word/document.xml");
+    let sections: Vec<&str> = doc.split("<w:sectPr").skip(1).collect();
+    assert_eq!(sections.len(), 2, "front matter and text are two sections");
+    let front = &sections[0][..sections[0].find("</w:sectPr>").unwrap()];
+    assert!(
+        !front.contains("footerReference"),
+        "no folio in the front matter: {front}"
+    );
+    assert!(sections[1].contains("footerReference"));
+    assert!(
+        sections[1].contains("<w:pgNumType w:start=\"1\""),
+        "{}",
+        sections[1]
+    );
+    if let Some(pdf) = libreoffice_pdf(&bytes, "numbers") {
+        if have("pdftotext", &["-v"]) {
+            let page = |n: &str| {
+                run(
+                    "pdftotext",
+                    &["-f", n, "-l", n, "-layout", pdf.to_str().unwrap(), "-"],
+                )
+                .1
+            };
+            let title = page("1");
+            assert!(title.contains("Numbered"), "{title}");
+            assert!(
+                !title
+                    .lines()
+                    .any(|l| l.trim().chars().all(|c| c.is_ascii_digit()) && !l.trim().is_empty()),
+                "the title page has no page number: {title}"
+            );
+            let (_, all, _) = run("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+            let pages: Vec<&str> = all.split('\u{c}').collect();
+            let one = pages.iter().find(|p| p.contains("First.")).unwrap();
+            assert!(
+                one.lines().any(|l| l.trim() == "1"),
+                "chapter 1 is page 1: {one}"
+            );
+        }
+    }
+}
+
+#[test]
+fn javascript_links_are_dropped_keeping_their_text() {
+    let bytes = docx_of(serde_json::json!({
+        "title": "T",
+        "chapters": [{"title": "A", "content": "[click me](javascript:alert(1)) and [ok](https://example.com)"}]
+    }));
+    let doc = part(&bytes, "word/document.xml");
+    assert!(doc.contains("click me"));
+    let rels = part(&bytes, "word/_rels/document.xml.rels");
+    assert!(
+        !rels.contains("javascript") && !doc.contains("javascript"),
+        "{rels}"
+    );
+    assert!(rels.contains("https://example.com"));
+}

@@ -127,12 +127,17 @@ fn english_typography() {
 }
 
 #[test]
-fn hindi_and_cjk_are_untouched() {
+fn hindi_gets_curly_quotes_and_cjk_its_own_marks() {
     let hindi = "\"क्षत्रिय\" -- श्री... ने 'पढ़ा'।";
-    assert_eq!(smarten(hindi, "hi"), hindi);
-    let cjk = "\"你好\"...日本語 -- テスト";
-    assert_eq!(smarten(cjk, "zh"), cjk);
-    assert_eq!(smarten(cjk, "ja"), cjk);
+    assert_eq!(smarten(hindi, "hi"), "“क्षत्रिय” — श्री… ने ‘पढ़ा’।");
+    assert_eq!(smarten("\"你好\"...", "zh"), "“你好”……");
+    assert_eq!(
+        smarten("\"日本語\" -- テスト", "ja"),
+        "「日本語」 —— テスト"
+    );
+    // Languages without a rule are left alone.
+    let ru = "\"Привет\" -- да...";
+    assert_eq!(smarten(ru, "ru"), ru);
     // Devanagari inside an English book keeps every code point (only ASCII quotes change).
     let mixed = smarten("He wrote \"हिन्दी में\".", "en");
     assert_eq!(mixed, "He wrote “हिन्दी में”.");

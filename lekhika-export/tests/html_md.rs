@@ -67,7 +67,9 @@ fn markdown_round_trips_structure_and_escapes() {
             .unwrap(),
     )
     .unwrap();
-    assert!(md.starts_with("# The Long Road\n"));
+    assert!(md.starts_with("---\ntitle: \"The Long Road\"\n"), "{md}");
+    assert!(md.contains("---\n\n# The Long Road\n"), "{md}");
+    assert!(md.contains("\nby Asha Verma\n"), "{md}");
     assert!(md.contains("# Chapter 1: The Beginning"));
     assert!(md.contains("## The Market"));
     assert!(
@@ -119,4 +121,109 @@ fn options_are_validated() {
         Err(ExportError::InvalidOptions(_))
     ));
     assert!(export_all(&sample_book(), &["md"], &opts).is_err());
+}
+
+fn md_of(json: serde_json::Value) -> String {
+    let book = lekhika_export::Book::from_compiled(&json).unwrap();
+    String::from_utf8(
+        exporter_for("md")
+            .unwrap()
+            .export(&book, &ExportOptions::default())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn markdown_front_matter_is_what_pandoc_reads() {
+    let md = md_of(serde_json::json!({
+        "title": "The \"Long\" Road: *one*", "subtitle": "A Novel", "author": "अनु वर्मा",
+        "language": "Hindi", "date": "2025-03-01", "publisher": "Lekhika Press",
+        "chapters": [{"title": "पहला", "content": "पाठ।"}]
+    }));
+    assert!(md.starts_with("---\ntitle: "), "{md}");
+    assert!(md.contains("\nlang: hi\n"), "{md}");
+    // "by" in the book's language.
+    assert!(md.contains("लेखक: अनु वर्मा"), "{md}");
+    assert!(!md.contains("\nby "), "{md}");
+    assert!(md.contains("# अध्याय 1: पहला"), "{md}");
+    let path = out_dir("md").join("front.md");
+    std::fs::write(&path, &md).unwrap();
+    if !have("pandoc", &["--version"]) {
+        return;
+    }
+    let (ok, json, err) = run(
+        "pandoc",
+        &[path.to_str().unwrap(), "-f", "markdown-smart", "-t", "json"],
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let meta = &v["meta"];
+    let text = |key: &str| -> String {
+        let mut out = String::new();
+        for i in meta[key]["c"].as_array().unwrap_or(&Vec::new()) {
+            match i["t"].as_str() {
+                Some("Str") => out.push_str(i["c"].as_str().unwrap()),
+                Some("Space") => out.push(' '),
+                Some(_) => out.push_str(&i.to_string()),
+                None => {}
+            }
+        }
+        out
+    };
+    assert_eq!(text("title"), "The “Long” Road: *one*", "{meta}");
+    assert_eq!(text("author"), "अनु वर्मा", "{meta}");
+    assert_eq!(text("lang"), "hi", "{meta}");
+    assert_eq!(text("date"), "2025-03-01", "{meta}");
+    assert_eq!(text("subtitle"), "A Novel", "{meta}");
+}
+
+#[test]
+fn markdown_drops_unsafe_link_targets() {
+    let md = md_of(serde_json::json!({
+        "title": "T",
+        "chapters": [{"title": "A", "content": "[click](javascript:alert(1)) and [ok](https://example.com)"}]
+    }));
+    assert!(!md.contains("javascript"), "{md}");
+    assert!(md.contains("click and [ok](<https://example.com>)"), "{md}");
+}
+
+#[test]
+fn html_prints_each_chapter_on_a_new_page_of_the_trim_size() {
+    let html = String::from_utf8(
+        exporter_for("html")
+            .unwrap()
+            .export(&sample_book(), &ExportOptions::default())
+            .unwrap(),
+    )
+    .unwrap();
+    let print = &html[html.find("@media print").expect("print stylesheet")..];
+    assert!(print.contains("@page { size: 152.4mm 228.6mm;"), "{print}");
+    assert!(
+        print.contains(".chapter { break-before: page; page-break-before: always; }")
+            || print.contains(".copyright, .dedication, nav.toc, .chapter { break-before: page;"),
+        "{print}"
+    );
+    let hi = lekhika_export::Book::from_compiled(&serde_json::json!({
+        "title": "किताब", "language": "Hindi", "chapters": [{"title": "एक", "content": "पाठ।"}]
+    }))
+    .unwrap();
+    let html = String::from_utf8(
+        exporter_for("html")
+            .unwrap()
+            .export(&hi, &ExportOptions::default())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(html.contains("<html lang=\"hi\">"), "not lang=\"Hindi\"");
+    assert!(html.contains("अध्याय 1") && html.contains("विषय-सूची"));
+}
+
+#[test]
+fn file_names_keep_indic_words_whole() {
+    use lekhika_export::file_stem;
+    assert_eq!(file_stem("मानचित्रकार की बेटी"), "मानचित्रकार-की-बेटी");
+    assert_eq!(file_stem("地図職人の娘"), "地図職人の娘");
+    assert_eq!(file_stem("The Long Road!"), "the-long-road");
+    assert_eq!(file_stem("। ॥"), "book");
 }

@@ -159,3 +159,43 @@ fn labels_with_markup_characters_stay_text_and_valid() {
         }
     }
 }
+
+#[test]
+fn no_bare_copyright_line_without_a_holder() {
+    let mut m = lekhika_export::Metadata {
+        title: "T".into(),
+        language: "en".into(),
+        ..Default::default()
+    };
+    let l = lekhika_export::Labels::default();
+    assert!(l.copyright_lines(&m).is_empty(), "nothing to print");
+    m.date = Some("2025".into());
+    assert_eq!(l.copyright_lines(&m), ["First published 2025"]);
+    m.publisher = Some("Lekhika Press".into());
+    assert_eq!(
+        l.copyright_lines(&m)[..2],
+        ["Copyright © 2025 Lekhika Press", "All rights reserved."]
+    );
+    m.author = Some("A. Autor".into());
+    assert_eq!(l.copyright_lines(&m)[0], "Copyright © 2025 A. Autor");
+    // In every format: a book without author, publisher or date has no copyright page.
+    let b =
+        Book::from_compiled(&json!({"title": "T", "chapters": [{"title": "A", "content": "x"}]}))
+            .unwrap();
+    for f in export_all(&b, &["html", "epub", "docx"], &ExportOptions::default()).unwrap() {
+        let text = if f.name.ends_with(".html") {
+            String::from_utf8(f.bytes).unwrap()
+        } else {
+            unzip_text(&f.bytes)
+        };
+        assert!(
+            !text.contains("Copyright") && !text.contains('©'),
+            "{}",
+            f.name
+        );
+        assert!(
+            !text.contains("class=\"copyright\""),
+            "no empty copyright section"
+        );
+    }
+}

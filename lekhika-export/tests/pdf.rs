@@ -200,9 +200,9 @@ fn hindi_cjk_and_minimal_books_export_to_every_format() {
         assert_eq!(files.len(), 5);
         assert!(files.iter().all(|f| !f.bytes.is_empty()));
         if json["language"] == "hi" {
-            // Hindi typography is left alone: straight quotes and "--" stay.
+            // Hindi gets curly quotes, dashes and ellipses like print Hindi.
             let md = String::from_utf8(files[4].bytes.clone()).unwrap();
-            assert!(md.contains("\"उद्धरण\" -- ठीक है..."), "{md}");
+            assert!(md.contains("“उद्धरण” — ठीक है…"), "{md}");
             let path = out_dir("pdf").join("hindi-book.pdf");
             std::fs::write(&path, &files[0].bytes).unwrap();
             if have("pdftotext", &["-v"]) {
@@ -212,4 +212,252 @@ fn hindi_cjk_and_minimal_books_export_to_every_format() {
             }
         }
     }
+}
+
+/// The novel in `language` as a PDF in the test output directory, and its text.
+fn novel_pdf(language: &str, name: &str) -> (std::path::PathBuf, Option<String>) {
+    let book = lekhika_export::Book::from_compiled(&novel_json(language)).unwrap();
+    let path = out_dir("novels").join(format!("{name}.pdf"));
+    exporter_for("pdf")
+        .unwrap()
+        .write_to(&book, &ExportOptions::default(), &path)
+        .unwrap();
+    let text =
+        have("pdftotext", &["-v"]).then(|| run("pdftotext", &[path.to_str().unwrap(), "-"]).1);
+    (path, text)
+}
+
+#[test]
+fn novels_in_three_languages_by_name_and_code_have_their_labels_and_fonts() {
+    for (language, name, contents, chapter, face) in [
+        ("English", "en-name", "Contents", "CHAPTER1", "Libertinus"),
+        (
+            "Hindi",
+            "hi-name",
+            "विषय-सूची",
+            "अध्याय1",
+            "NotoSerifDevanagari",
+        ),
+        ("hi", "hi-code", "विषय-सूची", "अध्याय1", "NotoSerifDevanagari"),
+        ("Japanese", "ja-name", "目次", "第1章", "NotoSerifCJKjp"),
+        ("ja", "ja-code", "目次", "第1章", "NotoSerifCJKjp"),
+    ] {
+        let (path, text) = novel_pdf(language, name);
+        if let Some(text) = text {
+            let flat = squash(&text);
+            assert!(flat.contains(contents), "{language}: no {contents}: {text}");
+            assert!(flat.contains(chapter), "{language}: no {chapter}: {text}");
+            for chatter in [
+                "Sure!",
+                "ज़रूर",
+                "जरूर!",
+                "承知しました",
+                "Letmeknow",
+                "अगरआपचाहें",
+                "いかがでしょうか",
+            ] {
+                assert!(
+                    !flat.contains(&squash(chatter)),
+                    "{language}: {chatter} printed"
+                );
+            }
+            // No bare copyright line: the novel has no author.
+            assert!(
+                !flat.contains("Copyright©") && !flat.contains("©"),
+                "{language}: {text}"
+            );
+            if language == "English" {
+                assert!(flat.contains("’Twasadarknight.“Wherewereyou?”"), "{text}");
+            }
+            if chapter == "第1章" {
+                // The contents number chapters like their openings.
+                let toc = &flat[flat.find("目次").unwrap()..];
+                assert!(toc.starts_with("目次第1章"), "{toc}");
+            }
+        }
+        if have("pdffonts", &["-v"]) {
+            let (_, fonts, _) = run("pdffonts", &[path.to_str().unwrap()]);
+            assert!(fonts.contains(face), "{language}: {face} missing:\n{fonts}");
+            if language.starts_with('J') || language == "ja" {
+                // Not the Simplified Chinese face.
+                assert!(!fonts.contains("CJKsc"), "{fonts}");
+            }
+        }
+    }
+}
+
+#[test]
+fn pdf_language_metadata_is_the_resolved_tag() {
+    let (path, _) = novel_pdf("Hindi", "hi-lang");
+    if !have("qpdf", &["--version"]) {
+        return;
+    }
+    // Uncompressed object streams, so the catalog can be read.
+    let plain = out_dir("novels").join("hi-lang-qdf.pdf");
+    let (_, _, err) = run(
+        "qpdf",
+        &[
+            "--qdf",
+            "--object-streams=disable",
+            path.to_str().unwrap(),
+            plain.to_str().unwrap(),
+        ],
+    );
+    let raw = String::from_utf8_lossy(&std::fs::read(&plain).unwrap()).into_owned();
+    assert!(raw.contains("/Lang (hi)"), "PDF /Lang is not hi: {err}");
+    assert!(!raw.contains("/Lang (Hindi)") && !raw.contains("/Lang (en)"));
+}
+
+/// The PDF of a one-chapter book with all streams uncompressed (qpdf --qdf), or None without qpdf.
+fn plain_pdf(language: &str, content: &str, name: &str) -> Option<String> {
+    let book = lekhika_export::Book::from_compiled(&serde_json::json!({
+        "title": "T", "language": language, "chapters": [{"title": "A", "content": content}]
+    }))
+    .unwrap();
+    let path = out_dir("novels").join(format!("{name}.pdf"));
+    exporter_for("pdf")
+        .unwrap()
+        .write_to(&book, &ExportOptions::default(), &path)
+        .unwrap();
+    if !have("qpdf", &["--version"]) {
+        return None;
+    }
+    let plain = out_dir("novels").join(format!("{name}-qdf.pdf"));
+    run(
+        "qpdf",
+        &[
+            "--qdf",
+            "--object-streams=disable",
+            path.to_str().unwrap(),
+            plain.to_str().unwrap(),
+        ],
+    );
+    Some(String::from_utf8_lossy(&std::fs::read(plain).unwrap()).into_owned())
+}
+
+#[test]
+fn devanagari_italic_is_slanted_not_upright() {
+    // tan(12°) = 0.2126: the shear of the slanted words' transformation matrix.
+    let Some(italic) = plain_pdf("hi", "वह *धीरे-धीरे* चली गई।", "hi-italic")
+    else {
+        return;
+    };
+    assert!(italic.contains("0.21255"), "no slant");
+    let upright = plain_pdf("hi", "वह धीरे-धीरे चली गई।", "hi-upright").unwrap();
+    assert!(!upright.contains("0.21255"));
+}
+
+#[test]
+fn cjk_bold_is_drawn_heavier() {
+    // Bold CJK text is filled and stroked (text render mode 2); regular text is only filled.
+    let Some(bold) = plain_pdf("ja", "彼女は**ゆっくりと**歩いた。", "ja-bold") else {
+        return;
+    };
+    assert!(bold.contains("2 Tr"), "CJK bold is not emboldened");
+    let regular = plain_pdf("ja", "彼女はゆっくりと歩いた。", "ja-regular").unwrap();
+    assert!(!regular.contains("2 Tr"));
+}
+
+/// Words of page `page` with their boxes (xMin, yMin, xMax, yMax), from `pdftotext -bbox`.
+fn words(pdf: &std::path::Path, page: u32) -> Vec<(String, [f64; 4])> {
+    let p = page.to_string();
+    let (_, html, _) = run(
+        "pdftotext",
+        &["-f", &p, "-l", &p, "-bbox", pdf.to_str().unwrap(), "-"],
+    );
+    html.lines()
+        .filter_map(|l| {
+            let l = l.trim().strip_prefix("<word ")?;
+            let (attrs, rest) = l.split_once('>')?;
+            let text = rest.strip_suffix("</word>")?.to_string();
+            let nums: Vec<f64> = attrs
+                .split('"')
+                .skip(1)
+                .step_by(2)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            (nums.len() == 4).then(|| (text, [nums[0], nums[1], nums[2], nums[3]]))
+        })
+        .collect()
+}
+
+#[test]
+fn wrapped_chapter_titles_keep_even_word_spaces_and_lists_have_room() {
+    let (path, _) = novel_pdf("English", "en-layout");
+    if !have("pdftotext", &["-v"]) {
+        return;
+    }
+    // Chapter 1 opens on page 7 (half-title, blank, title, blank, contents, blank).
+    let w = words(&path, 7);
+    assert!(
+        w.iter().any(|(t, _)| t == "Second"),
+        "chapter 1 is not on page 7: {w:?}"
+    );
+    // Title words are the tall ones; group them by line.
+    let mut lines: Vec<Vec<[f64; 4]>> = Vec::new();
+    for (_, b) in w.iter().filter(|(_, b)| b[3] - b[1] > 25.0) {
+        match lines.last_mut() {
+            Some(line) if (line[0][1] - b[1]).abs() < 1.0 => line.push(*b),
+            _ => lines.push(vec![*b]),
+        }
+    }
+    assert!(lines.len() >= 3, "the long title wraps: {lines:?}");
+    let gaps: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.windows(2).map(|p| p[1][0] - p[0][2]).collect::<Vec<_>>())
+        .collect();
+    let (min, max) = gaps
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(lo, hi), g| (lo.min(*g), hi.max(*g)));
+    let height = lines[0][0][3] - lines[0][0][1];
+    assert!(
+        max - min < 0.5 && max < 0.35 * height,
+        "title word gaps {gaps:?} (justified?)"
+    );
+    // A list has more room above and below it than between its items.
+    let y = |word: &str| {
+        w.iter()
+            .find(|(t, _)| t == word)
+            .map(|(_, b)| b[1])
+            .unwrap()
+    };
+    let (para, first, second, after) = (y("carried"), y("old"), y("broken"), y("Then"));
+    let (third, item_gap) = (y("letter"), second - first);
+    assert!(
+        first - para > item_gap + 3.0,
+        "list tight below its paragraph"
+    );
+    assert!(
+        after - third > item_gap + 3.0,
+        "paragraph tight below the list"
+    );
+}
+
+#[test]
+fn the_book_opens_with_a_half_title_then_the_title_page() {
+    let mut json = novel_json("English");
+    json["author"] = "A. Writer".into();
+    let book = lekhika_export::Book::from_compiled(&json).unwrap();
+    let path = out_dir("novels").join("half-title.pdf");
+    exporter_for("pdf")
+        .unwrap()
+        .write_to(&book, &ExportOptions::default(), &path)
+        .unwrap();
+    if !have("pdftotext", &["-v"]) {
+        return;
+    }
+    let page = |n: &str| {
+        squash(
+            &run(
+                "pdftotext",
+                &["-f", n, "-l", n, path.to_str().unwrap(), "-"],
+            )
+            .1,
+        )
+    };
+    // Recto i: the title alone; verso ii: blank; recto iii: title and author; verso iv: copyright.
+    assert_eq!(page("1"), "TheCartographer’sDaughter");
+    assert_eq!(page("2"), "");
+    assert_eq!(page("3"), "TheCartographer’sDaughterA.Writer");
+    assert!(page("4").starts_with("Copyright©A.Writer"), "{}", page("4"));
 }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod book;
 mod error;
+pub mod manuscript;
 pub mod nodes;
 pub mod providers;
 mod runtime;
@@ -17,6 +18,7 @@ pub use api::{
 };
 pub use book::ALL_FORMATS;
 pub use error::{LekhikaError, Result};
+pub use manuscript::{export_manuscript, read_manuscript, write_manuscript};
 pub use runtime::{
     default_store_path, lease_seconds, open_stores, read_json, Config, Lekhika, Registration,
 };

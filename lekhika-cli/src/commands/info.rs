@@ -164,8 +164,24 @@ pub fn print_estimate(est: &Estimate, json: bool) -> CliResult<()> {
 }
 
 pub async fn export(common: &Common, id: &str, formats: &[String], out: &Path) -> CliResult<()> {
+    if lekhika::manuscript::is_manuscript_path(id) {
+        return export_manuscript(Path::new(id), formats, out).await;
+    }
     let s = setup(common).await?;
     for p in s.lk.write_book(&s.user, id, formats, out, None).await? {
+        println!("{}", p.display());
+    }
+    Ok(())
+}
+
+/// `lekhika export book.md|book.json --formats ... --out DIR`: no store, no run.
+async fn export_manuscript(path: &Path, formats: &[String], out: &Path) -> CliResult<()> {
+    let (path, formats, out) = (path.to_path_buf(), formats.to_vec(), out.to_path_buf());
+    let written =
+        tokio::task::spawn_blocking(move || lekhika::write_manuscript(&path, &formats, &out, None))
+            .await
+            .map_err(|e| CliError::other(format!("export task failed: {e}")))??;
+    for p in written {
         println!("{}", p.display());
     }
     Ok(())

@@ -1,9 +1,7 @@
 //! EPUB 3 exporter (epub-builder): cover, nav document, one XHTML file per chapter.
 //! Book text is escaped by the shared HTML renderer; metadata is escaped by epub-builder.
 
-use epub_builder::{
-    EpubBuilder, EpubContent, EpubVersion, MetadataOpfV3, ReferenceType, ZipLibrary,
-};
+use epub_builder::{EpubBuilder, EpubContent, EpubVersion, ReferenceType, ZipLibrary};
 
 use super::html::{render_blocks, render_chapter, render_front, CSS};
 use crate::format::Labels;
@@ -28,17 +26,8 @@ impl crate::Exporter for EpubExporter {
     fn export(&self, book: &Book, opts: &ExportOptions) -> Result<Vec<u8>, ExportError> {
         let raw =
             build(book, &opts.labels_for(book)).map_err(|e| ExportError::render("epub", e))?;
-        fix_package_ids(&raw).map_err(|e| ExportError::render("epub", e))
+        fix_package(&raw, &dc_elements(book)).map_err(|e| ExportError::render("epub", e))
     }
-}
-
-/// A `<meta property="dcterms:NAME">` element for metadata epub-builder has no key for.
-/// epub-builder inserts the content unescaped, so it is escaped here.
-fn dcterms(name: &str, value: &str) -> Box<MetadataOpfV3> {
-    Box::new(MetadataOpfV3::new(
-        format!("dcterms:{name}"),
-        xml_escape(value),
-    ))
 }
 
 /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (what `dc:date` accepts), else `None`.
@@ -59,7 +48,7 @@ fn w3c_date(date: &str) -> Option<String> {
 }
 
 fn xhtml(book: &Book, title: &str, body: &str) -> String {
-    let lang = xml_escape(&book.metadata.language);
+    let lang = xml_escape(&book.metadata.language_tag().tag);
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n\
          <html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\" \
@@ -74,7 +63,7 @@ fn build(book: &Book, labels: &Labels) -> Result<Vec<u8>, epub_builder::Error> {
     let mut builder = EpubBuilder::new(ZipLibrary::new()?)?;
     builder.epub_version(EpubVersion::V30);
     builder.set_title(m.title.clone());
-    builder.add_language(m.language.clone());
+    builder.add_language(m.language_tag().tag);
     if let Some(a) = &m.author {
         builder.add_author(a.clone());
     }
@@ -83,15 +72,6 @@ fn build(book: &Book, labels: &Labels) -> Result<Vec<u8>, epub_builder::Error> {
     }
     builder.set_generator("Lekhika");
     builder.set_toc_name(labels.contents.clone());
-    if let Some(p) = &m.publisher {
-        builder.add_metadata_opf(dcterms("publisher", p));
-    }
-    if let Some(isbn) = &m.isbn {
-        builder.add_metadata_opf(dcterms("source", &format!("urn:isbn:{}", isbn.trim())));
-    }
-    if let Some(date) = m.date.as_deref().and_then(w3c_date) {
-        builder.add_metadata_opf(dcterms("date", &date));
-    }
     builder.stylesheet(CSS.as_bytes())?;
 
     if let Some(cover) = &book.cover {
@@ -152,9 +132,30 @@ fn build(book: &Book, labels: &Labels) -> Result<Vec<u8>, epub_builder::Error> {
     Ok(out)
 }
 
-/// epub-builder 0.8.3 gives `dc:language` and `dc:creator` the same ids (`epub-creator-0`),
-/// which epubcheck rejects (RSC-005); the language ids are renamed in `content.opf`.
-fn fix_package_ids(epub: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
+/// `dc:publisher`, `dc:date` and the ISBN as `dc:source`, which epub-builder has no keys for, as Dublin Core elements
+/// (what reading systems and catalogues read), escaped.
+fn dc_elements(book: &Book) -> String {
+    let m = &book.metadata;
+    let mut out = String::new();
+    if let Some(p) = &m.publisher {
+        out.push_str(&format!("<dc:publisher>{}</dc:publisher>\n", xml_escape(p)));
+    }
+    if let Some(date) = m.date.as_deref().and_then(w3c_date) {
+        out.push_str(&format!("<dc:date>{}</dc:date>\n", xml_escape(&date)));
+    }
+    if let Some(isbn) = &m.isbn {
+        out.push_str(&format!(
+            "<dc:source>urn:isbn:{}</dc:source>\n",
+            xml_escape(isbn.trim())
+        ));
+    }
+    out
+}
+
+/// Fixes to `content.opf`: epub-builder 0.8.3 gives `dc:language` and `dc:creator` the same ids
+/// (`epub-creator-0`), which epubcheck rejects (RSC-005), so the language ids are renamed; and
+/// `dc` (the Dublin Core elements above) goes at the end of the metadata.
+fn fix_package(epub: &[u8], dc: &str) -> zip::result::ZipResult<Vec<u8>> {
     super::zip_patch::patch_entries(epub, |name, data| {
         if name != "OEBPS/content.opf" {
             return data;
@@ -165,6 +166,7 @@ fn fix_package_ids(epub: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
                     "<dc:language id=\"epub-creator-",
                     "<dc:language id=\"epub-lang-",
                 )
+                .replacen("</metadata>", &format!("{dc}</metadata>"), 1)
                 .into_bytes(),
             Err(e) => e.into_bytes(),
         }

@@ -1,7 +1,9 @@
-//! Markdown exporter: clean CommonMark with the book's structure (title block, chapters as `#`).
+//! Markdown exporter: clean CommonMark with the book's structure (YAML front matter as pandoc
+//! reads it, title block, chapters as `#`). Only safe link targets are kept.
 
 use crate::format::Labels;
 use crate::model::{Block, Book, Inline};
+use crate::text::safe_url;
 use crate::{ExportError, ExportOptions};
 
 /// Markdown output.
@@ -23,15 +25,58 @@ impl crate::Exporter for MarkdownExporter {
     }
 }
 
+/// A YAML double-quoted scalar whose content pandoc reads as Markdown text (so it is escaped
+/// as Markdown first).
+fn yaml_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in escape(text).chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `---` front matter with the keys pandoc reads (`title`, `subtitle`, `author`, `lang`, `date`,
+/// `publisher`, `description`) plus `isbn` and `dedication`, which Lekhika reads back.
+fn front_matter(book: &Book) -> String {
+    let m = &book.metadata;
+    let mut out = String::from("---\n");
+    out.push_str(&format!("title: {}\n", yaml_string(&m.title)));
+    let optional = [
+        ("subtitle", &m.subtitle),
+        ("author", &m.author),
+        ("date", &m.date),
+        ("publisher", &m.publisher),
+        ("description", &m.description),
+        ("isbn", &m.isbn),
+        ("dedication", &book.front.dedication),
+    ];
+    out.push_str(&format!("lang: {}\n", m.language_tag().tag));
+    for (key, value) in optional {
+        if let Some(v) = value {
+            out.push_str(&format!("{key}: {}\n", yaml_string(v)));
+        }
+    }
+    out.push_str("---\n\n");
+    out
+}
+
 fn render(book: &Book, labels: &Labels) -> String {
     let m = &book.metadata;
-    let mut out = String::new();
+    let mut out = front_matter(book);
     out.push_str(&format!("# {}\n\n", escape(&m.title)));
     if let Some(s) = &m.subtitle {
         out.push_str(&format!("*{}*\n\n", escape(s)));
     }
     if let Some(a) = &m.author {
-        out.push_str(&format!("by {}\n\n", escape(a)));
+        out.push_str(&format!("{}\n\n", escape(&labels.byline(a))));
     }
     if let Some(d) = &book.front.dedication {
         for line in d.lines().filter(|l| !l.trim().is_empty()) {
@@ -48,9 +93,8 @@ fn render(book: &Book, labels: &Labels) -> String {
     }
     for ch in &book.chapters {
         out.push_str(&format!(
-            "# {}: {}\n\n",
-            escape(&labels.chapter(ch.number)),
-            escape(&ch.title)
+            "# {}\n\n",
+            escape(&labels.chapter_heading(ch.number, &ch.title))
         ));
         render_blocks(&ch.blocks, "", ch.number, &mut out);
         for note in &ch.footnotes {
@@ -136,11 +180,14 @@ fn inlines(content: &[Inline], ch: u32) -> String {
                 let close = if c.contains('`') { " ``" } else { "`" };
                 out.push_str(&format!("{ticks}{c}{close}"));
             }
-            Inline::Link { url, content } => out.push_str(&format!(
-                "[{}](<{}>)",
-                inlines(content, ch),
-                url.replace(['<', '>', '\n'], "")
-            )),
+            Inline::Link { url, content } => match safe_url(url) {
+                Some(u) => out.push_str(&format!(
+                    "[{}](<{}>)",
+                    inlines(content, ch),
+                    u.replace(['<', '>', '\n'], "")
+                )),
+                None => out.push_str(&inlines(content, ch)),
+            },
             Inline::FootnoteRef(n) => out.push_str(&format!("[^{ch}-{n}]")),
             Inline::LineBreak => out.push_str("\\\n"),
         }

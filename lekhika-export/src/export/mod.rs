@@ -119,11 +119,24 @@ pub fn export_all(
         .collect()
 }
 
-/// A file-system-safe stem from a title: letters and digits of any script, `-` elsewhere.
+/// True for combining marks that belong to the letter before them: vowel signs and viramas of
+/// the Indic scripts (मानचित्रकार keeps its ्), Thai vowels, and combining diacritics.
+fn is_combining_mark(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F
+        | 0x0900..=0x0DFF
+        | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E
+        | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+        && !c.is_alphanumeric()
+        && !matches!(c, '\u{0964}' | '\u{0965}')
+}
+
+/// A file-system-safe stem from a title: letters and digits of any script (with their
+/// combining marks), `-` elsewhere.
 pub fn file_stem(title: &str) -> String {
     let mut out = String::new();
     for c in title.chars() {
-        if c.is_alphanumeric() {
+        if c.is_alphanumeric() || (is_combining_mark(c) && !out.is_empty() && !out.ends_with('-')) {
             out.extend(c.to_lowercase());
         } else if !out.ends_with('-') && !out.is_empty() {
             out.push('-');

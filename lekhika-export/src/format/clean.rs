@@ -1,5 +1,7 @@
 //! Cleaning of AI chapter output, on the Markdown text (pure functions).
 
+use super::chatter::{contains_any, fold, starts_with_any, CHATTER};
+
 /// Runs every cleaning rule on one chapter's Markdown, in order: preamble and trailing offer,
 /// a code fence wrapping the whole chapter (and the preamble / offer inside it), then a first
 /// heading that repeats the chapter title.
@@ -25,66 +27,24 @@ pub fn normalize_chapter_title(title: &str) -> String {
     out.trim().to_string()
 }
 
-const PREAMBLE_STARTS: &[&str] = &[
-    "sure",
-    "certainly",
-    "of course",
-    "absolutely",
-    "okay",
-    "ok,",
-    "ok!",
-    "ok.",
-    "alright",
-    "great",
-    "here's",
-    "here is",
-    "here are",
-    "below is",
-    "as requested",
-    "i've written",
-    "i have written",
-];
-
-/// True if `line` is a chatty preamble ("Sure, here is chapter 3:", "Here's the chapter").
+/// True if `line` is a chatty preamble ("Sure, here is chapter 3:", "Here's the chapter",
+/// "ज़रूर! यह रहा अध्याय 2:", "承知しました！以下が第1章です：") in any language of
+/// [`super::chatter::CHATTER`].
 pub fn is_preamble(line: &str) -> bool {
-    let l = strip_decoration(line.trim()).to_lowercase();
+    let l = fold(&strip_decoration(line.trim()));
     if l.is_empty() || l.starts_with('#') || l.chars().count() > 300 {
         return false;
     }
-    let starts = PREAMBLE_STARTS.iter().any(|p| l.starts_with(p));
-    starts
-        && (l.ends_with(':')
-            || l.contains("chapter")
-            || l.contains("here")
-            || l.contains("draft")
-            || l.contains("story"))
+    starts_with_any(&l, |c| c.preamble_starts)
+        && (l.ends_with(':') || contains_any(&l, |c| c.preamble_hints))
 }
 
-const OFFER_STARTS: &[&str] = &[
-    "let me know",
-    "please let me know",
-    "i hope you",
-    "i hope this",
-    "i hope that",
-    "would you like",
-    "feel free to",
-    "if you'd like",
-    "if you would like",
-    "if you want",
-    "shall i",
-    "should i continue",
-    "do you want me",
-    "want me to",
-    "i can also",
-    "i'd be happy to",
-    "i would be happy to",
-];
-
 /// True if `paragraph` is a trailing assistant offer ("Let me know if you'd like changes").
+/// In any language of [`super::chatter::CHATTER`].
 pub fn is_offer(paragraph: &str) -> bool {
-    let l = strip_decoration(paragraph.trim()).to_lowercase();
-    let l = l.trim_start_matches(['(', '[']);
-    OFFER_STARTS.iter().any(|p| l.starts_with(p))
+    let l = fold(&strip_decoration(paragraph.trim()));
+    let l = l.trim_start_matches(['(', '[', '（']);
+    starts_with_any(l, |c| c.offer_starts)
 }
 
 /// Drops a preamble line at the start (and a `---` separator right after it).
@@ -267,36 +227,66 @@ const NUMBER_WORDS: &[&str] = &[
     "fifty",
 ];
 
-/// "Chapter 3: Rest" / "Chapter Three — Rest" / "CHAPTER IV. Rest" / "3. Rest" -> "Rest".
+/// "Chapter 3: Rest" / "Chapter Three — Rest" / "CHAPTER IV. Rest" / "3. Rest" /
+/// "अध्याय 3: Rest" / "Kapitel 3 – Rest" / "第3章 Rest" / "제3장 Rest" -> "Rest".
 /// Returns the input if there is no such prefix.
 fn strip_chapter_prefix(s: &str) -> &str {
     let t = s.trim_start();
+    let after = chapter_word_prefix(t)
+        .or_else(|| cjk_chapter_prefix(t))
+        .or_else(|| {
+            let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            (digits > 0 && t[digits..].starts_with(['.', ':', ')'])).then(|| &t[digits..])
+        });
+    match after {
+        Some(rest) => rest.trim_start_matches(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ':' | '.' | '-' | '–' | '—' | ')' | '|' | '：' | '、' | '।'
+                )
+        }),
+        None => s,
+    }
+}
+
+/// After "<chapter word> <number>" in any language of [`CHATTER`], e.g. "Chapter 3", "अध्याय ३".
+fn chapter_word_prefix(t: &str) -> Option<&str> {
     let lower = t.to_lowercase();
-    let after_word = if lower.starts_with("chapter") && lower.is_char_boundary(7) {
-        let rest = &t[7..];
-        let rest_trim = rest.trim_start();
-        let token_len = rest_trim
-            .find(|c: char| !(c.is_alphanumeric() || c == '-'))
-            .unwrap_or(rest_trim.len());
-        let token = rest_trim[..token_len].to_lowercase();
-        let is_number = !token.is_empty()
-            && (token.chars().all(|c| c.is_ascii_digit())
-                || token.chars().all(|c| "ivxlc".contains(c))
-                || token.split('-').all(|w| NUMBER_WORDS.contains(&w)));
-        if !is_number {
-            return s;
-        }
-        &rest_trim[token_len..]
+    let word = CHATTER
+        .iter()
+        .flat_map(|c| c.chapter_words.iter())
+        .find(|w| lower.starts_with(*w) && lower.len() == t.len())?;
+    let rest = t.get(word.len()..)?;
+    let rest_trim = rest.trim_start();
+    let token_len = rest_trim
+        .find(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .unwrap_or(rest_trim.len());
+    let token = rest_trim[..token_len].to_lowercase();
+    let is_number = !token.is_empty()
+        && (token.chars().all(char::is_numeric)
+            || token.chars().all(|c| "ivxlc".contains(c))
+            || token.split('-').all(|w| NUMBER_WORDS.contains(&w)));
+    is_number.then(|| &rest_trim[token_len..])
+}
+
+/// After "第3章" / "第十二章" / "第 3 章" (Chinese, Japanese) or "제3장" (Korean).
+fn cjk_chapter_prefix(t: &str) -> Option<&str> {
+    let (open, close) = if t.starts_with('第') {
+        ('第', '章')
+    } else if t.starts_with('제') {
+        ('제', '장')
     } else {
-        let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        if digits == 0 || !t[digits..].starts_with(['.', ':', ')']) {
-            return s;
-        }
-        &t[digits..]
+        return None;
     };
-    after_word.trim_start_matches(|c: char| {
-        c.is_whitespace() || matches!(c, ':' | '.' | '-' | '–' | '—' | ')' | '|')
-    })
+    let inner = t.strip_prefix(open)?;
+    let end = inner.find(close)?;
+    let number = inner[..end].trim();
+    let ok = !number.is_empty()
+        && number
+            .chars()
+            .all(|c| c.is_numeric() || "〇零一二三四五六七八九十百千两".contains(c));
+    ok.then(|| &inner[end + close.len_utf8()..])
 }
 
 /// Lower-case, prefix-free, punctuation-free form used to compare a line with a title.

@@ -23,6 +23,8 @@ pub struct Labels {
     pub published_by: String,
     /// `{date}`.
     pub first_published: String,
+    /// The byline under a title; `{author}`.
+    pub by: String,
 }
 
 /// Labels to use instead of the language's defaults; `None` keeps the default.
@@ -37,10 +39,11 @@ pub struct LabelOverrides {
     pub isbn: Option<String>,
     pub published_by: Option<String>,
     pub first_published: Option<String>,
+    pub by: Option<String>,
 }
 
-/// `(contents, about, chapter, copyright, rights, isbn, publisher, first published)`.
-type Row = [&'static str; 8];
+/// `(contents, about, chapter, copyright, rights, isbn, publisher, first published, by)`.
+type Row = [&'static str; 9];
 
 const EN: Row = [
     "Contents",
@@ -51,6 +54,7 @@ const EN: Row = [
     "ISBN {isbn}",
     "Published by {publisher}",
     "First published {date}",
+    "by {author}",
 ];
 
 fn row(language: &str, region: Option<&str>) -> Row {
@@ -64,6 +68,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "Verlag: {publisher}",
             "Erstveröffentlichung {date}",
+            "von {author}",
         ],
         ("fr", _) => [
             "Table des matières",
@@ -74,6 +79,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "Publié par {publisher}",
             "Première publication {date}",
+            "par {author}",
         ],
         ("es", _) => [
             "Índice",
@@ -84,6 +90,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "Publicado por {publisher}",
             "Primera edición {date}",
+            "por {author}",
         ],
         ("pt", _) => [
             "Sumário",
@@ -94,6 +101,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "Publicado por {publisher}",
             "Primeira edição {date}",
+            "por {author}",
         ],
         ("it", _) => [
             "Indice",
@@ -104,6 +112,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "Pubblicato da {publisher}",
             "Prima edizione {date}",
+            "di {author}",
         ],
         ("hi", _) => [
             "विषय-सूची",
@@ -114,6 +123,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "प्रकाशक: {publisher}",
             "प्रथम प्रकाशन {date}",
+            "लेखक: {author}",
         ],
         ("mr", _) => [
             "अनुक्रमणिका",
@@ -124,6 +134,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "प्रकाशक: {publisher}",
             "प्रथम आवृत्ती {date}",
+            "लेखक: {author}",
         ],
         ("ne", _) => [
             "विषयसूची",
@@ -134,6 +145,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "प्रकाशक: {publisher}",
             "पहिलो प्रकाशन {date}",
+            "लेखक: {author}",
         ],
         ("zh", Some("TW" | "HK" | "MO")) => [
             "目錄",
@@ -144,6 +156,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "出版者：{publisher}",
             "初版 {date}",
+            "{author} 著",
         ],
         ("zh", _) => [
             "目录",
@@ -154,6 +167,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "出版者：{publisher}",
             "初版 {date}",
+            "{author} 著",
         ],
         ("ja", _) => [
             "目次",
@@ -164,6 +178,7 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "発行：{publisher}",
             "初版発行 {date}",
+            "{author} 著",
         ],
         ("ko", _) => [
             "차례",
@@ -174,16 +189,27 @@ fn row(language: &str, region: Option<&str>) -> Row {
             "ISBN {isbn}",
             "펴낸곳: {publisher}",
             "초판 발행 {date}",
+            "{author} 지음",
         ],
         _ => EN,
     }
 }
 
 impl Labels {
+    /// The defaults for a language given by name or tag ("Hindi", `hi-IN`, `zh-Hant`).
+    pub fn for_tag(tag: &super::LanguageTag) -> Self {
+        let region = if tag.is_traditional_chinese() {
+            Some("TW")
+        } else {
+            tag.region.as_deref()
+        };
+        Self::for_language(&tag.primary, region)
+    }
+
     /// The defaults for a primary language (`de`, `hi`, `zh`...) and
     /// optional region (`TW` picks Traditional Chinese); English otherwise.
     pub fn for_language(primary_language: &str, region: Option<&str>) -> Self {
-        let [contents, about, chapter, copyright, rights, isbn, publisher, first] =
+        let [contents, about, chapter, copyright, rights, isbn, publisher, first, by] =
             row(primary_language, region);
         Self {
             contents: contents.into(),
@@ -194,6 +220,7 @@ impl Labels {
             isbn: isbn.into(),
             published_by: publisher.into(),
             first_published: first.into(),
+            by: by.into(),
         }
     }
 
@@ -208,6 +235,7 @@ impl Labels {
             (&mut self.isbn, &o.isbn),
             (&mut self.published_by, &o.published_by),
             (&mut self.first_published, &o.first_published),
+            (&mut self.by, &o.by),
         ];
         for (label, replacement) in pairs {
             if let Some(r) = replacement {
@@ -222,17 +250,47 @@ impl Labels {
         self.chapter.replace("{n}", &n.to_string())
     }
 
+    /// A chapter's label and title on one line, for formats with a single
+    /// heading: "Chapter 3: The Storm", "अध्याय 3: तूफ़ान", "第3章　嵐".
+    pub fn chapter_heading(&self, n: u32, title: &str) -> String {
+        let label = self.chapter(n);
+        let cjk = label.chars().last().is_some_and(|c| {
+            crate::format::is_cjk_word_char(c) || ('\u{AC00}'..='\u{D7A3}').contains(&c)
+        });
+        if cjk {
+            format!("{label}\u{3000}{title}")
+        } else {
+            format!("{label}: {title}")
+        }
+    }
+
+    /// The byline for `author` ("by A. Autor", "लेखक: …", "… 著").
+    pub fn byline(&self, author: &str) -> String {
+        self.by.replace("{author}", author)
+    }
+
     /// The copyright page's lines, from the book's metadata: the copyright
-    /// line, the rights line, then ISBN, publisher and date when known.
+    /// line and the rights line when there is a holder (the author, else the
+    /// publisher), then ISBN, publisher and date when known. Empty when the
+    /// metadata has none of these: a book without them has no copyright page
+    /// rather than a bare "Copyright ©".
     pub fn copyright_lines(&self, m: &crate::Metadata) -> Vec<String> {
-        let year = m.date.as_deref().and_then(|d| d.get(..4)).unwrap_or("");
-        let holder = m.author.as_deref().unwrap_or("");
-        let first = self
-            .copyright
-            .replace("{year}", year)
-            .replace("{holder}", holder);
-        let mut lines = vec![first.split_whitespace().collect::<Vec<_>>().join(" ")];
-        lines.push(self.all_rights_reserved.clone());
+        let year = m
+            .date
+            .as_deref()
+            .and_then(|d| d.trim().get(..4))
+            .filter(|y| y.chars().all(|c| c.is_ascii_digit()))
+            .unwrap_or("");
+        let holder = m.author.as_deref().or(m.publisher.as_deref());
+        let mut lines = Vec::new();
+        if let Some(holder) = holder.map(str::trim).filter(|h| !h.is_empty()) {
+            let first = self
+                .copyright
+                .replace("{year}", year)
+                .replace("{holder}", holder);
+            lines.push(first.split_whitespace().collect::<Vec<_>>().join(" "));
+            lines.push(self.all_rights_reserved.clone());
+        }
         if let Some(isbn) = &m.isbn {
             lines.push(self.isbn.replace("{isbn}", isbn));
         }
@@ -268,6 +326,7 @@ mod tests {
                 assert!(l.isbn.contains("{isbn}"), "{lang}");
                 assert!(l.published_by.contains("{publisher}"), "{lang}");
                 assert!(l.first_published.contains("{date}"), "{lang}");
+                assert!(l.by.contains("{author}"), "{lang}");
             }
         }
     }

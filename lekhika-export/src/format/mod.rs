@@ -1,17 +1,21 @@
 //! The professional formatter: cleaning of AI output, typography, numbering and counts.
 //! Everything here is a pure function of its input.
 
+mod chatter;
 mod clean;
 mod counts;
 mod labels;
+mod language;
 mod typography;
 
+pub use chatter::{Chatter, CHATTER};
 pub use clean::{
     clean_chapter, is_offer, is_preamble, normalize_chapter_title, strip_duplicate_title,
     strip_preamble, strip_trailing_offers, unwrap_code_fence,
 };
 pub use counts::{book_stats, count_characters, count_words, is_cjk_word_char, BookStats};
 pub use labels::{LabelOverrides, Labels};
+pub use language::{resolve_language, LanguageTag};
 pub use typography::{apply_typography, quotes_for, smarten, Quotes};
 
 use crate::model::{Block, Book};
@@ -36,14 +40,15 @@ pub fn normalize_heading_levels(blocks: &mut [Block]) {
 
 /// The label above a chapter title ("Chapter 3", "अध्याय 3", "第3章"), in
 /// the language's default wording (see [`Labels`]).
-pub fn chapter_label(primary_language: &str, number: u32) -> String {
-    Labels::for_language(primary_language, None).chapter(number)
+pub fn chapter_label(language: &str, number: u32) -> String {
+    Labels::for_tag(&LanguageTag::parse(language)).chapter(number)
 }
 
 /// Applies numbering, heading normalisation and typography to a parsed book.
 /// Text cleaning happens on Markdown before parsing ([`clean_chapter`]).
 pub fn format_book(book: &mut Book) {
-    let lang = book.metadata.primary_language();
+    book.metadata.language = resolve_language(&book.metadata.language);
+    let lang = book.metadata.language.clone();
     book.renumber();
     book.metadata.title = smarten(&book.metadata.title, &lang);
     book.metadata.subtitle = book.metadata.subtitle.as_deref().map(|s| smarten(s, &lang));

@@ -81,6 +81,8 @@ impl Book {
             return Err(ExportError::InvalidBook("title is empty".into()));
         }
         let cover = compiled.cover.map(decode_cover).transpose()?;
+        let language = format::resolve_language(compiled.language.as_deref().unwrap_or_default());
+        let labels = format::Labels::for_tag(&format::LanguageTag::parse(&language));
         let chapters = compiled
             .chapters
             .into_iter()
@@ -93,7 +95,7 @@ impl Book {
                 };
                 let parsed = parse_markdown(&markdown);
                 let title = if ch.title.trim().is_empty() {
-                    format::chapter_label("en", u32::try_from(i + 1).unwrap_or(u32::MAX))
+                    labels.chapter(u32::try_from(i + 1).unwrap_or(u32::MAX))
                 } else {
                     ch.title.trim().to_string()
                 };
@@ -105,7 +107,6 @@ impl Book {
                 }
             })
             .collect();
-        let language = non_empty(compiled.language).unwrap_or_else(|| "en".to_string());
         let about_author = non_empty(compiled.about_author).map(|md| parse_markdown(&md).blocks);
         Ok(Book {
             metadata: Metadata {

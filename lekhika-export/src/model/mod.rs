@@ -1,8 +1,12 @@
 //! The book model (the intermediate representation every format renders from).
 
 mod compiled;
+mod front_matter;
+mod manuscript;
 mod markdown;
 
+pub use front_matter::{split_front_matter, FrontMatterKeys, FrontValue};
+pub use manuscript::manuscript_to_compiled;
 pub use markdown::parse_markdown;
 
 /// Descriptive metadata of a book.
@@ -15,6 +19,8 @@ pub struct Metadata {
     /// Author name as printed on the title page.
     pub author: Option<String>,
     /// BCP 47 language tag, e.g. `en`, `en-GB`, `hi`, `zh-Hans`, `ja`. Defaults to `en`.
+    /// [`Book::from_compiled`] resolves names ("Hindi", "japanese") to their tag; exporters
+    /// resolve again through [`Metadata::language_tag`], so a hand-built book may hold either.
     pub language: String,
     /// Blurb / description.
     pub description: Option<String>,
@@ -27,28 +33,25 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// Primary language subtag in lower case (`en` for `en-GB`).
+    /// The book's language resolved to a BCP 47 tag ("Hindi" and "hi_in" become `hi`, `hi-IN`).
+    pub fn language_tag(&self) -> crate::format::LanguageTag {
+        crate::format::LanguageTag::parse(&self.language)
+    }
+
+    /// Primary language subtag in lower case (`en` for `en-GB`, `hi` for "Hindi").
     pub fn primary_language(&self) -> String {
-        primary_language(&self.language)
+        self.language_tag().primary
     }
 
     /// The region subtag if the tag has one (`GB` for `en-GB`).
     pub fn region(&self) -> Option<String> {
-        self.language
-            .split(['-', '_'])
-            .skip(1)
-            .find(|s| s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()))
-            .map(|s| s.to_ascii_uppercase())
+        self.language_tag().region
     }
 }
 
-/// Primary language subtag of a BCP 47 tag, lower case.
+/// Primary language subtag of a language name or BCP 47 tag, lower case (`hi` for "Hindi").
 pub fn primary_language(tag: &str) -> String {
-    tag.split(['-', '_'])
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+    crate::format::LanguageTag::parse(tag).primary
 }
 
 /// A cover image.
@@ -211,10 +214,7 @@ impl Book {
     /// "Chapter 3", the copyright lines); exporters apply
     /// [`crate::ExportOptions::labels`] on top.
     pub fn default_labels(&self) -> crate::format::Labels {
-        crate::format::Labels::for_language(
-            &self.metadata.primary_language(),
-            self.metadata.region().as_deref(),
-        )
+        crate::format::Labels::for_tag(&self.metadata.language_tag())
     }
 
     /// Lines of the copyright page ("Copyright © 2025 Author", "All rights reserved.", ISBN ...).

@@ -109,3 +109,38 @@ pub fn run(program: &str, args: &[&str]) -> (bool, String, String) {
 pub fn squash(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
+
+/// A short novel in English, Hindi or Japanese, the language given as the flows give it (a name
+/// such as "Hindi", or a code): chatter around chapters, dialogue, a list, bold and italic
+/// text, a long chapter title that wraps, and no author (like the novel flow).
+pub fn novel_json(language: &str) -> Value {
+    let primary = lekhika_export::format::LanguageTag::parse(language).primary;
+    let (title, chapters) = match primary.as_str() {
+        "hi" => (
+            "मानचित्रकार की बेटी",
+            vec![
+                ("एक बहुत लंबा अध्याय शीर्षक जो पंक्ति में नहीं समाता और दूसरी पंक्ति में जाता है", "ज़रूर! यह रहा अध्याय 1:\n\nरात गहरी थी। \"तुम कहाँ थे?\" उसने पूछा -- और चुप हो गई...\n\nउसके पास तीन चीज़ें थीं:\n\n- एक पुराना नक्शा\n- एक *टूटी हुई* कलम\n- **अंतिम** पत्र\n\nफिर वह *धीरे-धीरे* चली गई।\n\nअगर आप चाहें तो मैं अगला अध्याय लिख सकता हूँ।\n"),
+                ("दूसरा दिन", "सुबह हुई। उसने *नक्शा* खोला और **पहाड़** की ओर देखा।\n"),
+            ],
+        ),
+        "ja" => (
+            "地図職人の娘",
+            vec![
+                ("とても長い章のタイトルは一行に収まらずに二行目へ折り返してしまうものです", "承知しました！以下が第1章です：\n\n夜は深かった。\"どこにいたの\"と彼女は尋ねた――そして黙った……\n\n骨の髄まで冷えていた。持ち物は三つ：\n\n- 古い地図\n- *折れた*ペン\n- **最後の**手紙\n\n彼女は**ゆっくりと**歩き出した。\n\nいかがでしょうか？修正があればお知らせください。\n"),
+                ("二日目", "朝が来た。彼女は地図を開き、山を見た。\n"),
+            ],
+        ),
+        _ => (
+            "The Cartographer's Daughter",
+            vec![
+                ("A Very Long Chapter Title That Does Not Fit on One Line and Wraps to a Second", "Sure! Here is chapter 1:\n\n'Twas a dark night. \"Where were you?\" she asked -- and fell silent...\n\nShe carried three things:\n\n- an old map\n- a *broken* pen\n- the **last** letter\n\nThen she walked away, *slowly*.\n\nLet me know if you'd like any changes!\n"),
+                ("The Second Day", "Morning came. She opened the map and looked at the **mountain**. It wasn't far.\n"),
+            ],
+        ),
+    };
+    let chapters: Vec<Value> = chapters
+        .into_iter()
+        .map(|(t, c)| json!({"title": t, "content": c}))
+        .collect();
+    json!({"title": title, "language": language, "chapters": chapters})
+}

@@ -52,10 +52,12 @@ fn length_mm(v: f64) -> String {
 pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<&str>) -> String {
     let m = &book.metadata;
     let labels = opts.labels_for(book);
-    let lang = m.primary_language();
-    let region = m.region();
-    let hint = m.language.to_ascii_lowercase();
-    let fonts = super::fonts::body_fonts(&lang, region.as_deref(), &hint);
+    let tag = m.language_tag();
+    let lang = tag.primary.clone();
+    let region = tag
+        .region
+        .clone()
+        .filter(|r| r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase()));
     let lang_ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase());
     let mut s = String::with_capacity(book.chapters.len() * 40_000 + 8192);
     s.push_str(&format!("#let book-title = {}\n", string_literal(&m.title)));
@@ -74,8 +76,23 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
         string_literal(if lang_ok { &lang } else { "en" }),
         region.map_or_else(|| "none".to_string(), |r| string_literal(&r))
     ));
-    let font_list: Vec<String> = fonts.iter().map(|f| string_literal(f)).collect();
-    s.push_str(&format!("#let body-fonts = ({},)\n", font_list.join(", ")));
+    s.push_str(&format!(
+        "#let body-fonts = {}\n#let cjk-bold-font = {}\n",
+        super::fonts::body_fonts(&tag),
+        string_literal(super::fonts::cjk_sans(&tag))
+    ));
+    // CJK and Devanagari need more room between lines than Latin text; CJK paragraphs are
+    // indented by one full-width character.
+    let (leading, indent) = if tag.is_cjk() {
+        ("0.95em", "1em")
+    } else if tag.is_devanagari() {
+        ("0.8em", "1.3em")
+    } else {
+        ("0.62em", "1.3em")
+    };
+    s.push_str(&format!(
+        "#let body-leading = {leading}\n#let body-indent = {indent}\n"
+    ));
     s.push_str(&format!(
         "#let trim-width = {}\n#let trim-height = {}\n#let margin-inside = {}\n\
          #let margin-outside = {}\n#let margin-top = {}\n#let margin-bottom = {}\n#let body-size = {:.2}pt\n",
@@ -102,49 +119,37 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
         ));
         s.push_str(&format!("#pagebreak(weak: true{recto})\n"));
     }
+    // Front matter: nothing justified, nothing indented.
+    s.push_str("#[\n#set par(justify: false, first-line-indent: 0pt)\n");
     if book.front.title_page {
-        s.push_str("#v(22%)\n#align(center)[\n");
-        s.push_str(&format!(
-            "#text(size: 2.3em, hyphenate: false)[{}]\n",
-            escape_markup(&m.title)
-        ));
-        if let Some(sub) = &m.subtitle {
-            s.push_str(&format!(
-                "\n#v(0.6em)\n#text(size: 1.25em, style: \"italic\")[{}]\n",
-                escape_markup(sub)
-            ));
-        }
-        if let Some(a) = &m.author {
-            s.push_str(&format!(
-                "\n#v(3em)\n#text(size: 1.3em)[{}]\n",
-                escape_markup(a)
-            ));
-        }
-        s.push_str("]\n");
-        if let Some(p) = &m.publisher {
-            s.push_str(&format!(
-                "#align(center + bottom)[#text(size: 0.9em)[{}]]\n",
-                escape_markup(p)
-            ));
-        }
-        s.push_str("#pagebreak()\n");
+        push_title_pages(book, recto, &mut s);
     }
-    if book.front.copyright {
-        s.push_str("#align(left + bottom)[#set par(justify: false, first-line-indent: 0pt)\n#set text(size: 0.8em)\n");
-        for line in labels.copyright_lines(m) {
+    let copyright = if book.front.copyright {
+        labels.copyright_lines(m)
+    } else {
+        Vec::new()
+    };
+    if !copyright.is_empty() {
+        // On the back of the title page.
+        s.push_str("#pagebreak(weak: true)\n");
+        s.push_str("#align(left + bottom)[\n#set text(size: 0.8em)\n");
+        for line in copyright {
             s.push_str(&escape_markup(&line));
             s.push_str("\n\n");
         }
         s.push_str("]\n");
     }
     if let Some(d) = &book.front.dedication {
-        s.push_str(&format!("#pagebreak(weak: true{recto})\n#v(25%)\n#align(center)[#set par(first-line-indent: 0pt)\n#emph[\n"));
+        s.push_str(&format!(
+            "#pagebreak(weak: true{recto})\n#v(25%)\n#align(center)[\n#emph[\n"
+        ));
         for line in d.lines().filter(|l| !l.trim().is_empty()) {
             s.push_str(&escape_markup(line.trim()));
             s.push_str(" #linebreak()\n");
         }
         s.push_str("]]\n");
     }
+    s.push_str("]\n");
     if book.front.toc {
         s.push_str(&format!(
             "#pagebreak(weak: true{recto})\n#outline(title: [{}], depth: 1, indent: auto)\n",
@@ -175,12 +180,68 @@ pub(crate) fn book_source(book: &Book, opts: &ExportOptions, cover_path: Option<
     s
 }
 
+/// The half-title (the title alone, on a right-hand page), then the title page (title,
+/// subtitle, author, publisher), also on a right-hand page when chapters are.
+fn push_title_pages(book: &Book, recto: &str, s: &mut String) {
+    let m = &book.metadata;
+    s.push_str(&format!(
+        "#pagebreak(weak: true{recto})\n#v(24%)\n#align(center)[#text(size: 1.45em, hyphenate: false)[{}]]\n",
+        escape_markup(&m.title)
+    ));
+    s.push_str(&format!(
+        "#pagebreak({})\n",
+        &recto.trim_start_matches(", ")
+    ));
+    s.push_str("#v(22%)\n#align(center)[\n");
+    s.push_str(&format!(
+        "#text(size: 2.3em, hyphenate: false)[{}]\n",
+        escape_markup(&m.title)
+    ));
+    if let Some(sub) = &m.subtitle {
+        s.push_str(&format!(
+            "\n#v(0.6em)\n#text(size: 1.25em, style: \"italic\")[{}]\n",
+            escape_markup(sub)
+        ));
+    }
+    if let Some(a) = &m.author {
+        s.push_str(&format!(
+            "\n#v(3em)\n#text(size: 1.3em)[{}]\n",
+            escape_markup(a)
+        ));
+    }
+    s.push_str("]\n");
+    if let Some(p) = &m.publisher {
+        s.push_str(&format!(
+            "#align(center + bottom)[#text(size: 0.9em)[{}]]\n",
+            escape_markup(p)
+        ));
+    }
+}
+
+/// How the contents number chapters: "1." — or the chapter label itself where it is a Typst
+/// numbering pattern, i.e. Chinese, Japanese and Korean ("第1章", "제1장"), whose contents
+/// read like their chapter openings.
+fn toc_numbering(labels: &Labels) -> String {
+    const COUNTING: &str = "一壹あいアイㄱ가①⓵";
+    let pattern = labels.chapter.replace("{n}", "1");
+    let cjk_affixes = pattern.chars().filter(|&c| c != '1').all(|c| {
+        (('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{AC00}'..='\u{D7A3}').contains(&c))
+            && !COUNTING.contains(c)
+    });
+    if labels.chapter.matches("{n}").count() == 1 && pattern.chars().count() > 1 && cjk_affixes {
+        pattern
+    } else {
+        "1.".to_string()
+    }
+}
+
 fn push_chapter(labels: &Labels, chapter: &Chapter, s: &mut String) {
     let label = labels.chapter(chapter.number);
     s.push_str(&format!(
-        "#chapter-opening({}, spaced: {})\n#heading(level: 1, outlined: true, numbering: \"1.\")[{}]\n\n",
+        "#chapter-opening({}, spaced: {})\n#heading(level: 1, outlined: true, numbering: {})[{}]\n\n",
         string_literal(&label),
         label.is_ascii(),
+        string_literal(&toc_numbering(labels)),
         escape_markup(&chapter.title)
     ));
     push_blocks(&chapter.blocks, &chapter.footnotes, s);
@@ -286,5 +347,15 @@ mod tests {
         );
         assert_eq!(escape_markup("हिन्दी “ok”"), "हिन्दी “ok”");
         assert_eq!(string_literal("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+    }
+
+    #[test]
+    fn contents_number_cjk_chapters_with_their_label() {
+        let l = |lang| Labels::for_language(lang, None);
+        assert_eq!(toc_numbering(&l("ja")), "第1章");
+        assert_eq!(toc_numbering(&l("zh")), "第1章");
+        assert_eq!(toc_numbering(&l("ko")), "제1장");
+        assert_eq!(toc_numbering(&l("en")), "1.");
+        assert_eq!(toc_numbering(&l("hi")), "1.");
     }
 }

@@ -48,8 +48,17 @@ impl crate::Exporter for PdfExporter {
         let document: PagedDocument = typst::compile(&world)
             .output
             .map_err(|diags| ExportError::render("pdf", join_diagnostics(&diags)))?;
-        typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default())
-            .map_err(|diags| ExportError::render("pdf", join_diagnostics(&diags)))
+        // typst memoizes every layout step in a process-wide cache that is never emptied by
+        // itself: a host exporting book after book grew by ~190 MB per 90k-word book. The
+        // laid-out document holds what the PDF needs, so the cache is emptied before the PDF
+        // is written (peak 306 -> 263 MB for that book) and after (nothing left behind).
+        // Another export running at the same time only loses cache hits.
+        typst::comemo::evict(0);
+        let pdf = typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default())
+            .map_err(|diags| ExportError::render("pdf", join_diagnostics(&diags)));
+        drop(document);
+        typst::comemo::evict(0);
+        pdf
     }
 }
 

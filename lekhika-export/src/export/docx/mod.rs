@@ -1,22 +1,27 @@
 //! DOCX exporter (docx-rs): Title / Heading 1..6 styles with Word's built-in names so Word's
 //! navigation pane and pandoc see real headings, a TOC field, a page break before each chapter,
-//! page-number footer, and core properties (title, author, language).
+//! the front matter in its own section without page numbers and the text numbered from 1, the
+//! book's body font and language, and core properties (title, author, language).
+
+mod lists;
+mod patch;
+mod styles;
 
 use std::io::Cursor;
 
-use std::cell::RefCell;
-
 use docx_rs::{
-    AbstractNumbering, AlignmentType, Docx, Footer, Footnote, Hyperlink, HyperlinkType,
-    IndentLevel, Level, LevelJc, LevelOverride, LevelText, NumberFormat, Numbering, NumberingId,
-    PageMargin, PageNum, Paragraph, Run, SpecialIndentType, Start, Style, StyleType,
+    AlignmentType, Docx, Footer, Footnote, Hyperlink, HyperlinkType, IndentLevel, NumberingId,
+    PageMargin, PageNum, PageNumType, PageSize, Paragraph, Run, SectionProperty, SpecialIndentType,
     TableOfContents,
 };
 
 use crate::format::Labels;
 use crate::model::{Block, Book, Chapter, Footnote as BookFootnote, Inline};
-use crate::text::xml_escape;
+use crate::text::safe_url;
 use crate::{ExportError, ExportOptions};
+use lists::{list_indent, Lists, LEVELS};
+use patch::{core_xml, patch_package};
+use styles::{body_fonts, lang_element, styles};
 
 /// DOCX output.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,7 +44,8 @@ impl crate::Exporter for DocxExporter {
             .pack(&mut out)
             .map_err(|e| ExportError::render("docx", e))?;
         let text_width = twips(opts.trim.width_mm - opts.margin_inside_mm - opts.margin_outside_mm);
-        patch_package(&out.into_inner(), &core_xml(book), text_width)
+        let lang = lang_element(&book.metadata.language_tag());
+        patch_package(&out.into_inner(), &core_xml(book), &lang, text_width)
             .map_err(|e| ExportError::render("docx", e))
     }
 }
@@ -48,65 +54,11 @@ fn twips(mm: f64) -> i32 {
     (mm / 25.4 * 1440.0).round() as i32
 }
 
-fn styles(docx: Docx) -> Docx {
-    let heading = |level: usize, size: usize| {
-        Style::new(format!("Heading{level}"), StyleType::Paragraph)
-            .name(format!("heading {level}"))
-            .based_on("Normal")
-            .next("Normal")
-            .q_format(true)
-            .size(size)
-            .bold()
-            .outline_lvl(level - 1)
-    };
-    docx.add_style(
-        Style::new("Title", StyleType::Paragraph)
-            .name("Title")
-            .based_on("Normal")
-            .q_format(true)
-            .size(56)
-            .align(AlignmentType::Center),
-    )
-    .add_style(
-        Style::new("Subtitle", StyleType::Paragraph)
-            .name("Subtitle")
-            .based_on("Normal")
-            .q_format(true)
-            .size(32)
-            .italic()
-            .align(AlignmentType::Center),
-    )
-    .add_style(heading(1, 36).align(AlignmentType::Center))
-    .add_style(heading(2, 28))
-    .add_style(heading(3, 26))
-    .add_style(heading(4, 24))
-    .add_style(heading(5, 24))
-    .add_style(heading(6, 24))
-    .add_style(
-        Style::new("Quote", StyleType::Paragraph)
-            .name("Quote")
-            .based_on("Normal")
-            .italic()
-            .indent(Some(720), None, Some(720), None),
-    )
-    .add_style(
-        Style::new("SourceCode", StyleType::Paragraph)
-            .name("Source Code")
-            .based_on("Normal")
-            .size(18)
-            .fonts(
-                docx_rs::RunFonts::new()
-                    .ascii("DejaVu Sans Mono")
-                    .hi_ansi("DejaVu Sans Mono"),
-            ),
-    )
-}
-
 fn build(book: &Book, opts: &ExportOptions) -> Docx {
     let m = &book.metadata;
     let labels = opts.labels_for(book);
     let lists = Lists::default();
-    let margin = PageMargin {
+    let margin = || PageMargin {
         top: twips(opts.margin_top_mm),
         bottom: twips(opts.margin_bottom_mm),
         left: twips(opts.margin_inside_mm),
@@ -115,18 +67,20 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
         footer: twips(opts.margin_bottom_mm / 2.0),
         gutter: 0,
     };
+    let width = u32::try_from(twips(opts.trim.width_mm)).unwrap_or(8640);
+    let height = u32::try_from(twips(opts.trim.height_mm)).unwrap_or(12960);
     let footer = Footer::new().add_paragraph(
         Paragraph::new()
             .align(AlignmentType::Center)
             .add_page_num(PageNum::new()),
     );
+    // The last section (the chapters) has the page numbers, from 1.
     let mut docx = styles(Docx::new())
-        .page_size(
-            u32::try_from(twips(opts.trim.width_mm)).unwrap_or(8640),
-            u32::try_from(twips(opts.trim.height_mm)).unwrap_or(12960),
-        )
-        .page_margin(margin)
+        .page_size(width, height)
+        .page_margin(margin())
         .footer(footer)
+        .page_num_type(PageNumType::new().start(1))
+        .default_fonts(body_fonts(&m.language_tag()))
         .default_size((opts.font_size_pt * 2.0).round() as usize);
 
     // Title page.
@@ -162,7 +116,6 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
         docx = docx.add_paragraph(
             text_para(&labels.contents)
                 .style("TOCHeading")
-                .align(AlignmentType::Center)
                 .page_break_before(true),
         );
         let mut toc = TableOfContents::new()
@@ -175,14 +128,22 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
         toc.page_ref_placeholder = Some(String::new());
         docx = docx.add_table_of_contents(toc);
     }
-    for chapter in &book.chapters {
-        docx = add_chapter(docx, &labels, &lists, chapter);
+    // End of the front matter: its own section, without a footer, so no page number.
+    docx = docx.add_paragraph(
+        Paragraph::new().section_property(
+            SectionProperty::new()
+                .page_size(PageSize::new().size(width, height))
+                .page_margin(margin()),
+        ),
+    );
+    for (i, chapter) in book.chapters.iter().enumerate() {
+        docx = add_chapter(docx, &labels, &lists, chapter, i > 0);
     }
     if let Some(about) = &book.back.about_author {
         docx = docx.add_paragraph(
             text_para(&labels.about_the_author)
                 .style("Heading1")
-                .page_break_before(true),
+                .page_break_before(!book.chapters.is_empty()),
         );
         for p in blocks(about, &[], &lists) {
             docx = docx.add_paragraph(p);
@@ -191,9 +152,21 @@ fn build(book: &Book, opts: &ExportOptions) -> Docx {
     lists.register(docx)
 }
 
-fn add_chapter(mut docx: Docx, labels: &Labels, lists: &Lists, chapter: &Chapter) -> Docx {
-    let title = format!("{}: {}", labels.chapter(chapter.number), chapter.title);
-    docx = docx.add_paragraph(text_para(&title).style("Heading1").page_break_before(true));
+/// A chapter; `new_page`: start it with a page break (the first chapter starts a new section,
+/// which is a new page already).
+fn add_chapter(
+    mut docx: Docx,
+    labels: &Labels,
+    lists: &Lists,
+    chapter: &Chapter,
+    new_page: bool,
+) -> Docx {
+    let title = labels.chapter_heading(chapter.number, &chapter.title);
+    docx = docx.add_paragraph(
+        text_para(&title)
+            .style("Heading1")
+            .page_break_before(new_page),
+    );
     for p in blocks(&chapter.blocks, &chapter.footnotes, lists) {
         docx = docx.add_paragraph(p);
     }
@@ -331,9 +304,14 @@ fn push_inlines(
                 *p = std::mem::take(p).add_run(run);
             }
             Inline::Link { url, content } => {
+                let Some(url) = safe_url(url).filter(|u| !u.starts_with('#')) else {
+                    // `javascript:` and other unsafe targets: the text without the link.
+                    push_inlines(p, content, f, notes, lists);
+                    continue;
+                };
                 let mut inner = Paragraph::new();
                 push_inlines(&mut inner, content, f, notes, lists);
-                let mut link = Hyperlink::new(url.trim(), HyperlinkType::External);
+                let mut link = Hyperlink::new(url, HyperlinkType::External);
                 for child in inner.children {
                     if let docx_rs::ParagraphChild::Run(run) = child {
                         link = link.add_run(*run);
@@ -355,154 +333,5 @@ fn push_inlines(
                     .add_run(Run::new().add_break(docx_rs::BreakType::TextWrapping))
             }
         }
-    }
-}
-
-fn core_xml(book: &Book) -> String {
-    let m = &book.metadata;
-    let mut x = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<cp:coreProperties \
-         xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" \
-         xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\" \
-         xmlns:dcmitype=\"http://purl.org/dc/dcmitype/\" \
-         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">",
-    );
-    x.push_str(&format!("<dc:title>{}</dc:title>", xml_escape(&m.title)));
-    if let Some(s) = &m.subtitle {
-        x.push_str(&format!("<dc:subject>{}</dc:subject>", xml_escape(s)));
-    }
-    x.push_str(&format!(
-        "<dc:creator>{}</dc:creator>",
-        xml_escape(m.author.as_deref().unwrap_or(""))
-    ));
-    if let Some(d) = &m.description {
-        x.push_str(&format!(
-            "<dc:description>{}</dc:description>",
-            xml_escape(d)
-        ));
-    }
-    x.push_str(&format!(
-        "<dc:language>{}</dc:language>",
-        xml_escape(&m.language)
-    ));
-    x.push_str(
-        "<dcterms:created xsi:type=\"dcterms:W3CDTF\">1970-01-01T00:00:00Z</dcterms:created>\
-         <dcterms:modified xsi:type=\"dcterms:W3CDTF\">1970-01-01T00:00:00Z</dcterms:modified>\
-         </cp:coreProperties>",
-    );
-    x
-}
-
-/// Fixes docx-rs cannot make through its API, applied to the packed archive:
-/// `docProps/core.xml` (title, creator, language) is replaced, and the
-/// table of contents is marked as a Word "Table of Contents" part (without
-/// it LibreOffice prints the field codes) with its page numbers' tab stop
-/// at the right margin (docx-rs puts it at 80,000 twips).
-fn patch_package(docx: &[u8], core: &str, text_width: i32) -> zip::result::ZipResult<Vec<u8>> {
-    super::zip_patch::patch_entries(docx, |name, data| match name {
-        "docProps/core.xml" => core.as_bytes().to_vec(),
-        "word/document.xml" => match String::from_utf8(data) {
-            Ok(xml) => patch_toc(&xml, text_width).into_bytes(),
-            Err(e) => e.into_bytes(),
-        },
-        _ => data,
-    })
-}
-
-fn patch_toc(xml: &str, text_width: i32) -> String {
-    const TOC_FIELD: &str = "<w:instrText>TOC ";
-    let Some(field) = xml.find(TOC_FIELD) else {
-        return xml.to_string();
-    };
-    let mut out = xml.to_string();
-    // The TOC's own content control is the last one opened before its field.
-    if let Some(open) = out[..field].rfind("<w:sdt><w:sdtPr>") {
-        if let Some(close) = out[open..field].find("</w:sdtPr>") {
-            out.insert_str(
-                open + close,
-                "<w:docPartObj><w:docPartGallery w:val=\"Table of Contents\" />\
-                 <w:docPartUnique /></w:docPartObj>",
-            );
-        }
-    }
-    out.replace(
-        "w:leader=\"dot\" w:pos=\"80000\"",
-        &format!("w:leader=\"dot\" w:pos=\"{text_width}\""),
-    )
-}
-
-/// Word list numbering: one abstract definition per list kind (bullets,
-/// numbers) and one instance per list, so every numbered list starts at
-/// its own first number and Word's list tools work on the result.
-#[derive(Default)]
-struct Lists {
-    /// Per list: its first number (`None`: bulleted) and nesting depth.
-    lists: RefCell<Vec<(Option<u64>, usize)>>,
-}
-
-/// Abstract numbering ids (docx-rs reserves 1 for its default).
-const BULLETS: usize = 10;
-const NUMBERS: usize = 11;
-/// The first list instance id (1 is docx-rs's default instance).
-const FIRST_LIST: usize = 10;
-const LEVELS: usize = 6;
-
-/// Left indent of list text at `depth`, in twips.
-fn list_indent(depth: usize) -> i32 {
-    720 * (depth as i32 + 1)
-}
-
-impl Lists {
-    /// A new list at `depth` (numbered from `start`, or bulleted); returns
-    /// its numbering id.
-    fn open(&self, start: Option<u64>, depth: usize) -> usize {
-        let mut l = self.lists.borrow_mut();
-        l.push((start, depth));
-        FIRST_LIST + l.len() - 1
-    }
-
-    /// Add the definitions and every list instance to the document.
-    fn register(self, mut docx: Docx) -> Docx {
-        let lists = self.lists.into_inner();
-        if lists.is_empty() {
-            return docx;
-        }
-        let level = |depth: usize, format: &str, text: String| {
-            Level::new(
-                depth,
-                Start::new(1),
-                NumberFormat::new(format),
-                LevelText::new(text),
-                LevelJc::new("left"),
-            )
-            .indent(
-                Some(list_indent(depth)),
-                Some(SpecialIndentType::Hanging(360)),
-                None,
-                None,
-            )
-        };
-        let mut bullets = AbstractNumbering::new(BULLETS);
-        let mut numbers = AbstractNumbering::new(NUMBERS);
-        for depth in 0..LEVELS {
-            let mark = ["•", "◦", "▪"][depth % 3];
-            bullets = bullets.add_level(level(depth, "bullet", mark.to_string()));
-            let format = ["decimal", "lowerLetter", "lowerRoman"][depth % 3];
-            numbers = numbers.add_level(level(depth, format, format!("%{}.", depth + 1)));
-        }
-        docx = docx
-            .add_abstract_numbering(bullets)
-            .add_abstract_numbering(numbers);
-        for (i, (start, depth)) in lists.into_iter().enumerate() {
-            let id = FIRST_LIST + i;
-            docx = docx.add_numbering(match start {
-                None => Numbering::new(id, BULLETS),
-                Some(s) => Numbering::new(id, NUMBERS).add_override(
-                    LevelOverride::new(depth.min(LEVELS - 1))
-                        .start(usize::try_from(s).unwrap_or(1)),
-                ),
-            });
-        }
-        docx
     }
 }
