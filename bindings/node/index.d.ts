@@ -202,6 +202,10 @@ export declare class RunHandle implements AsyncIterable<LekhikaEvent> {
 export declare class Lekhika {
   static open(options?: OpenOptions): Promise<Lekhika>
   static migrate(adminUrl: string): Promise<string[]>
+  /** Typeset a manuscript file (Markdown with front matter, or a book's JSON) without a store. */
+  static exportManuscript(path: string, formats?: string[], options?: Record<string, unknown>): Promise<ExportedFile[]>
+  /** `exportManuscript`, then write the files (atomically) into `dir`; their paths. */
+  static writeManuscript(path: string, dir: string, formats?: string[], options?: Record<string, unknown>): Promise<string[]>
   nodeKinds(): string[]
   validate(flow: FlowSource, options?: RunOptions): FlowInfo
   checkFlow(flow: FlowSource, options?: RunOptions): FlowInfo

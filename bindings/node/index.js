@@ -152,6 +152,10 @@ class Lekhika {
 
   /** Create or upgrade the PostgreSQL schema with an owner/admin URL; resolves to the migrations applied. */
   static migrate(adminUrl) { return call(native.migrate(adminUrl)) }
+  /** Typeset a manuscript file (Markdown with front matter, or a book's JSON) without a store. */
+  static exportManuscript(path, formats, options) { return call(native.exportManuscript(String(path), formats, options)) }
+  /** `exportManuscript`, then write the files (atomically) into `dir`; resolves to their paths. */
+  static writeManuscript(path, dir, formats, options) { return call(native.writeManuscript(String(path), String(dir), formats, options)) }
 
   nodeKinds() { return this._n.nodeKinds() }
   validate(flow, options) { return sync(() => this._n.validate(flow, options)) }

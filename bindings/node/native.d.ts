@@ -55,6 +55,8 @@ export declare class Lekhika {
   settings(user: string, executionId: string): Promise<any>
   /** The user's executions, oldest first; with `status`, only those in it. */
   listExecutions(user: string, status?: string | undefined | null): Promise<any>
+  /** Every live runner lease in the store, across tenants (ids and times). */
+  runners(): Promise<any>
   /** The user's wallet, or `null` (unmetered). */
   wallet(user: string): Promise<any>
   /** Add tokens; idempotent by `key` (without one, every call is a new grant). */
@@ -96,6 +98,9 @@ export interface ExportedFile {
   bytes: Buffer
 }
 
+/** Typeset a manuscript file without a store (on a blocking thread). */
+export declare function exportManuscript(path: string, formats?: Array<string> | undefined | null, options?: any | undefined | null): Promise<Array<ExportedFile>>
+
 /** Create or upgrade the PostgreSQL schema with an owner/admin URL; the migrations applied. */
 export declare function migrate(adminUrl: string): Promise<Array<string>>
 
@@ -106,3 +111,6 @@ export declare function migrate(adminUrl: string): Promise<Array<string>>
  * served by `dispatch` (the JS wrapper's custom-node dispatcher).
  */
 export declare function open(options?: any | undefined | null, customKinds?: Array<string> | undefined | null, dispatch?: ((call: string) => Promise<string>) | undefined | null): Promise<Lekhika>
+
+/** `exportManuscript`, then write the files (atomically) into `dir`; their paths. */
+export declare function writeManuscript(path: string, dir: string, formats?: Array<string> | undefined | null, options?: any | undefined | null): Promise<Array<string>>

@@ -25,6 +25,10 @@ pub enum OpenError {
     /// help to retry later.
     #[error("cannot connect to the store: {0}")]
     Connect(String),
+    /// A SQLite file that cannot be opened or used (a directory, no
+    /// permission, not a database). Retrying does not help.
+    #[error("cannot open the store file: {0}")]
+    File(String),
     /// The database has no Lekhika schema yet.
     #[error("the database has no Lekhika schema: run `lekhika migrate --store ADMIN_URL` with an owner/admin URL first")]
     NotMigrated,
@@ -64,6 +68,7 @@ impl OpenError {
             Self::DatabaseMissing { .. } => "database_missing",
             Self::ConnectionRefused { .. } => "connection_refused",
             Self::Connect(_) => "connect_failed",
+            Self::File(_) => "file_unusable",
             Self::NotMigrated => "not_migrated",
             Self::SchemaOutdated { .. } => "schema_outdated",
             Self::SchemaNewer { .. } => "schema_newer",

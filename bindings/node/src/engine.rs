@@ -62,6 +62,58 @@ pub async fn migrate(admin_url: String) -> napi::Result<Vec<String>> {
     lekhika::Lekhika::migrate(&admin_url).await.map_err(js)
 }
 
+/// Typeset a manuscript file without a store (on a blocking thread).
+#[napi]
+pub async fn export_manuscript(
+    path: String,
+    formats: Option<Vec<String>>,
+    options: Option<Value>,
+) -> napi::Result<Vec<crate::books::ExportedFile>> {
+    let files = tokio::task::spawn_blocking(move || {
+        lekhika::Lekhika::export_manuscript(
+            std::path::Path::new(&path),
+            formats.as_deref(),
+            options.as_ref().filter(|v| !v.is_null()),
+        )
+    })
+    .await
+    .map_err(|e| napi::Error::from_reason(format!("export task failed: {e}")))?
+    .map_err(js)?;
+    Ok(files
+        .into_iter()
+        .map(|f| crate::books::ExportedFile {
+            name: f.name,
+            mime: f.mime,
+            bytes: napi::bindgen_prelude::Buffer::from(f.bytes),
+        })
+        .collect())
+}
+
+/// `exportManuscript`, then write the files (atomically) into `dir`; their paths.
+#[napi]
+pub async fn write_manuscript(
+    path: String,
+    dir: String,
+    formats: Option<Vec<String>>,
+    options: Option<Value>,
+) -> napi::Result<Vec<String>> {
+    let paths = tokio::task::spawn_blocking(move || {
+        lekhika::Lekhika::write_manuscript(
+            std::path::Path::new(&path),
+            formats.as_deref(),
+            std::path::Path::new(&dir),
+            options.as_ref().filter(|v| !v.is_null()),
+        )
+    })
+    .await
+    .map_err(|e| napi::Error::from_reason(format!("export task failed: {e}")))?
+    .map_err(js)?;
+    Ok(paths
+        .into_iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect())
+}
+
 /// A flow (object, JSON text or file path).
 pub(crate) fn flow_doc(flow: Value) -> napi::Result<FlowDoc> {
     FlowDoc::from_value(flow).map_err(js)

@@ -199,3 +199,17 @@ test('a PostgreSQL store by URL', { skip: !process.env.LEKHIKA_TEST_PG_APP_URL &
   assert.equal(out.status, 'completed')
   assert.equal((await lk.report(out.execution_id, { user: `pg-${process.pid}` })).status, 'completed')
 })
+
+test('a manuscript exports without a store', async () => {
+  const dir = tempDir()
+  const md = path.join(dir, 'harbour.md')
+  fs.writeFileSync(md, '---\ntitle: "The Quiet Harbour"\nlang: en\n---\n\n# Chapter 1: Night\n\nIt was late. "Where were you?"\n\n# Chapter 2: Morning\n\nMorning came.\n')
+  const files = await Lekhika.exportManuscript(md, ['html', 'md'])
+  assert.deepEqual(files.map((f) => f.name).sort(), ['the-quiet-harbour.html', 'the-quiet-harbour.md'])
+  const html = files.find((f) => f.name.endsWith('.html')).bytes.toString('utf8')
+  assert.ok(html.includes('Chapter 2') && html.includes('\u201cWhere were you?\u201d'))
+  const written = await Lekhika.writeManuscript(md, path.join(dir, 'out'))
+  assert.equal(written.length, 5)
+  assert.ok(fs.readFileSync(path.join(dir, 'out', 'the-quiet-harbour.pdf')).subarray(0, 4).toString() === '%PDF')
+  await assert.rejects(Lekhika.exportManuscript(path.join(dir, 'missing.md'), ['md']), (e) => e.code === 'config' && /missing\.md/.test(e.message))
+})

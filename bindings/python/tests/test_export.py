@@ -65,3 +65,29 @@ def test_export_before_the_book_exists(server: OpenAIServer, providers: List[Dic
             await lk.export_book(out.execution_id)
 
     asyncio.run(main())
+
+
+def test_a_manuscript_exports_without_a_store(tmp_path: pathlib.Path) -> None:
+    md = tmp_path / "harbour.md"
+    md.write_text('---\ntitle: "The Quiet Harbour"\nauthor: Asha Verma\nlang: en\n---\n\n'
+                  "# Chapter 1: Night\n\nIt was late. \"Where were you?\"\n\n# Chapter 2: Morning\n\nMorning came.\n",
+                  encoding="utf-8")
+
+    async def main() -> None:
+        files = await lekhika.Lekhika.export_manuscript(md, ["html", "md"])
+        by = {f.name: f for f in files}
+        assert set(by) == {"the-quiet-harbour.html", "the-quiet-harbour.md"}
+        html = by["the-quiet-harbour.html"].data.decode()
+        assert "Chapter 2" in html and "\u201cWhere were you?\u201d" in html
+        written = await lekhika.Lekhika.write_manuscript(md, tmp_path / "out")
+        names = sorted(pathlib.Path(p).name for p in written)
+        assert names == [f"the-quiet-harbour.{e}" for e in ("docx", "epub", "html", "md", "pdf")]
+        assert (tmp_path / "out" / "the-quiet-harbour.pdf").read_bytes().startswith(b"%PDF")
+        try:
+            await lekhika.Lekhika.export_manuscript(tmp_path / "missing.md", ["md"])
+        except lekhika.ConfigError as e:
+            assert e.code == "config" and "missing.md" in str(e)
+        else:
+            raise AssertionError("a missing manuscript must be an error")
+
+    asyncio.run(main())

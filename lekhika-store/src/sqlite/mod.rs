@@ -71,26 +71,25 @@ impl SqliteStore {
 
     /// Open the file at `path` with explicit options.
     pub fn open_with(path: impl AsRef<Path>, opts: &SqliteOptions) -> Result<Self, OpenError> {
-        let conn =
-            Connection::open(path.as_ref()).map_err(|e| OpenError::Connect(e.to_string()))?;
+        let conn = Connection::open(path.as_ref()).map_err(|e| OpenError::File(e.to_string()))?;
         Self::init(conn, opts, true)
     }
 
     /// A private in-memory database (tests, throwaway runs).
     pub fn open_in_memory() -> Result<Self, OpenError> {
-        let conn = Connection::open_in_memory().map_err(|e| OpenError::Connect(e.to_string()))?;
+        let conn = Connection::open_in_memory().map_err(|e| OpenError::File(e.to_string()))?;
         Self::init(conn, &SqliteOptions::default(), false)
     }
 
     fn init(mut conn: Connection, opts: &SqliteOptions, wal: bool) -> Result<Self, OpenError> {
-        let connect = |e: rusqlite::Error| OpenError::Connect(e.to_string());
+        let connect = |e: rusqlite::Error| OpenError::File(e.to_string());
         conn.busy_timeout(opts.busy_timeout).map_err(connect)?;
         if wal {
             let mode: String = conn
                 .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
                 .map_err(connect)?;
             if !mode.eq_ignore_ascii_case("wal") {
-                return Err(OpenError::Connect(format!(
+                return Err(OpenError::File(format!(
                     "SQLite refused WAL journal mode (got `{mode}`)"
                 )));
             }

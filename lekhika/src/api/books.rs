@@ -12,6 +12,31 @@ impl Lekhika {
         Ok(self.stores.artifacts.list_books(user).await?)
     }
 
+    /// Typeset a manuscript file (Markdown with front matter, or a book's
+    /// JSON) into `formats` (`None`: all five) without a store; blocking
+    /// (a novel's PDF takes about a second), so async hosts run it on a
+    /// blocking thread.
+    pub fn export_manuscript(
+        path: &std::path::Path,
+        formats: Option<&[String]>,
+        options: Option<&serde_json::Value>,
+    ) -> Result<Vec<lekhika_export::ExportedFile>> {
+        let all: Vec<String> = crate::ALL_FORMATS.iter().map(|f| f.to_string()).collect();
+        crate::manuscript::export_manuscript(path, formats.unwrap_or(&all), options)
+    }
+
+    /// [`Lekhika::export_manuscript`], then write the files (each
+    /// atomically) into `out`; their paths.
+    pub fn write_manuscript(
+        path: &std::path::Path,
+        formats: Option<&[String]>,
+        out: &std::path::Path,
+        options: Option<&serde_json::Value>,
+    ) -> Result<Vec<std::path::PathBuf>> {
+        let all: Vec<String> = crate::ALL_FORMATS.iter().map(|f| f.to_string()).collect();
+        crate::manuscript::write_manuscript(path, formats.unwrap_or(&all), out, options)
+    }
+
     /// Create or upgrade the PostgreSQL schema with an owner/admin URL;
     /// returns the migrations applied (none when it is up to date).
     pub async fn migrate(admin_url: &str) -> Result<Vec<String>> {

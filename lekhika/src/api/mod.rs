@@ -8,7 +8,7 @@
 //! | `open` | assemble from a [`crate::Config`] |
 //! | `node_kinds`, `validate`, `check_flow`, `estimate` | flows |
 //! | `start`, `run`, `submit`, `claim`, `resume`, `stop`, `report`, `settings`, `regenerate`, `approve`, `reject`, `list_executions`, `runners` | runs |
-//! | `compiled_book`, `export_book`, `write_book`, `list_books` | books |
+//! | `compiled_book`, `export_book`, `write_book`, `list_books`, `export_manuscript`, `write_manuscript` | books |
 //! | `wallet`, `grant`, `set_tier`, `ledger`, `tier_policy`, `put_tier_policy` | wallets |
 //! | `migrate` | PostgreSQL schema |
 //!
@@ -53,6 +53,8 @@ pub const METHODS: &[&str] = &[
     "export_book",
     "write_book",
     "list_books",
+    "export_manuscript",
+    "write_manuscript",
     "wallet",
     "grant",
     "set_tier",

@@ -361,6 +361,18 @@ class Lekhika:
     ) -> Lekhika: ...
     @staticmethod
     def migrate(admin_url: str) -> Coroutine[Any, Any, List[str]]: ...
+    @staticmethod
+    def export_manuscript(
+        path: StorePath, formats: Optional[Sequence[str]] = None, *, options: Optional[Mapping[str, Any]] = None
+    ) -> Coroutine[Any, Any, List[ExportedFile]]: ...
+    @staticmethod
+    def write_manuscript(
+        path: StorePath,
+        out_dir: StorePath,
+        formats: Optional[Sequence[str]] = None,
+        *,
+        options: Optional[Mapping[str, Any]] = None,
+    ) -> Coroutine[Any, Any, List[str]]: ...
 
     # Flows.
     def node_kinds(self) -> List[str]: ...

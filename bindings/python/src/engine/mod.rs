@@ -131,6 +131,62 @@ impl Lekhika {
         })
     }
 
+    /// Typeset a manuscript file (Markdown with front matter, or a book's
+    /// JSON) without a store (a coroutine; the work runs on a blocking
+    /// thread): `ExportedFile`s in `formats` (default: all five).
+    #[staticmethod]
+    #[pyo3(signature = (path, formats = None, *, options = None))]
+    fn export_manuscript<'py>(
+        py: Python<'py>,
+        path: PathBuf,
+        formats: Option<Vec<String>>,
+        options: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = options.map(crate::convert::py_to_value).transpose()?;
+        crate::aio::spawn(py, async move {
+            let files = tokio::task::spawn_blocking(move || {
+                lekhika::Lekhika::export_manuscript(&path, formats.as_deref(), options.as_ref())
+            })
+            .await
+            .map_err(|e| errors::config(format!("export task failed: {e}")))?
+            .map_err(errors::from_lekhika)?;
+            Ok(files
+                .into_iter()
+                .map(crate::book::ExportedFile::from)
+                .collect::<Vec<_>>())
+        })
+    }
+
+    /// `export_manuscript`, then write the files (atomically) into `out_dir`; their paths.
+    #[staticmethod]
+    #[pyo3(signature = (path, out_dir, formats = None, *, options = None))]
+    fn write_manuscript<'py>(
+        py: Python<'py>,
+        path: PathBuf,
+        out_dir: PathBuf,
+        formats: Option<Vec<String>>,
+        options: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = options.map(crate::convert::py_to_value).transpose()?;
+        crate::aio::spawn(py, async move {
+            let paths = tokio::task::spawn_blocking(move || {
+                lekhika::Lekhika::write_manuscript(
+                    &path,
+                    formats.as_deref(),
+                    &out_dir,
+                    options.as_ref(),
+                )
+            })
+            .await
+            .map_err(|e| errors::config(format!("export task failed: {e}")))?
+            .map_err(errors::from_lekhika)?;
+            Ok(paths
+                .into_iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect::<Vec<_>>())
+        })
+    }
+
     /// Every node kind this engine knows (built-ins and custom).
     fn node_kinds(&self) -> Vec<String> {
         self.inner.node_kinds()
