@@ -41,5 +41,6 @@ opts.hinting = False
 s = subset.Subsetter(opts)
 s.populate(unicodes=keep)
 s.subset(font)
+font.recalcTimestamp = False  # keep the source's head.modified: the same bytes every time
 font.save(out)
 print(out, len(keep), "code points,", len(font.getGlyphOrder()), "glyphs")

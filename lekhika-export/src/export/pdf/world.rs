@@ -71,7 +71,7 @@ impl World for BookWorld {
     }
 
     fn font(&self, index: usize) -> Option<Font> {
-        FONTS.fonts.get(index).cloned()
+        FONTS.font(index)
     }
 
     fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
