@@ -22,6 +22,11 @@ pub enum ExportError {
     /// The export options are out of range (negative margins, page too small ...). Retrying does not help.
     #[error("invalid export options: {0}")]
     InvalidOptions(String),
+    /// The book's script needs fonts this build of the PDF exporter leaves out (Chinese,
+    /// Japanese and Korean need the `pdf-cjk` cargo feature). Rebuild with the feature named in
+    /// the message; retrying does not help.
+    #[error("{0}")]
+    MissingFonts(String),
     /// A format backend failed while rendering. This is a bug in the exporter or its library,
     /// not in the book; retrying does not help.
     #[error("{format} rendering failed: {message}")]

@@ -1,5 +1,6 @@
 //! PDF: qpdf clean, text of every script extractable, all fonts embedded, pages rendered for review.
 
+#![cfg(feature = "pdf")]
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -49,6 +50,7 @@ fn qpdf_check_is_clean() {
     );
 }
 
+#[cfg(feature = "pdf-cjk")]
 #[test]
 fn pdftotext_returns_english_hindi_and_cjk() {
     let path = sample_pdf("text.pdf");
@@ -95,7 +97,11 @@ fn pdffonts_shows_every_font_embedded() {
         let emb = cols[cols.len() - 5];
         assert_eq!(emb, "yes", "font not embedded: {row}\n{out}");
     }
-    for family in ["Libertinus", "NotoSerifDevanagari", "NotoSansCJK"] {
+    let mut families = vec!["Libertinus", "NotoSerifDevanagari"];
+    if cfg!(feature = "pdf-cjk") {
+        families.push("NotoSansCJK");
+    }
+    for family in families {
         assert!(out.contains(family), "{family} missing:\n{out}");
     }
 }
@@ -180,6 +186,7 @@ fn typst_markup_injection_is_inert() {
     );
 }
 
+#[cfg(all(feature = "pdf-cjk", feature = "epub", feature = "docx"))]
 #[test]
 fn hindi_cjk_and_minimal_books_export_to_every_format() {
     let books = [
@@ -239,7 +246,9 @@ fn novels_in_three_languages_by_name_and_code_have_their_labels_and_fonts() {
             "NotoSerifDevanagari",
         ),
         ("hi", "hi-code", "विषय-सूची", "अध्याय1", "NotoSerifDevanagari"),
+        #[cfg(feature = "pdf-cjk")]
         ("Japanese", "ja-name", "目次", "第1章", "NotoSerifCJKjp"),
+        #[cfg(feature = "pdf-cjk")]
         ("ja", "ja-code", "目次", "第1章", "NotoSerifCJKjp"),
     ] {
         let (path, text) = novel_pdf(language, name);
@@ -347,6 +356,7 @@ fn devanagari_italic_is_slanted_not_upright() {
     assert!(!upright.contains("0.21255"));
 }
 
+#[cfg(feature = "pdf-cjk")]
 #[test]
 fn cjk_bold_is_drawn_heavier() {
     // Bold CJK text is filled and stroked (text render mode 2); regular text is only filled.
@@ -356,6 +366,35 @@ fn cjk_bold_is_drawn_heavier() {
     assert!(bold.contains("2 Tr"), "CJK bold is not emboldened");
     let regular = plain_pdf("ja", "彼女はゆっくりと歩いた。", "ja-regular").unwrap();
     assert!(!regular.contains("2 Tr"));
+}
+
+/// Without `pdf-cjk` there are no CJK fonts: a Chinese, Japanese or Korean book fails with an
+/// error naming the feature instead of printing empty boxes; CJK words in a book of another
+/// language are empty boxes and the export succeeds.
+#[cfg(not(feature = "pdf-cjk"))]
+#[test]
+fn without_pdf_cjk_a_cjk_book_fails_clearly_and_stray_cjk_is_boxes() {
+    for language in ["ja", "Chinese", "ko-KR", "zh-Hant-TW"] {
+        let book = lekhika_export::Book::from_compiled(&serde_json::json!({
+            "title": "書", "language": language,
+            "chapters": [{"title": "第一章", "content": "これは本です。"}]
+        }))
+        .unwrap();
+        let err = exporter_for("pdf")
+            .unwrap()
+            .export(&book, &ExportOptions::default())
+            .unwrap_err();
+        assert!(
+            matches!(err, lekhika_export::ExportError::MissingFonts(_)),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("`pdf-cjk`"), "{err}");
+        assert!(!err.is_retryable());
+    }
+    let Some(stray) = plain_pdf("en", "He said 你好 and left.", "en-stray-cjk") else {
+        return;
+    };
+    assert!(stray.contains("Libertinus"));
 }
 
 /// Words of page `page` with their boxes (xMin, yMin, xMax, yMax), from `pdftotext -bbox`.

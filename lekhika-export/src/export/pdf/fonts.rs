@@ -17,6 +17,8 @@ use typst::text::{Font, FontBook, FontInfo};
 use typst::utils::LazyHash;
 
 use crate::format::LanguageTag;
+use crate::model::Book;
+use crate::ExportError;
 
 /// One font file compiled into the binary, zlib-compressed when its name ends in `.z`.
 struct Packed {
@@ -147,6 +149,24 @@ impl Fonts {
 }
 
 pub(crate) static FONTS: LazyLock<Fonts> = LazyLock::new(Fonts::load);
+
+/// Fails when the book's language is written in a script whose fonts this build leaves out:
+/// without `pdf-cjk` a Chinese, Japanese or Korean book would be all empty boxes. Characters that
+/// no embedded face covers in a book of another language (a Chinese quotation in an English
+/// book without `pdf-cjk`, emoji without `pdf-emoji`, scripts no feature embeds such as Arabic or
+/// Tamil) are drawn as the body font's empty box, as typst does, and the export succeeds.
+pub(crate) fn check_script(book: &Book) -> Result<(), ExportError> {
+    let tag = book.metadata.language_tag();
+    if tag.is_cjk() && !cfg!(feature = "pdf-cjk") {
+        return Err(ExportError::MissingFonts(format!(
+            "PDF of a book in `{}` needs the Chinese, Japanese and Korean fonts, which this build \
+             leaves out: build with the `pdf-cjk` feature (e.g. `cargo install --path lekhika-cli \
+             --features pdf-cjk`)",
+            tag.tag
+        )));
+    }
+    Ok(())
+}
 
 /// The Noto Sans CJK face of the language's region (Japanese forms for Japanese, Traditional
 /// for Taiwan and Hong Kong, ...; Simplified Chinese otherwise).

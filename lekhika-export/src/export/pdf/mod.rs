@@ -34,6 +34,7 @@ impl crate::Exporter for PdfExporter {
     }
     fn export(&self, book: &Book, opts: &ExportOptions) -> Result<Vec<u8>, ExportError> {
         opts.validate()?;
+        fonts::check_script(book)?;
         let cover_path = book
             .cover
             .as_ref()
