@@ -17,7 +17,10 @@ pub enum ExportError {
     #[error("invalid cover image: {0}")]
     InvalidCover(String),
     /// No exporter exists for this format name, or its cargo feature is disabled.
-    #[error("unknown or disabled export format `{0}` (known: pdf, epub, docx, html, md)")]
+    #[error(
+        "unknown or disabled export format `{0}` (known: pdf, epub, docx, html, md; pdf, epub \
+         and docx are cargo features, on by default)"
+    )]
     UnknownFormat(String),
     /// The export options are out of range (negative margins, page too small ...). Retrying does not help.
     #[error("invalid export options: {0}")]
