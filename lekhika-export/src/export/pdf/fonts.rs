@@ -151,10 +151,10 @@ impl Fonts {
 pub(crate) static FONTS: LazyLock<Fonts> = LazyLock::new(Fonts::load);
 
 /// Fails when the book's language is written in a script whose fonts this build leaves out:
-/// without `pdf-cjk` a Chinese, Japanese or Korean book would be all empty boxes. Characters that
-/// no embedded face covers in a book of another language (a Chinese quotation in an English
-/// book without `pdf-cjk`, emoji without `pdf-emoji`, scripts no feature embeds such as Arabic or
-/// Tamil) are drawn as the body font's empty box, as typst does, and the export succeeds.
+/// without `pdf-cjk` a Chinese, Japanese or Korean book would be all boxes. Characters that no
+/// embedded face covers in a book of another language (a Chinese quotation in an English book
+/// without `pdf-cjk`, emoji without `pdf-emoji`, scripts no feature embeds such as Tamil or
+/// Bengali) are drawn as the body font's .notdef box, as typst does, and the export succeeds.
 pub(crate) fn check_script(book: &Book) -> Result<(), ExportError> {
     let tag = book.metadata.language_tag();
     if tag.is_cjk() && !cfg!(feature = "pdf-cjk") {
