@@ -38,8 +38,11 @@ export interface FlowNodeInfo { id: string; kind: string }
 export interface InputField {
   name: string; type: string; required: boolean; default: unknown
   label: string | null; description: string | null; options: unknown[] | null
+  minimum?: number; maximum?: number
 }
-export interface FlowInfo { nodes: FlowNodeInfo[]; inputs: InputField[] }
+export interface FlowProblem { scope: 'node' | 'edge' | 'flow'; id: string | null; message: string }
+/** `warnings`: accepted but worth a look, e.g. config keys a node ignored (a typo?). */
+export interface FlowInfo { nodes: FlowNodeInfo[]; inputs: InputField[]; warnings: FlowProblem[] }
 
 export interface NodeEstimate {
   node: string; provider: string; model: string; calls: number

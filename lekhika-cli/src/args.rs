@@ -4,6 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   done
+  1   other failure (store, I/O)
+  2   bad input: flow, inputs, flags, unknown execution or node
+  3   provider failure: `lekhika resume ID` once it is back
+  4   out of tokens (paused): `lekhika wallet grant`, then `lekhika resume ID`
+  5   awaiting approval (paused): `lekhika approve` / `lekhika reject`
+  6   busy: another live process runs this execution
+  7   a step failed (invalid output, a node error): see `lekhika status ID`
+  8   content blocked by the provider: change the prompt or the provider
+  130 stopped: `lekhika resume ID` continues";
+
 /// Write whole books with AI from a flow.
 ///
 /// A flow is a React Flow JSON document (see examples/flows). Providers come
@@ -11,7 +24,14 @@ use clap::{Args, Parser, Subcommand};
 /// STABILITY_API_KEY or a --providers file. Runs are durable: every finished
 /// step is saved, so `lekhika resume ID` continues after a crash or stop.
 #[derive(Parser, Debug)]
-#[command(name = "lekhika", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "lekhika",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

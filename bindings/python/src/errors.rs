@@ -304,7 +304,7 @@ pub fn from_outcome(py: Python<'_>, outcome: &RunOutcome) -> Option<PyErr> {
         },
         ExecutionStatus::Failed => {
             let code = failure.map(|f| f.code.as_str()).unwrap_or(reason);
-            if code == "provider_error" {
+            if code == "provider_error" || code == "content_blocked" {
                 ProviderError::new_err(msg)
             } else {
                 RunFailed::new_err(msg)

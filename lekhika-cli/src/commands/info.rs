@@ -96,6 +96,9 @@ pub async fn validate(common: &Common, flow: &Path) -> CliResult<()> {
         flow.display(),
         f.nodes.len()
     );
+    for w in &f.warnings {
+        eprintln!("warning: {w}");
+    }
     if !f.inputs.is_empty() {
         println!("inputs:");
         for field in &f.inputs {

@@ -10,7 +10,10 @@ use lekhika_core::{RunHandle, RunOutcome};
 use serde_json::{json, Value};
 
 use crate::args::{Follow, RunArgs};
-use crate::error::{CliError, CliResult, AWAITING_APPROVAL, OUT_OF_TOKENS, PROVIDER, STOPPED};
+use crate::error::{
+    CliError, CliResult, AWAITING_APPROVAL, CONTENT_BLOCKED, NODE_FAILED, OUT_OF_TOKENS, PROVIDER,
+    STOPPED,
+};
 use crate::progress::Progress;
 use crate::setup::{run_settings, setup, Setup};
 use crate::{commands::info::print_estimate, inputs};
@@ -234,21 +237,54 @@ async fn conclude(s: &Setup, o: &RunOutcome, f: &Follow) -> CliResult<()> {
                 println!("{id}");
             }
             let msg = o.message.clone().unwrap_or_default();
-            Err(match (status, o.reason.as_deref()) {
-                (ExecutionStatus::Stopped, _) => CliError::new(STOPPED, format!("stopped; continue with `lekhika resume {id}`")),
+            let again = &s.again;
+            let node = o.node.clone().unwrap_or_default();
+            let code = o
+                .failure
+                .as_ref()
+                .map(|f| f.code.as_str())
+                .or(o.reason.as_deref());
+            Err(match (status, code) {
+                (ExecutionStatus::Stopped, _) => CliError::new(
+                    STOPPED,
+                    format!("stopped; continue with `lekhika resume {id}{again}`"),
+                ),
                 (ExecutionStatus::Paused, Some("awaiting_approval")) => CliError::new(
                     AWAITING_APPROVAL,
                     format!(
-                        "{msg}\napprove with `lekhika approve {id} {node}` (or --edit FILE), or `lekhika reject {id} {node} --instruction TEXT`",
-                        node = o.node.clone().unwrap_or_default()
+                        "{msg}\napprove with `lekhika approve {id} {node}{again}` (or --edit FILE), \
+                         or `lekhika reject {id} {node}{again} --instruction TEXT`"
                     ),
                 ),
                 (ExecutionStatus::Paused, _) => CliError::new(
                     OUT_OF_TOKENS,
-                    format!("{msg}\nadd tokens with `lekhika wallet grant {} AMOUNT`, then `lekhika resume {id}`", s.user),
+                    format!(
+                        "{msg}\nadd tokens with `lekhika wallet grant {} AMOUNT{again}`, then `lekhika resume {id}{again}`",
+                        s.user
+                    ),
                 ),
-                (_, Some("provider_error")) => CliError::new(PROVIDER, format!("{msg}\nresume with `lekhika resume {id}`")),
-                _ => CliError::other(format!("{msg}\nresume with `lekhika resume {id}`")),
+                (_, Some("content_blocked")) => CliError::new(
+                    CONTENT_BLOCKED,
+                    format!(
+                        "{msg}\nthe provider blocked this content, and resuming would ask the same again: \
+                         change the prompt (`lekhika regenerate {id} {node}{again} --instruction TEXT`) \
+                         or run the flow with another provider for it (`--node-provider {node}=NAME`)"
+                    ),
+                ),
+                (_, Some("provider_error")) => CliError::new(
+                    PROVIDER,
+                    format!("{msg}\nresume with `lekhika resume {id}{again}`"),
+                ),
+                (_, Some("invalid_output" | "node_failed" | "template_error" | "timeout")) => {
+                    CliError::new(
+                        NODE_FAILED,
+                        format!(
+                            "{msg}\nstep `{node}` failed; see `lekhika status {id}{again}`, then \
+                             `lekhika regenerate {id} {node}{again} [--instruction TEXT]` or `lekhika resume {id}{again}`"
+                        ),
+                    )
+                }
+                _ => CliError::other(format!("{msg}\nresume with `lekhika resume {id}{again}`")),
             })
         }
     }

@@ -16,7 +16,7 @@ pub use crate::exec::work::Job;
 pub use context::{ItemScope, NodeContext};
 pub use error::{NodeError, NodeFailure};
 pub use policy::{NodePolicy, OutputValidator, RetryPolicy};
-pub use registry::{BuiltNode, ModelChoice, NodeFactory, Registry};
+pub use registry::{BuiltNode, ModelChoice, NodeFactory, Registry, Warnings, UI_KEYS};
 
 /// Where a node uses a template variable (for load-time validation).
 #[derive(Debug, Clone, PartialEq, Eq)]

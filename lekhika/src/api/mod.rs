@@ -22,6 +22,7 @@ mod request;
 mod runs;
 mod wallets;
 
+pub use books::redact_url;
 pub use flows::{FlowInfo, FlowNodeInfo};
 pub use host_node::{HostItem, HostNodeCall};
 pub use open::OpenSettings;

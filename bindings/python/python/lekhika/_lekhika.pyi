@@ -92,10 +92,19 @@ class InputField(TypedDict):
     label: Optional[str]
     description: Optional[str]
     options: Optional[List[JsonValue]]
+    minimum: NotRequired[float]
+    maximum: NotRequired[float]
+
+class FlowProblem(TypedDict):
+    scope: str  # `node`, `edge` or `flow`
+    id: Optional[str]
+    message: str
 
 class FlowInfo(TypedDict):
     nodes: List[FlowNodeInfo]
     inputs: List[InputField]
+    # Accepted but worth a look: config keys a node ignored (a typo?).
+    warnings: List[FlowProblem]
 
 class NodeEstimate(TypedDict):
     node: str

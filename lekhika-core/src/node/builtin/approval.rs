@@ -18,7 +18,6 @@ use crate::node::{EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUs
 use crate::template::Template;
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// Shown to the reviewer.
     #[serde(default)]

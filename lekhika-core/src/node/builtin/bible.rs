@@ -21,7 +21,6 @@ use crate::node::{EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUs
 use crate::template::Template;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// Single-variable template giving the entries list.
     entries: String,

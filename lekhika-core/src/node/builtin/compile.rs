@@ -56,10 +56,7 @@ impl CompileNode {
         let mut meta = Vec::new();
         for (k, v) in c.meta {
             if !META.contains(&k.as_str()) {
-                problems.push(format!(
-                    "unknown field `{k}` (known: chapters, titles, title_key, cover, {})",
-                    META.join(", ")
-                ));
+                crate::node::registry::Warnings::ignored(&spec.kind, &k);
                 continue;
             }
             match v.as_str().map(|s| template(&k, s)) {

@@ -47,7 +47,6 @@ fn d_conc() -> usize {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// Single-variable template: the drafted chapters (texts).
     chapters: String,

@@ -13,7 +13,6 @@ use crate::provider::ImageRequest;
 use crate::template::Template;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     provider: String,
     model: String,

@@ -17,7 +17,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// A single-variable template giving the list (or a count).
     items: String,

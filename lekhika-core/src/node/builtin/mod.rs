@@ -54,9 +54,18 @@ pub(crate) fn register_all(r: &mut Registry) {
 }
 
 /// Deserialize a node's config into its typed form; errors name the field.
-pub(crate) fn parse_config<T: DeserializeOwned>(spec: &NodeSpec) -> Result<T, Vec<String>> {
-    serde_json::from_value(Value::Object(spec.config.clone()))
-        .map_err(|e| vec![format!("config: {e}")])
+/// Keys the kind does not know (an editor's or a host's own, or a typo) are
+/// ignored and reported as warnings (see [`crate::node::registry::Warnings`]).
+pub fn parse_config<T: DeserializeOwned>(spec: &NodeSpec) -> Result<T, Vec<String>> {
+    let mut ignored = Vec::new();
+    let parsed = serde_ignored::deserialize(Value::Object(spec.config.clone()), |path| {
+        ignored.push(path.to_string())
+    })
+    .map_err(|e| vec![format!("config: {e}")])?;
+    for key in ignored {
+        crate::node::registry::Warnings::ignored(&spec.kind, &key);
+    }
+    Ok(parsed)
 }
 
 /// Parse a template config field.

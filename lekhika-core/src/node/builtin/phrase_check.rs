@@ -41,7 +41,6 @@ fn d_hits() -> usize {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     chapters: String,
     #[serde(default)]

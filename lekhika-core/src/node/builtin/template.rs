@@ -11,7 +11,6 @@ use crate::node::{EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUs
 use crate::template::Template;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     template: String,
 }

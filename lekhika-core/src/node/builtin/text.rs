@@ -22,7 +22,6 @@ use crate::template::Template;
 use crate::wallet::prompt_tokens_for_bytes;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     provider: String,
     model: String,

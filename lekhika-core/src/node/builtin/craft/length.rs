@@ -24,7 +24,6 @@ fn d_passes() -> u32 {
 
 /// `length` block of a `text` node.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct LengthConfig {
     /// Requested words: a number or a template such as `{{item.words}}`.
     target_words: Value,

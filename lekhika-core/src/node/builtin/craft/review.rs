@@ -22,7 +22,6 @@ fn d_revisions() -> u32 {
 
 /// `review` block of a `text` node.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct ReviewConfig {
     pub provider: String,
     pub model: String,
