@@ -195,9 +195,10 @@ pub enum Command {
         #[command(subcommand)]
         action: WalletAction,
     },
-    /// Queue a run for workers sharing the store; prints its id. Takes every
-    /// option `run` takes; a worker writes the book to `--out` (relative to
-    /// the worker's directory unless absolute) in `--formats`.
+    /// Queue a run for workers sharing the store; prints its id.
+    ///
+    /// Takes every option `run` takes; a worker writes the book to `--out`
+    /// (relative to the worker's directory unless absolute) in `--formats`.
     Submit(RunArgs),
     /// Claim queued runs from the store and run them, until interrupted.
     Worker {
@@ -213,9 +214,11 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Create or upgrade the PostgreSQL schema (idempotent). Give `--store`
-    /// an owner/admin URL; prints what it applied and how to create a login
-    /// role for workers. A SQLite file is brought up to date on open.
+    /// Create or upgrade the PostgreSQL schema (idempotent).
+    ///
+    /// Give `--store` an owner/admin URL; prints what it applied and how to
+    /// create a login role for workers. A SQLite file is brought up to date
+    /// whenever it is opened.
     Migrate {
         #[command(flatten)]
         common: Common,
@@ -232,8 +235,10 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Show the live workers sharing the store, the runs they hold and
-    /// their lease age (ids and times only, across every user).
+    /// Show the live workers sharing the store and the runs they hold.
+    ///
+    /// Ids and times only (the lease's age and how long until it expires
+    /// unrenewed), across every user.
     Workers {
         /// Print as JSON.
         #[arg(long)]

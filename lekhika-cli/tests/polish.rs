@@ -254,3 +254,29 @@ async fn help_and_docs_agree_on_exit_codes() {
         );
     }
 }
+
+#[test]
+fn every_command_in_help_is_in_the_docs() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md"),
+    )
+    .unwrap();
+    let help = run_ok(std::process::Command::new(bin()).arg("--help"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 16, "{commands:?}");
+    for c in commands {
+        assert!(docs.contains(&format!("lekhika {c}")), "docs/cli.md does not show `lekhika {c}`");
+    }
+}
