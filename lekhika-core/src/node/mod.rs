@@ -7,6 +7,7 @@ pub(crate) mod error;
 mod policy;
 pub(crate) mod registry;
 pub(crate) mod schema;
+pub(crate) mod schema_bounds;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

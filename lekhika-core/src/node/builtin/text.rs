@@ -16,6 +16,7 @@ use super::json_reply::json_text;
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
 use crate::node::schema::check_schema;
+use crate::node::schema_bounds::BoundSchema;
 use crate::node::{CallEstimate, EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUse};
 use crate::provider::{ChatMessage, OutputFormat, TextRequest};
 use crate::template::Template;
@@ -65,7 +66,8 @@ pub struct TextNode {
     temperature: Option<f32>,
     pub(crate) max_tokens: u32,
     pub(crate) json: bool,
-    json_schema: Option<Value>,
+    /// The reply's schema; its bounds may be templates (`{{input.chapters}}`).
+    json_schema: Option<BoundSchema>,
     stream: bool,
     pub(crate) max_continuations: u32,
     pub(crate) continue_prompt: String,
@@ -114,6 +116,14 @@ impl TextNode {
             problems.push(e);
             None
         });
+        let json_schema = c
+            .json_schema
+            .map(|s| BoundSchema::build(s, "json_schema"))
+            .transpose()
+            .unwrap_or_else(|e| {
+                problems.extend(e);
+                None
+            });
         match (system, prompt) {
             (Ok(system), Ok(prompt)) if problems.is_empty() => Ok(Self {
                 provider: c.provider,
@@ -122,8 +132,8 @@ impl TextNode {
                 prompt,
                 temperature: c.temperature,
                 max_tokens: c.max_tokens,
-                json: json || c.json_schema.is_some(),
-                json_schema: c.json_schema,
+                json: is_json,
+                json_schema,
                 stream: c.stream.unwrap_or(true),
                 max_continuations: c.max_continuations.unwrap_or(4),
                 continue_prompt: c.continue_prompt.unwrap_or_else(|| {
@@ -140,10 +150,12 @@ impl TextNode {
         }
     }
 
+    /// A request of this node; `schema` is its schema as rendered for the run.
     pub(crate) fn request(
         &self,
         system: Option<String>,
         messages: Vec<ChatMessage>,
+        schema: Option<&Value>,
     ) -> TextRequest {
         TextRequest {
             provider: self.provider.clone(),
@@ -152,7 +164,7 @@ impl TextNode {
             messages,
             temperature: self.temperature,
             max_tokens: self.max_tokens,
-            output: match (&self.json_schema, self.json) {
+            output: match (schema, self.json) {
                 (Some(s), _) => OutputFormat::JsonSchema {
                     name: "output".into(),
                     schema: s.clone(),
@@ -174,7 +186,12 @@ impl Node for TextNode {
             prompt.push_str("\n\n");
             prompt.push_str(extra);
         }
-        let mut s = Session::new(ctx, self, system, prompt);
+        let schema = self
+            .json_schema
+            .as_ref()
+            .map(|s| s.render(ctx))
+            .transpose()?;
+        let mut s = Session::new(ctx, self, system, prompt, schema);
         let mut text = s.write(None).await?;
         let mut metrics = serde_json::Map::new();
         if self.json {
@@ -183,7 +200,7 @@ impl Node for TextNode {
                     "the reply is not valid JSON ({e}); answer with JSON only"
                 ))
             })?;
-            if let Some(schema) = &self.json_schema {
+            if let Some(schema) = &s.schema {
                 let problems = check_schema(&v, schema, "output");
                 if !problems.is_empty() {
                     return Err(NodeError::InvalidOutput(problems.join("; ")));
@@ -226,6 +243,9 @@ impl Node for TextNode {
         uses(&self.prompt, false, &mut v);
         if let Some(s) = &self.system {
             uses(s, false, &mut v);
+        }
+        if let Some(s) = &self.json_schema {
+            s.variables(&mut v);
         }
         if let Some(l) = &self.length {
             uses(l.template(), false, &mut v);
