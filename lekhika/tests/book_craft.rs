@@ -12,6 +12,7 @@ use craft_common::*;
 use lekhika_core::store::ExecutionStatus;
 use lekhika_core::RunOptions;
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 
 fn text_words(v: &Value) -> usize {
     words(v.as_str().unwrap())
@@ -328,6 +329,108 @@ async fn writer_prompt_size_stays_flat_across_a_40_chapter_book() {
     }
     let codex = &rig.results(&id).await[&("codex".to_string(), None)];
     assert_eq!(codex.metrics["entries_per_chapter"], json!(vec![3; 40]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chapter_that_says_one_sentence_90_times_is_rewritten_and_reported() {
+    let rig = rig(Script {
+        loop_chapter: Some(2),
+        ..Script::default()
+    });
+    let id = run_novel(&rig, novel_input(3, 600)).await;
+    let drafted = rig.output(&id, "write").await;
+    assert_eq!(
+        drafted[1].as_str().unwrap().matches(LOOP_SENTENCE).count(),
+        90,
+        "the draft loops"
+    );
+    let polish = rig.output(&id, "polish").await;
+    assert_eq!(polish["rewritten"], json!([2]));
+    let hits = polish["report"][0]["hits"].as_array().unwrap();
+    assert_eq!(polish["report"][0]["chapter"], 2);
+    assert!(
+        hits[0]
+            .as_str()
+            .unwrap()
+            .contains("\"the bell rang over the empty square\" occurs 90 times"),
+        "{hits:?}"
+    );
+    assert_eq!(polish["remaining"], json!([]));
+    let m = &rig.results(&id).await[&("polish".to_string(), None)].metrics;
+    assert_eq!(m["degenerate"], json!([2]));
+    // Only chapter 2 was rewritten, told what to fix.
+    let rewrites: Vec<String> = rig
+        .requests_of("novelist")
+        .into_iter()
+        .map(|r| turns(&r.body)[0].1.clone())
+        .filter(|t| t.starts_with("Here is chapter"))
+        .collect();
+    assert_eq!(rewrites.len(), 1);
+    assert!(
+        rewrites[0].starts_with("Here is chapter 2") && rewrites[0].contains("occurs 90 times")
+    );
+    let book = rig.output(&id, "book").await;
+    let ch2 = book["chapters"][1]["content"].as_str().unwrap();
+    assert_eq!(ch2.matches(LOOP_SENTENCE).count(), 0, "{ch2}");
+    assert!(ch2.starts_with("Mara is in City2.") && ch2.ends_with("Mara ends in City3."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_replies_short_plans_and_off_scale_scores_are_sent_back_on_the_novel_flow() {
+    use std::sync::atomic::AtomicBool;
+    let rig = rig(Script {
+        empty_style_once: Arc::new(AtomicBool::new(true)),
+        short_plan_once: Arc::new(AtomicBool::new(true)),
+        review_scores: Arc::new(Mutex::new(vec![2014.0])),
+        ..Script::default()
+    });
+    let id = run_novel(&rig, novel_input(3, 300)).await;
+    // The empty style guide was asked again with feedback; the writers got the real one.
+    let style = rig.requests_of("style analyst");
+    assert_eq!(style.len(), 2);
+    assert!(turns(&style[1].body)[0].1.contains("the reply was empty"));
+    assert!(rig
+        .output(&id, "style")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("VOICE-MARKER"));
+    // The 1-chapter plan was regenerated, told the count; the book has 3 chapters.
+    let plans = rig.requests_of("book architect");
+    assert_eq!(plans.len(), 2);
+    assert!(
+        turns(&plans[1].body)[0]
+            .1
+            .contains("output.chapters must have exactly 3 items, has 1"),
+        "{:?}",
+        turns(&plans[1].body)
+    );
+    let schema = &plans[0].body["response_format"]["json_schema"]["schema"];
+    assert_eq!(schema["properties"]["chapters"]["minItems"], 3, "{schema}");
+    assert_eq!(
+        rig.output(&id, "book").await["chapters"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // The reviewer's 2014 was rejected and asked again; the 9 that followed passed.
+    let results = rig.results(&id).await;
+    let scores: Vec<Value> = (0..3u32)
+        .map(|k| results[&("write".to_string(), Some(k))].metrics["review_scores"].clone())
+        .collect();
+    assert!(scores.iter().all(|s| s == &json!([9.0])), "{scores:?}");
+    let reviews = rig.requests_of("fiction editor");
+    assert_eq!(reviews.len(), 4, "three chapters, one asked twice");
+    assert_eq!(
+        reviews
+            .iter()
+            .filter(|r| turns(&r.body)[0]
+                .1
+                .contains("2014, outside the scale 1 to 10"))
+            .count(),
+        1
+    );
 }
 
 fn review_flow(threshold: f64, max_revisions: u32, min_improvement: f64) -> Value {

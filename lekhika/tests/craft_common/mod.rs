@@ -31,6 +31,12 @@ pub struct Script {
     pub plant_contradiction: bool,
     /// Give every chapter its own bible character (Char{k}, alias Alias{k}).
     pub bible_cast: bool,
+    /// The first style guide comes back empty (finish reason `stop`).
+    pub empty_style_once: Arc<std::sync::atomic::AtomicBool>,
+    /// The first outline has 1 chapter, whatever was asked.
+    pub short_plan_once: Arc<std::sync::atomic::AtomicBool>,
+    /// This chapter's first draft says one sentence 90 times.
+    pub loop_chapter: Option<u64>,
     /// Reviewer scores in call order (default: 9 for every call).
     pub review_scores: Arc<Mutex<Vec<f64>>>,
 }
@@ -194,6 +200,19 @@ pub fn chapter_words(k: u64, len: usize, open: &str, end: &str) -> Vec<String> {
     w
 }
 
+/// A degenerate chapter: one sentence said 90 times between the opening and the ending.
+pub fn looping_words(open: &str, end: &str) -> Vec<String> {
+    let mut w: Vec<String> = vec!["Mara".into(), "is".into(), "in".into(), format!("{open}.")];
+    for _ in 0..90 {
+        w.extend(LOOP_SENTENCE.split(' ').map(str::to_string));
+    }
+    w.extend(["Mara", "ends", "in"].iter().map(|s| s.to_string()));
+    w.push(format!("{end}."));
+    w
+}
+
+pub const LOOP_SENTENCE: &str = "The bell rang over the empty square.";
+
 impl Script {
     fn text_reply(&self, full: Vec<String>, emitted: usize) -> Reply {
         let chunk = self.chunk_words.unwrap_or(usize::MAX);
@@ -235,6 +254,12 @@ impl Script {
         let turns = turns(body);
         let first = turns.first().map(|t| t.1.clone()).unwrap_or_default();
         if system.contains("style analyst") {
+            if self
+                .empty_style_once
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                return Reply::text("");
+            }
             return Reply::text("STYLE GUIDE: short sentences. Voice and accent: VOICE-MARKER, speak like a Lisbon fisherman.");
         }
         if system.contains("book architect for practical") {
@@ -255,7 +280,14 @@ impl Script {
             );
         }
         if system.contains("book architect") {
-            return Reply::text(self.outline(&first).to_string());
+            let mut plan = self.outline(&first);
+            if self
+                .short_plan_once
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                plan["chapters"].as_array_mut().unwrap().truncate(1);
+            }
+            return Reply::text(plan.to_string());
         }
         if system.contains("novelist") || system.contains("practical guide") {
             return self.writer(&turns);
@@ -346,6 +378,9 @@ impl Script {
         if task_at == 0 && first.starts_with("Write chapter") {
             let asked = number_after(&first, "Write about").unwrap_or(1000) as f64;
             let len = (asked * self.draft_ratio.unwrap_or(1.0)).round() as usize;
+            if self.loop_chapter == Some(k) {
+                return self.text_reply(looping_words(&open, &end), emitted);
+            }
             return self.text_reply(chapter_words(k, len, &open, &end), emitted);
         }
         if task_at == 0 && first.starts_with("Here is chapter") {
