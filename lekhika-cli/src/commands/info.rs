@@ -40,6 +40,18 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
         "tokens    {} in, {} out; cost {} ({} model calls)",
         r.usage.input_tokens, r.usage.output_tokens, r.cost, r.calls
     );
+    if r.usage_estimated.total() > 0 {
+        println!(
+            "          of which estimated: {} in, {} out (the server reported no usage, or the call was abandoned)",
+            r.usage_estimated.input_tokens, r.usage_estimated.output_tokens
+        );
+    }
+    if r.abandoned_calls > 0 {
+        println!(
+            "          {} calls abandoned mid-reply (cut and retried, or stopped): their tokens are counted, not charged",
+            r.abandoned_calls
+        );
+    }
     println!();
     println!(
         "{:<22} {:>9} {:>9} {:>9} {:>7} {:>8}  model / notes",

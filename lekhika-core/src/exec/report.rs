@@ -48,11 +48,20 @@ pub struct ExecutionReport {
     pub nodes: Vec<NodeReport>,
     pub providers: BTreeMap<String, ProviderTotals>,
     /// Every recorded model call of the execution (all attempts, nested
-    /// work and unfinished nodes included): what the wallet was charged.
+    /// work and unfinished nodes included, and calls abandoned mid-reply).
     pub usage: Usage,
+    /// The part of `usage` Lekhika estimated: servers that reported no
+    /// usage, and abandoned calls (see `lekhika_core::tokens`).
+    #[serde(default)]
+    pub usage_estimated: Usage,
+    /// What the wallet was charged (abandoned calls are not charged).
     pub cost: u64,
-    /// Model calls recorded in the call journal.
+    /// Complete model replies recorded in the call journal.
     pub calls: u64,
+    /// Calls given up mid-reply (a cut stream retried, a stop); their
+    /// tokens are in `usage`.
+    #[serde(default)]
+    pub abandoned_calls: u64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -76,8 +85,10 @@ impl Engine {
             nodes: Vec::with_capacity(results.len()),
             providers: BTreeMap::new(),
             usage: Usage::default(),
+            usage_estimated: Usage::default(),
             cost: 0,
-            calls: calls.len() as u64,
+            calls: 0,
+            abandoned_calls: 0,
             created_at_ms: rec.created_at_ms,
             updated_at_ms: rec.updated_at_ms,
         };
@@ -89,9 +100,17 @@ impl Engine {
         for c in &calls {
             let cost = u64::try_from(c.cost.max(0)).unwrap_or(0);
             report.usage.add(c.usage);
+            if c.usage_estimated() {
+                report.usage_estimated.add(c.usage);
+            }
+            if c.is_abandoned() {
+                report.abandoned_calls += 1;
+            } else {
+                report.calls += 1;
+            }
             report.cost = report.cost.saturating_add(cost);
             let t = report.providers.entry(c.provider.clone()).or_default();
-            t.calls += 1;
+            t.calls += u64::from(!c.is_abandoned());
             t.usage.add(c.usage);
             t.cost = t.cost.saturating_add(cost);
         }
