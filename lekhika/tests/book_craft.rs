@@ -433,6 +433,33 @@ async fn empty_replies_short_plans_and_off_scale_scores_are_sent_back_on_the_nov
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_run_of_the_novel_costs_about_the_expected_estimate_and_less_than_the_worst() {
+    for (chapters, words) in [(3, 1200), (8, 2500)] {
+        let rig = rig(Script::default());
+        let input = novel_input(chapters, words);
+        let est = rig
+            .engine
+            .estimate(&flow("novel.json"), &input, &RunOptions::default())
+            .unwrap();
+        assert!(est.missing_prices.is_empty(), "{:?}", est.missing_prices);
+        let id = run_novel(&rig, input).await;
+        let real = rig.engine.report(OWNER, &id).await.unwrap();
+        let (e, w, r) = (
+            est.expected.cost as f64,
+            est.worst.cost as f64,
+            real.cost as f64,
+        );
+        eprintln!(
+            "novel {chapters}x{words}: real cost {r} ({} calls), expected {e} ({} calls), worst {w} ({} calls); real/expected {:.2}, worst/expected {:.1}",
+            real.calls, est.expected.calls, est.worst.calls, r / e, w / e
+        );
+        assert!(r >= e / 2.0 && r <= e * 2.0, "real {r} vs expected {e}");
+        assert!(r < w, "real {r} vs worst {w}");
+        assert!(w <= e * 20.0, "worst {w} vs expected {e}");
+    }
+}
+
 fn review_flow(threshold: f64, max_revisions: u32, min_improvement: f64) -> Value {
     json!({"nodes": [
         {"id": "brief", "type": "input", "position": {"x": 0, "y": 0}, "data": {"fields": [{"name": "words", "type": "integer", "default": 200}]}},

@@ -60,6 +60,11 @@ impl BoundSchema {
         }
     }
 
+    /// Bytes of the schema's JSON (for estimates of the prompt it adds).
+    pub fn size_bytes(&self) -> usize {
+        self.schema.to_string().len()
+    }
+
     /// The schema of this run: every templated bound filled with its number.
     pub fn render(&self, ctx: &NodeContext) -> Result<Value, NodeError> {
         if self.holes.is_empty() {

@@ -96,6 +96,15 @@ impl Reply {
         self
     }
 
+    /// Report `input` prompt tokens (and the default output count: 1 per 4
+    /// bytes of text).
+    pub fn input_tokens(mut self, input: u64) -> Self {
+        if let Body::Text { usage, text, .. } = &mut self.body {
+            *usage = Some((input, (text.len() as u64).div_ceil(4)));
+        }
+        self
+    }
+
     /// Any status and body, sent as is.
     pub fn raw(status: u16, content_type: &str, bytes: impl Into<Vec<u8>>) -> Self {
         Self::with(Body::Raw {

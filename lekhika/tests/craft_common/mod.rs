@@ -67,10 +67,14 @@ pub struct Rig {
 }
 
 pub fn rig(script: Script) -> Rig {
-    let server = ScriptedServer::openai(move |body| script.reply(body));
+    // Usage as a real server reports it: the prompt's tokens (about 4
+    // bytes each, 4 per message), the reply's (4 bytes each).
+    let server =
+        ScriptedServer::openai(move |body| script.reply(body).input_tokens(prompt_tokens(body)));
     let set = ProviderSet::new().with(server.config("openai")).unwrap();
     let store = Arc::new(MemoryStore::new());
     let engine = Engine::builder(Arc::new(set), store.clone())
+        .prices(lekhika_providers::Catalog::default_catalog().price_book())
         .artifacts(store.clone())
         .register(lekhika::nodes::register)
         .build();
@@ -123,6 +127,15 @@ impl Rig {
             .filter(|r| system_of(&r.body).contains(role))
             .collect()
     }
+}
+
+/// Prompt tokens of a chat request: 1 per 4 bytes of every message, 4 per message.
+pub fn prompt_tokens(body: &Value) -> u64 {
+    messages(body)
+        .iter()
+        .map(|(_, c)| (c.len() as u64).div_ceil(4) + 4)
+        .sum::<u64>()
+        + 3
 }
 
 pub fn system_of(body: &Value) -> String {
@@ -182,6 +195,14 @@ pub fn word_after(s: &str, marker: &str) -> Option<String> {
         w.trim_end_matches(|c: char| !c.is_alphanumeric())
             .to_string()
     })
+}
+
+/// `n` neutral words (`prefix0 prefix1 ...`), to give scripted replies a realistic size.
+pub fn filler(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{prefix}{i}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn words(s: &str) -> usize {
@@ -260,7 +281,11 @@ impl Script {
             {
                 return Reply::text("");
             }
-            return Reply::text("STYLE GUIDE: short sentences. Voice and accent: VOICE-MARKER, speak like a Lisbon fisherman.");
+            // About as long as the 400 words the prompt allows.
+            return Reply::text(format!(
+                "STYLE GUIDE: short sentences. {} Voice and accent: VOICE-MARKER, speak like a Lisbon fisherman.",
+                filler("rule", 330)
+            ));
         }
         if system.contains("book architect for practical") {
             let n = number_after(&first, "Exactly").unwrap_or(3);
@@ -345,9 +370,12 @@ impl Script {
         let chapters: Vec<Value> = (1..=n)
             .map(|k| {
                 let cast = if self.bible_cast { format!(" with Char{k}") } else { String::new() };
-                json!({"title": format!("Chapter title {k}"), "summary": format!("Mara goes on{cast}."), "words": w,
-                    "beats": [{"beat": format!("Mara arrives{cast}"), "words": w / 2}, {"beat": "Mara leaves", "words": w - w / 2}],
-                    "entry_state": {"location": self.planned_location(k)}, "exit_state": {"location": self.planned_location(k + 1)}})
+                // Sizes of a real planner's chapter: a summary of ~50 words,
+                // beats of ~15, states with who is where and open threads.
+                json!({"title": format!("Chapter title {k}"), "summary": format!("Mara goes on{cast}. {}", filler("plot", 45)), "words": w,
+                    "beats": [{"beat": format!("Mara arrives{cast}. {}", filler("b", 12)), "words": w / 2}, {"beat": format!("Mara leaves. {}", filler("b", 12)), "words": w - w / 2}],
+                    "entry_state": {"location": self.planned_location(k), "threads": filler("thread", 25)},
+                    "exit_state": {"location": self.planned_location(k + 1), "threads": filler("thread", 25)}})
             })
             .collect();
         let mut bible = vec![

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::craft::degenerate::{norm_words, repeats, Repeats};
+use super::craft::estimate::{chapters_of, nested_runs, template_tokens};
 use super::craft::nested::{build_inner, inner_vars};
 use super::craft::rewrite::{chapter_texts, Draft};
 use super::craft::{as_list, fill};
@@ -25,7 +26,7 @@ use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
 use crate::node::{
     BuiltNode, CallEstimate, EstimateScope, Node, NodeContext, NodeError, NodeOutput, Registry,
-    VarUse,
+    TokenSpan, VarUse,
 };
 use crate::template::Template;
 
@@ -308,34 +309,28 @@ impl Node for PhraseCheckNode {
     }
 
     fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
-        let chapters = self
-            .chapters
-            .variables()
-            .map(|p| scope.var_tokens(p))
-            .fold(0u64, u64::saturating_add)
-            .div_ceil(1000)
-            .max(1);
-        self.rewrite
-            .node
-            .estimate(scope)
-            .into_iter()
-            .map(|c| CallEstimate {
-                calls: c
-                    .calls
-                    .saturating_mul(chapters)
-                    .saturating_mul(u64::from(self.max_rounds)),
-                ..c
-            })
-            .collect()
+        let (n, chapters) = chapters_of(&self.chapters, scope);
+        let outline = self
+            .outline
+            .as_ref()
+            .map_or(TokenSpan::ZERO, |t| template_tokens(t, scope).part(n));
+        // Typical: no chapter needs it. At most: every chapter, every round.
+        let chapter = chapters.part(n).plus(outline);
+        nested_runs(
+            &self.rewrite,
+            scope,
+            chapter,
+            0,
+            n * u64::from(self.max_rounds),
+        )
     }
 
-    fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        self.chapters
-            .variables()
-            .map(|p| scope.var_tokens(p))
-            .fold(0u64, u64::saturating_add)
-            .saturating_mul(2)
-            .saturating_add(512)
+    fn output_tokens(&self, scope: &dyn EstimateScope) -> TokenSpan {
+        chapters_of(&self.chapters, scope).1
+    }
+
+    fn output_items(&self, scope: &dyn EstimateScope) -> Option<u64> {
+        Some(chapters_of(&self.chapters, scope).0)
     }
 
     fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {

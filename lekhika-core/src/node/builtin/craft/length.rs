@@ -38,6 +38,10 @@ pub(crate) struct LengthConfig {
     expand_prompt: String,
     /// Sent after a long draft; placeholders `{requested}`, `{delivered}`, `{excess}`.
     tighten_prompt: String,
+    /// For estimates, when `target_words` is only known during the run (e.g.
+    /// `{{item.words}}`): a number or an input such as `{{input.chapter_words}}`.
+    #[serde(default)]
+    expected_words: Option<Value>,
 }
 
 pub(crate) struct Length {
@@ -47,6 +51,7 @@ pub(crate) struct Length {
     pub max_passes: u32,
     expand: String,
     tighten: String,
+    expected_words: Option<Template>,
 }
 
 /// What length control did to one text.
@@ -79,6 +84,15 @@ impl Length {
             _ => return Err("`length.target_words` must be a number or a template".into()),
         };
         let target = Template::parse(&target).map_err(|e| format!("`length.target_words`: {e}"))?;
+        let expected_words = match &c.expected_words {
+            None => None,
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err("`length.expected_words` must be a number or a template".into()),
+        }
+        .map(|s| Template::parse(&s))
+        .transpose()
+        .map_err(|e| format!("`length.expected_words`: {e}"))?;
         if !(c.min_ratio > 0.0 && c.min_ratio <= 1.0 && c.max_ratio >= 1.0) {
             return Err(
                 "`length.min_ratio` must be in (0, 1] and `length.max_ratio` at least 1".into(),
@@ -91,11 +105,39 @@ impl Length {
             max_passes: c.max_passes,
             expand: c.expand_prompt,
             tighten: c.tighten_prompt,
+            expected_words,
         })
     }
 
-    pub fn template(&self) -> &Template {
-        &self.target
+    /// Templates to check at load (`expected_words` may only use inputs).
+    pub fn templates(&self) -> impl Iterator<Item = &Template> {
+        std::iter::once(&self.target).chain(self.expected_words.iter())
+    }
+
+    pub fn max_ratio(&self) -> f64 {
+        self.max_ratio
+    }
+
+    /// The budget in words as known before the run: `target_words` when it
+    /// is a number or an input, else `expected_words`.
+    pub fn words_before_run(&self, scope: &dyn crate::node::EstimateScope) -> Option<u64> {
+        let known = |t: &Template| -> Option<u64> {
+            let mut vars = t.variables();
+            match (vars.next(), vars.next()) {
+                (None, _) => t
+                    .render(&crate::template::NoVars)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .map(|f| f.max(0.0) as u64),
+                (Some(p), None) => scope
+                    .input(p)
+                    .and_then(|v| crate::node::sizing::as_count(&v)),
+                _ => None,
+            }
+        };
+        known(&self.target)
+            .or_else(|| self.expected_words.as_ref().and_then(known))
+            .filter(|w| *w > 0)
     }
 
     /// The requested words for this run (`None` when the target renders empty or zero).

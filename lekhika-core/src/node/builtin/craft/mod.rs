@@ -4,6 +4,7 @@
 //! and the writer session that continues cut replies.
 
 pub(crate) mod degenerate;
+pub(crate) mod estimate;
 pub(crate) mod length;
 pub(crate) mod nested;
 pub(crate) mod review;

@@ -263,7 +263,7 @@ impl Review {
 }
 
 /// Tries of the reviewer per score before the node's output is invalid.
-const VERDICT_TRIES: usize = 3;
+pub(crate) const VERDICT_TRIES: usize = 3;
 
 /// The `[minimum, maximum]` of the `score` property of a review schema.
 fn schema_scale(schema: Option<&Value>) -> Option<[f64; 2]> {
