@@ -97,20 +97,29 @@ class FlowInfo(TypedDict):
     nodes: List[FlowNodeInfo]
     inputs: List[InputField]
 
-class NodeEstimate(TypedDict):
-    node: str
-    provider: str
-    model: str
+class NodeFigures(TypedDict):
     calls: int
     input_tokens: int
     output_tokens: int
     cost: Optional[int]
 
-class Estimate(TypedDict):
-    nodes: List[NodeEstimate]
+class NodeEstimate(TypedDict):
+    node: str
+    provider: str
+    model: str
+    expected: NodeFigures
+    worst: NodeFigures
+
+class Figures(TypedDict):
+    calls: int
     input_tokens: int
     output_tokens: int
     cost: int
+
+class Estimate(TypedDict):
+    nodes: List[NodeEstimate]
+    expected: Figures
+    worst: Figures
     missing_prices: List[str]
 
 class RunnerInfo(TypedDict):
@@ -148,8 +157,10 @@ class ExecutionReport(TypedDict):
     nodes: List[NodeReport]
     providers: Dict[str, ProviderTotals]
     usage: Usage
+    usage_estimated: Usage
     cost: int
     calls: int
+    abandoned_calls: int
     created_at_ms: int
     updated_at_ms: int
 
