@@ -193,8 +193,12 @@ async fn replies_cut_at_400_words_still_yield_chapters_within_budget() {
             (1275..=1950).contains(&delivered),
             "chapter {k}: {delivered}"
         );
-        assert_eq!(m["length_passes"], 1, "one expansion of the 900-word draft");
-        assert!(m["continuations"].as_u64().unwrap() >= 5, "{m}");
+        assert_eq!(
+            m["length_appends"], 1,
+            "the 900-word draft grown by one continuation"
+        );
+        assert_eq!(m["length_passes"], 0, "{m}");
+        assert!(m["continuations"].as_u64().unwrap() >= 3, "{m}");
         assert!(m["length_score"].as_f64().unwrap() >= 99.0, "{m}");
         assert_eq!(m["length_within_budget"], true);
         let text = r.output.as_str().unwrap();
@@ -457,6 +461,125 @@ async fn a_real_run_of_the_novel_costs_about_the_expected_estimate_and_less_than
         assert!(r >= e / 2.0 && r <= e * 2.0, "real {r} vs expected {e}");
         assert!(r < w, "real {r} vs worst {w}");
         assert!(w <= e * 20.0, "worst {w} vs expected {e}");
+    }
+}
+
+/// Issue 20: run the novel with `chapters` of `words`, then check every
+/// chapter's length score and the book's share of the asked words.
+async fn novel_lengths(
+    script: Script,
+    chapters: u64,
+    words_each: u64,
+) -> (Rig, String, Vec<f64>, f64) {
+    let rig = rig(script);
+    let id = run_novel(&rig, novel_input(chapters, words_each)).await;
+    let results = rig.results(&id).await;
+    let scores: Vec<f64> = (0..chapters as u32)
+        .map(|k| {
+            results[&("write".to_string(), Some(k))].metrics["length_score"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    let book = rig.output(&id, "book").await;
+    let total: usize = book["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| words(c["content"].as_str().unwrap()))
+        .sum();
+    let share = total as f64 / (chapters * words_each) as f64;
+    eprintln!(
+        "{chapters} x {words_each} words: scores {scores:?}, book {total} words = {:.0} %",
+        share * 100.0
+    );
+    (rig, id, scores, share)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_stops_at_300_words_still_writes_1200_word_chapters() {
+    let (rig, id, scores, share) = novel_lengths(
+        Script {
+            max_reply_words: Some(300),
+            ..Script::default()
+        },
+        4,
+        1200,
+    )
+    .await;
+    assert!(scores.iter().all(|s| *s >= 90.0), "{scores:?}");
+    assert!((0.85..=1.15).contains(&share), "{share}");
+    let results = rig.results(&id).await;
+    for k in 0..4u32 {
+        let r = &results[&("write".to_string(), Some(k))];
+        assert!(
+            r.metrics["length_appends"].as_u64().unwrap() >= 3,
+            "{}",
+            r.metrics
+        );
+        let text = r.output.as_str().unwrap();
+        assert!(
+            text.starts_with(&format!("Mara is in City{}.", k + 1)),
+            "opens where planned"
+        );
+        assert!(
+            text.ends_with(&format!("Mara ends in City{}.", k + 2)),
+            "ends where planned"
+        );
+    }
+    // Prompts stay flat: an append shows the end of the text so far, never all of it.
+    let appends: Vec<usize> = rig
+        .requests_of("novelist")
+        .iter()
+        .filter_map(|r| {
+            let t = turns(&r.body);
+            (t.len() == 3 && t[2].1.contains("Continue it from exactly where it stops"))
+                .then(|| t[1].1.split_whitespace().count())
+        })
+        .collect();
+    assert!(appends.len() >= 12, "{}", appends.len());
+    assert!(appends.iter().all(|w| *w <= 401), "{appends:?}");
+    // The chapters are continuous prose: no passage repeats inside one.
+    let polish = rig.output(&id, "polish").await;
+    assert_eq!(polish["rewritten"], json!([]), "{polish}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_stops_at_2000_words_still_writes_5000_word_chapters() {
+    let (_, _, scores, share) = novel_lengths(
+        Script {
+            max_reply_words: Some(2000),
+            ..Script::default()
+        },
+        4,
+        5000,
+    )
+    .await;
+    assert!(scores.iter().all(|s| *s >= 90.0), "{scores:?}");
+    assert!((0.85..=1.15).contains(&share), "{share}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_writes_three_times_the_budget_is_tightened_to_it() {
+    let (rig, id, scores, share) = novel_lengths(
+        Script {
+            overwrite: Some(3.0),
+            ..Script::default()
+        },
+        4,
+        1200,
+    )
+    .await;
+    assert!(share <= 1.3, "{share}");
+    assert!(scores.iter().all(|s| *s >= 90.0), "{scores:?}");
+    let results = rig.results(&id).await;
+    for k in 0..4u32 {
+        let m = &results[&("write".to_string(), Some(k))].metrics;
+        assert!(m["delivered_words"].as_u64().unwrap() <= 1560, "{m}");
+        assert_eq!(
+            m["length_passes"], 1,
+            "one tighten pass aimed at a third: {m}"
+        );
     }
 }
 

@@ -35,6 +35,11 @@ pub struct Script {
     pub empty_style_once: Arc<std::sync::atomic::AtomicBool>,
     /// The first outline has 1 chapter, whatever was asked.
     pub short_plan_once: Arc<std::sync::atomic::AtomicBool>,
+    /// Every reply ends normally after at most this many words (a model
+    /// that stops short on its own).
+    pub max_reply_words: Option<usize>,
+    /// Writers write this many times the words they are asked for.
+    pub overwrite: Option<f64>,
     /// This chapter's first draft says one sentence 90 times.
     pub loop_chapter: Option<u64>,
     /// Reviewer scores in call order (default: 9 for every call).
@@ -235,6 +240,19 @@ pub fn looping_words(open: &str, end: &str) -> Vec<String> {
 pub const LOOP_SENTENCE: &str = "The bell rang over the empty square.";
 
 impl Script {
+    /// Words a writer asked for `asked` writes (before the reply cap).
+    fn writes(&self, asked: f64) -> usize {
+        (asked * self.overwrite.unwrap_or(1.0)).round() as usize
+    }
+
+    /// A writer's reply: cut at `max_reply_words` with a normal finish.
+    fn writer_reply(&self, mut full: Vec<String>, emitted: usize) -> Reply {
+        if let Some(cap) = self.max_reply_words {
+            full.truncate(cap);
+        }
+        self.text_reply(full, emitted)
+    }
+
     fn text_reply(&self, full: Vec<String>, emitted: usize) -> Reply {
         let chunk = self.chunk_words.unwrap_or(usize::MAX);
         let end = emitted.saturating_add(chunk).min(full.len());
@@ -405,11 +423,11 @@ impl Script {
         let (open, end) = self.locations(k);
         if task_at == 0 && first.starts_with("Write chapter") {
             let asked = number_after(&first, "Write about").unwrap_or(1000) as f64;
-            let len = (asked * self.draft_ratio.unwrap_or(1.0)).round() as usize;
+            let len = self.writes(asked * self.draft_ratio.unwrap_or(1.0));
             if self.loop_chapter == Some(k) {
                 return self.text_reply(looping_words(&open, &end), emitted);
             }
-            return self.text_reply(chapter_words(k, len, &open, &end), emitted);
+            return self.writer_reply(chapter_words(k, len, &open, &end), emitted);
         }
         if task_at == 0 && first.starts_with("Here is chapter") {
             // A rewrite: fix the opening if a continuity issue names where the previous chapter ended.
@@ -430,14 +448,29 @@ impl Script {
                 emitted,
             );
         }
+        if task.contains("Continue it from exactly where it stops") {
+            // An append: the next words of the chapter, closing it when they complete it.
+            let delivered = number_after(task, "It has").unwrap_or(0) as usize;
+            let requested = number_after(task, "of its").unwrap_or(0) as usize;
+            let step = self.writes(number_after(task, "write the next").unwrap_or(300) as f64);
+            let n = step.min(self.max_reply_words.unwrap_or(usize::MAX));
+            let mut w: Vec<String> = (0..n).map(|i| format!("c{k}w{}", delivered + i)).collect();
+            if delivered + n >= requested && n >= 4 {
+                w.truncate(n - 4);
+                w.extend(["Mara", "ends", "in"].iter().map(|s| s.to_string()));
+                w.push(format!("{end}."));
+            }
+            return self.text_reply(w, emitted);
+        }
         // A follow-up on a previous text (expand, tighten, revise): same places, new length.
         let previous = &turns[task_at - 1].1;
         let p_open = word_after(previous, "Mara is in").unwrap_or(open);
         let p_end = word_after(previous, "Mara ends in").unwrap_or(end);
-        let len = number_after(task, "its budget is")
-            .map(|n| n as usize)
+        let len = number_after(task, "in about")
+            .or_else(|| number_after(task, "its budget is"))
+            .map(|n| self.writes(n as f64))
             .unwrap_or_else(|| words(previous));
-        self.text_reply(chapter_words(k, len, &p_open, &p_end), emitted)
+        self.writer_reply(chapter_words(k, len, &p_open, &p_end), emitted)
     }
 }
 

@@ -252,6 +252,7 @@ impl Node for TextNode {
             for t in l.templates() {
                 uses(t, false, &mut v);
             }
+            l.append_variables(&mut v);
         }
         if let Some(r) = &self.review {
             uses(&r.prompt, false, &mut v);

@@ -1,11 +1,15 @@
-//! Length control: a chapter under `min_ratio` of its word budget is
-//! expanded, one over `max_ratio` tightened, up to `max_passes` times; then
-//! the result is reported (requested and delivered words, LongWriter length
-//! score), never failed. Prompts and thresholds come from the flow.
+//! Length control: a chapter under `min_ratio` of its word budget is first
+//! grown by appending continuations (`append`, see `append.rs`: what works
+//! with models that stop short on their own), then expanded or tightened by
+//! rewrites up to `max_passes` times, keeping the best; the result is
+//! reported (requested and delivered words, LongWriter length score, in the
+//! metrics and a progress event), never failed. Prompts and thresholds come
+//! from the flow.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::append::{Append, AppendConfig};
 use super::session::Session;
 use super::{fill, length_score};
 use crate::node::{NodeContext, NodeError};
@@ -42,6 +46,9 @@ pub(crate) struct LengthConfig {
     /// `{{item.words}}`): a number or an input such as `{{input.chapter_words}}`.
     #[serde(default)]
     expected_words: Option<Value>,
+    /// Grow a short text by appending continuations before any rewrite.
+    #[serde(default)]
+    append: Option<AppendConfig>,
 }
 
 pub(crate) struct Length {
@@ -52,6 +59,7 @@ pub(crate) struct Length {
     expand: String,
     tighten: String,
     expected_words: Option<Template>,
+    append: Option<Append>,
 }
 
 /// What length control did to one text.
@@ -60,6 +68,8 @@ pub(crate) struct LengthReport {
     pub requested: u64,
     pub delivered: u64,
     pub passes: u32,
+    /// Continuations appended to grow a short text.
+    pub appends: u32,
     pub score: f64,
     pub within: bool,
 }
@@ -71,9 +81,21 @@ impl LengthReport {
             "delivered_words": self.delivered,
             "length_score": self.score,
             "length_passes": self.passes,
+            "length_appends": self.appends,
             "length_within_budget": self.within,
         })
     }
+}
+
+/// The length to ask for so that a model that missed by `delivered /
+/// requested` lands on `requested`: a model that wrote 3× the budget is
+/// asked for a third of it (`{aim}` in the prompts), within 1/4..4×.
+pub(crate) fn aim(requested: u64, delivered: u64) -> u64 {
+    if delivered == 0 {
+        return requested;
+    }
+    let a = (requested as f64 * requested as f64 / delivered as f64).round() as u64;
+    a.clamp(requested.div_ceil(4), requested.saturating_mul(4))
 }
 
 impl Length {
@@ -106,7 +128,15 @@ impl Length {
             expand: c.expand_prompt,
             tighten: c.tighten_prompt,
             expected_words,
+            append: c.append.map(Append::build).transpose()?,
         })
+    }
+
+    /// Template variables of the append prompt.
+    pub fn append_variables(&self, out: &mut Vec<crate::node::VarUse>) {
+        if let Some(a) = &self.append {
+            a.variables(out);
+        }
     }
 
     /// Templates to check at load (`expected_words` may only use inputs).
@@ -165,9 +195,21 @@ impl Length {
     ) -> Result<(String, LengthReport), NodeError> {
         let mut best = text;
         let mut best_words = word_count(&best);
+        let mut appends = 0;
+        if let Some(a) = &self.append {
+            let short = (best_words as f64) < self.min_ratio * requested as f64;
+            if short {
+                let until = (requested as f64 * 0.95).ceil() as u64;
+                let (t, n) = a.grow(s, best, requested, until).await?;
+                best = t;
+                best_words = word_count(&best);
+                appends = n;
+            }
+        }
         let mut passes = 0;
         while passes < self.max_passes && !self.within(requested, best_words) {
             passes += 1;
+            let aim = aim(requested, best_words).to_string();
             let instruction = if best_words < requested {
                 fill(
                     &self.expand,
@@ -175,6 +217,7 @@ impl Length {
                         ("requested", requested.to_string()),
                         ("delivered", best_words.to_string()),
                         ("missing", (requested - best_words).to_string()),
+                        ("aim", aim),
                     ],
                 )
             } else {
@@ -184,6 +227,7 @@ impl Length {
                         ("requested", requested.to_string()),
                         ("delivered", best_words.to_string()),
                         ("excess", (best_words - requested).to_string()),
+                        ("aim", aim),
                     ],
                 )
             };
@@ -198,18 +242,22 @@ impl Length {
             }
         }
         let within = self.within(requested, best_words);
-        if !within {
-            s.ctx.progress(format!(
-                "{best_words} words for a budget of {requested} after {passes} length passes"
-            ));
-        }
+        let score = length_score(requested, best_words);
+        s.ctx.progress(if within {
+            format!("{best_words} words for a budget of {requested}: length score {score}")
+        } else {
+            format!(
+                "{best_words} words for a budget of {requested} after {appends} continuations and {passes} length passes: length score {score}"
+            )
+        });
         Ok((
             best,
             LengthReport {
                 requested,
                 delivered: best_words,
                 passes,
-                score: length_score(requested, best_words),
+                appends,
+                score,
                 within,
             },
         ))
