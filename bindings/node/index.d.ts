@@ -67,11 +67,12 @@ export interface NodeReport {
   provider: string | null; model: string | null; metrics: unknown
 }
 export interface ProviderTotals { calls: number; usage: Usage; cost: number }
+export interface LengthSummary { chapters: number; mean: number; min: number }
 export interface ExecutionReport {
   execution_id: string; status: Status; runner?: RunnerInfo; message: string | null; reason: string | null
   epoch: number; nodes_total: number; nodes_done: number; nodes: NodeReport[]
   providers: Record<string, ProviderTotals>; usage: Usage; usage_estimated: Usage; cost: number; calls: number
-  abandoned_calls: number; created_at_ms: number; updated_at_ms: number
+  length?: LengthSummary; abandoned_calls: number; created_at_ms: number; updated_at_ms: number
 }
 export interface ExecutionSummary {
   id: string; status: Status; message: string | null; reason: string | null; engine_id: string | null

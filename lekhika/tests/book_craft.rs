@@ -509,6 +509,11 @@ async fn a_model_that_stops_at_300_words_still_writes_1200_word_chapters() {
     .await;
     assert!(scores.iter().all(|s| *s >= 90.0), "{scores:?}");
     assert!((0.85..=1.15).contains(&share), "{share}");
+    // The run's report gives the book's mean and minimum.
+    let report = rig.engine.report(OWNER, &id).await.unwrap();
+    let l = report.length.unwrap();
+    assert_eq!(l.chapters, 4);
+    assert!(l.mean >= 90.0 && l.min >= 90.0, "{l:?}");
     let results = rig.results(&id).await;
     for k in 0..4u32 {
         let r = &results[&("write".to_string(), Some(k))];

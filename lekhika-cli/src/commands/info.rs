@@ -46,6 +46,12 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
             r.usage_estimated.input_tokens, r.usage_estimated.output_tokens
         );
     }
+    if let Some(l) = &r.length {
+        println!(
+            "length    score {:.1} on average, {:.1} at least, over {} chapters (LongWriter's length score)",
+            l.mean, l.min, l.chapters
+        );
+    }
     if r.abandoned_calls > 0 {
         println!(
             "          {} calls abandoned mid-reply (cut and retried, or stopped): their tokens are counted, not charged",

@@ -24,6 +24,14 @@ pub struct NodeReport {
     pub metrics: Value,
 }
 
+/// LongWriter length scores of the book's chapters (map items with a length budget).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LengthSummary {
+    pub chapters: u64,
+    pub mean: f64,
+    pub min: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ProviderTotals {
     pub calls: u64,
@@ -58,6 +66,9 @@ pub struct ExecutionReport {
     pub cost: u64,
     /// Complete model replies recorded in the call journal.
     pub calls: u64,
+    /// Length scores of the chapters written so far (none without budgets).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub length: Option<LengthSummary>,
     /// Calls given up mid-reply (a cut stream retried, a stop); their
     /// tokens are in `usage`.
     #[serde(default)]
@@ -88,6 +99,7 @@ impl Engine {
             usage_estimated: Usage::default(),
             cost: 0,
             calls: 0,
+            length: None,
             abandoned_calls: 0,
             created_at_ms: rec.created_at_ms,
             updated_at_ms: rec.updated_at_ms,
@@ -146,6 +158,25 @@ impl Engine {
                 metrics: r.metrics,
             });
         }
+        report.length = length_summary(&report.nodes);
         Ok(report)
     }
+}
+
+/// Mean and minimum length score over the map items that report one.
+fn length_summary(nodes: &[NodeReport]) -> Option<LengthSummary> {
+    let scores: Vec<f64> = nodes
+        .iter()
+        .filter(|n| n.item.is_some())
+        .filter_map(|n| n.metrics.get("length_score").and_then(Value::as_f64))
+        .collect();
+    if scores.is_empty() {
+        return None;
+    }
+    let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+    Some(LengthSummary {
+        chapters: scores.len() as u64,
+        mean: (mean * 10.0).round() / 10.0,
+        min: scores.iter().copied().fold(f64::INFINITY, f64::min),
+    })
 }

@@ -145,6 +145,11 @@ class ProviderTotals(TypedDict):
 
 Status = Literal["pending", "running", "paused", "stopped", "completed", "failed", "interrupted"]
 
+class LengthSummary(TypedDict):
+    chapters: int
+    mean: float
+    min: float
+
 class ExecutionReport(TypedDict):
     execution_id: str
     status: Status
@@ -160,6 +165,7 @@ class ExecutionReport(TypedDict):
     usage_estimated: Usage
     cost: int
     calls: int
+    length: NotRequired[LengthSummary]
     abandoned_calls: int
     created_at_ms: int
     updated_at_ms: int
