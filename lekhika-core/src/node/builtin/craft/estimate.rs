@@ -125,19 +125,6 @@ impl TextNode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::draft;
-
-    #[test]
-    fn continuations_resend_the_text_so_far() {
-        let w = draft(100, 0, 2500, 1000);
-        assert_eq!((w.calls, w.output_tokens), (3, 2500));
-        assert_eq!(w.input_tokens, 300 + 5000);
-        assert_eq!(draft(100, 50, 10, 1000).input_tokens, 150);
-    }
-}
-
 /// The chapters a whole-book pass works on: how many, and their total size.
 pub(crate) fn chapters_of(t: &Template, scope: &dyn EstimateScope) -> (u64, TokenSpan) {
     let n = t
@@ -172,4 +159,17 @@ pub(crate) fn nested_runs(
             ..c
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::draft;
+
+    #[test]
+    fn continuations_resend_the_text_so_far() {
+        let w = draft(100, 0, 2500, 1000);
+        assert_eq!((w.calls, w.output_tokens), (3, 2500));
+        assert_eq!(w.input_tokens, 300 + 5000);
+        assert_eq!(draft(100, 50, 10, 1000).input_tokens, 150);
+    }
 }
