@@ -15,6 +15,7 @@ pub mod store;
 pub mod template;
 pub mod testing;
 pub mod text;
+pub mod tokens;
 pub mod util;
 pub mod wallet;
 

@@ -109,6 +109,10 @@ pub struct TextResponse {
     pub text: String,
     pub finish: FinishReason,
     pub usage: Usage,
+    /// The server reported no usage: `usage` is Lekhika's estimate
+    /// ([`crate::tokens`]), shown as estimated in reports.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub usage_estimated: bool,
     /// The model that answered, as the provider named it.
     pub model: String,
     /// What the provider client changed to get this reply and reports once

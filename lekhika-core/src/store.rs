@@ -246,6 +246,21 @@ pub struct CallRecord {
     pub recorded_at_ms: i64,
 }
 
+impl CallRecord {
+    /// A text call given up mid-reply (a cut or failed try, a stop): its
+    /// estimated usage counts in totals; it is never replayed nor charged.
+    pub fn is_abandoned(&self) -> bool {
+        self.reply.get("abandoned") == Some(&serde_json::Value::Bool(true))
+    }
+
+    /// Its usage is Lekhika's estimate (the server reported none, or the
+    /// call was abandoned), not the provider's count.
+    pub fn usage_estimated(&self) -> bool {
+        self.is_abandoned()
+            || self.reply.get("usage_estimated") == Some(&serde_json::Value::Bool(true))
+    }
+}
+
 /// Who holds an execution's runner lease, as a store reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunnerInfo {

@@ -60,6 +60,7 @@ impl ScriptedModel {
                 input_tokens,
                 output_tokens,
             },
+            usage_estimated: false,
             model: "scripted".into(),
             notices: Vec::new(),
         }

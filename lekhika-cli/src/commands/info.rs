@@ -40,6 +40,24 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
         "tokens    {} in, {} out; cost {} ({} model calls)",
         r.usage.input_tokens, r.usage.output_tokens, r.cost, r.calls
     );
+    if r.usage_estimated.total() > 0 {
+        println!(
+            "          of which estimated: {} in, {} out (the server reported no usage, or the call was abandoned)",
+            r.usage_estimated.input_tokens, r.usage_estimated.output_tokens
+        );
+    }
+    if let Some(l) = &r.length {
+        println!(
+            "length    score {:.1} on average, {:.1} at least, over {} chapters (LongWriter's length score)",
+            l.mean, l.min, l.chapters
+        );
+    }
+    if r.abandoned_calls > 0 {
+        println!(
+            "          {} calls abandoned mid-reply (cut and retried, or stopped): their tokens are counted, not charged",
+            r.abandoned_calls
+        );
+    }
     println!();
     println!(
         "{:<22} {:>9} {:>9} {:>9} {:>7} {:>8}  model / notes",
@@ -139,23 +157,34 @@ pub fn print_estimate(est: &Estimate, json: bool) -> CliResult<()> {
         return Ok(());
     }
     println!(
-        "{:<20} {:<32} {:>7} {:>12} {:>12} {:>10}",
-        "node", "model", "calls", "in (max)", "out (max)", "cost"
+        "{:<20} {:<28} {:>6} {:>11} {:>11} {:>9}   {:>6} {:>11} {:>9}",
+        "node", "model", "calls", "in", "out", "cost", "calls", "in (worst)", "cost"
     );
+    let cost = |c: Option<i64>| c.map_or("no price".to_string(), |c| c.to_string());
     for n in &est.nodes {
         println!(
-            "{:<20} {:<32} {:>7} {:>12} {:>12} {:>10}",
+            "{:<20} {:<28} {:>6} {:>11} {:>11} {:>9}   {:>6} {:>11} {:>9}",
             n.node,
             format!("{}/{}", n.provider, n.model),
-            n.calls,
-            n.input_tokens,
-            n.output_tokens,
-            n.cost.map_or("no price".to_string(), |c| c.to_string())
+            n.expected.calls,
+            n.expected.input_tokens,
+            n.expected.output_tokens,
+            cost(n.expected.cost),
+            n.worst.calls,
+            n.worst.input_tokens,
+            cost(n.worst.cost),
         );
     }
     println!(
-        "worst case: {} input + {} output tokens, wallet cost {}",
-        est.input_tokens, est.output_tokens, est.cost
+        "expected:   {} calls, {} input + {} output tokens, wallet cost {}",
+        est.expected.calls,
+        est.expected.input_tokens,
+        est.expected.output_tokens,
+        est.expected.cost
+    );
+    println!(
+        "worst case: {} calls, {} input + {} output tokens, wallet cost {} (every loop at its limit)",
+        est.worst.calls, est.worst.input_tokens, est.worst.output_tokens, est.worst.cost
     );
     if !est.missing_prices.is_empty() {
         println!(

@@ -13,12 +13,18 @@
 //!    lease), then the reservation is settled at the reported usage. A
 //!    crash between the two is settled on the next start; a reply that
 //!    could not be recorded is released and asked again later.
+//! 4. A text call given up mid-reply — a try that failed after text had
+//!    streamed (a cut stream, an overload in mid-reply), or a stop — still
+//!    cost the provider tokens: its estimated usage is recorded as an
+//!    *abandoned* journal entry (see [`abandoned`]), which counts in usage
+//!    totals but is never replayed and never charged.
 
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::abandoned::Abandon;
 use super::events::EventKind;
 use super::journal::{fingerprint, request_id};
 use crate::node::{NodeContext, NodeError, NodeFailure};
@@ -92,8 +98,13 @@ fn replay<T: Journaled>(ctx: &NodeContext, rec: &CallRecord) -> Result<T, NodeEr
     Ok(reply)
 }
 
-/// Ask the provider, retrying faults inside the call.
-async fn ask<T, F, Fut>(ctx: &NodeContext, mut call: F) -> Result<T, NodeError>
+/// Ask the provider, retrying faults inside the call. Tries given up
+/// mid-reply are recorded through `abandon` (text calls).
+async fn ask<T, F, Fut>(
+    ctx: &NodeContext,
+    mut call: F,
+    abandon: Option<&Abandon>,
+) -> Result<T, NodeError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ProviderError>>,
@@ -104,12 +115,20 @@ where
         tries += 1;
         let result = tokio::select! {
             r = call() => r,
-            _ = ctx.run.cancel.cancelled() => return Err(NodeError::Cancelled),
+            _ = ctx.run.cancel.cancelled() => {
+                if let Some(a) = abandon {
+                    a.record("stopped").await;
+                }
+                return Err(NodeError::Cancelled);
+            }
         };
         let err = match result {
             Ok(reply) => return Ok(reply),
             Err(e) => e,
         };
+        if let Some(a) = abandon {
+            a.record(&err.to_string()).await;
+        }
         let too_long = err.retry_after.is_some_and(|d| d > MAX_RETRY_AFTER);
         if !err.is_retryable() || tries >= policy.attempts || too_long {
             return Err(err.into());
@@ -181,29 +200,36 @@ async fn record<T: Journaled>(
     Ok(cost)
 }
 
-/// Releases a reservation whose call was abandoned: the node's future was
-/// dropped mid-call (its own timeout). Disarmed once the reply is recorded
-/// (or the release is done in line).
+/// Cleans up after a call whose node future was dropped mid-call (its own
+/// timeout): releases the reservation and records what had streamed as an
+/// abandoned call. Disarmed once the reply is recorded (or the cleanup is
+/// done in line).
 struct ReleaseOnDrop {
     run: Option<std::sync::Arc<super::shared::RunShared>>,
-    key: String,
+    key: Option<String>,
+    abandon: Option<Abandon>,
 }
 
 impl ReleaseOnDrop {
     fn disarm(&mut self) {
         self.run = None;
+        self.abandon = None;
     }
 }
 
 impl Drop for ReleaseOnDrop {
     fn drop(&mut self) {
-        if let Some(run) = self.run.take() {
-            let key = std::mem::take(&mut self.key);
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move {
-                    let _ = run.meter.release(&key).await;
-                });
-            }
+        let (key, abandon) = (self.key.take(), self.abandon.take());
+        let Some(run) = self.run.take() else { return };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Some(a) = abandon {
+                    a.record("the node's attempt ended mid-call").await;
+                }
+                if let Some(k) = key {
+                    let _ = run.meter.release(&k).await;
+                }
+            });
         }
     }
 }
@@ -215,6 +241,7 @@ async fn journaled<T, F, Fut>(
     provider: &str,
     model: &str,
     reserve: Option<&TextRequest>,
+    abandon: Option<Abandon>,
     call: F,
 ) -> Result<T, NodeError>
 where
@@ -234,10 +261,11 @@ where
         _ => None,
     };
     let mut guard = ReleaseOnDrop {
-        run: key.as_ref().map(|_| ctx.run.clone()),
-        key: key.clone().unwrap_or_default(),
+        run: Some(ctx.run.clone()),
+        key: key.clone(),
+        abandon: abandon.clone(),
     };
-    let reply = match ask(ctx, call).await {
+    let reply = match ask(ctx, call, abandon.as_ref()).await {
         Ok(r) => r,
         Err(e) => {
             guard.disarm();
@@ -276,13 +304,28 @@ pub(crate) async fn text(ctx: &NodeContext, req: &TextRequest) -> Result<TextRes
     let item = ctx.item_index();
     let events = ctx.run.events.clone();
     let models = ctx.run.models.clone();
-    journaled(ctx, request, &req.provider, &req.model, Some(req), || {
-        let (node, events, models) = (node.clone(), events.clone(), models.clone());
-        async move {
-            let mut on_delta = move |d: &str| events.delta(&node, item, d);
-            models.generate_text(req, &mut on_delta).await
-        }
-    })
+    let abandon = Abandon::new(ctx, &request, req);
+    let streamed = abandon.streamed();
+    journaled(
+        ctx,
+        request,
+        &req.provider,
+        &req.model,
+        Some(req),
+        Some(abandon),
+        || {
+            let (node, events, models) = (node.clone(), events.clone(), models.clone());
+            let streamed = streamed.clone();
+            async move {
+                streamed.clear();
+                let mut on_delta = move |d: &str| {
+                    streamed.push(d);
+                    events.delta(&node, item, d)
+                };
+                models.generate_text(req, &mut on_delta).await
+            }
+        },
+    )
     .await
 }
 
@@ -292,7 +335,7 @@ pub(crate) async fn image(
 ) -> Result<ImageResponse, NodeError> {
     let request = identify(ctx, CallKind::Image, req);
     let models = ctx.run.models.clone();
-    journaled(ctx, request, &req.provider, &req.model, None, || {
+    journaled(ctx, request, &req.provider, &req.model, None, None, || {
         let models = models.clone();
         async move { models.generate_image(req).await }
     })
@@ -305,7 +348,7 @@ pub(crate) async fn speech(
 ) -> Result<SpeechResponse, NodeError> {
     let request = identify(ctx, CallKind::Speech, req);
     let models = ctx.run.models.clone();
-    journaled(ctx, request, &req.provider, &req.model, None, || {
+    journaled(ctx, request, &req.provider, &req.model, None, None, || {
         let models = models.clone();
         async move { models.synthesize_speech(req).await }
     })

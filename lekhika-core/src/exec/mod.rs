@@ -1,6 +1,7 @@
 //! The executor: scheduling, attempts, metering, events, and the [`Engine`]
 //! API hosts call.
 
+pub(crate) mod abandoned;
 pub(crate) mod attempt;
 pub(crate) mod calls;
 mod engine;

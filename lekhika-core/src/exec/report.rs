@@ -24,6 +24,14 @@ pub struct NodeReport {
     pub metrics: Value,
 }
 
+/// LongWriter length scores of the book's chapters (map items with a length budget).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LengthSummary {
+    pub chapters: u64,
+    pub mean: f64,
+    pub min: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ProviderTotals {
     pub calls: u64,
@@ -48,11 +56,23 @@ pub struct ExecutionReport {
     pub nodes: Vec<NodeReport>,
     pub providers: BTreeMap<String, ProviderTotals>,
     /// Every recorded model call of the execution (all attempts, nested
-    /// work and unfinished nodes included): what the wallet was charged.
+    /// work and unfinished nodes included, and calls abandoned mid-reply).
     pub usage: Usage,
+    /// The part of `usage` Lekhika estimated: servers that reported no
+    /// usage, and abandoned calls (see `lekhika_core::tokens`).
+    #[serde(default)]
+    pub usage_estimated: Usage,
+    /// What the wallet was charged (abandoned calls are not charged).
     pub cost: u64,
-    /// Model calls recorded in the call journal.
+    /// Complete model replies recorded in the call journal.
     pub calls: u64,
+    /// Length scores of the chapters written so far (none without budgets).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub length: Option<LengthSummary>,
+    /// Calls given up mid-reply (a cut stream retried, a stop); their
+    /// tokens are in `usage`.
+    #[serde(default)]
+    pub abandoned_calls: u64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -76,8 +96,11 @@ impl Engine {
             nodes: Vec::with_capacity(results.len()),
             providers: BTreeMap::new(),
             usage: Usage::default(),
+            usage_estimated: Usage::default(),
             cost: 0,
-            calls: calls.len() as u64,
+            calls: 0,
+            length: None,
+            abandoned_calls: 0,
             created_at_ms: rec.created_at_ms,
             updated_at_ms: rec.updated_at_ms,
         };
@@ -89,9 +112,17 @@ impl Engine {
         for c in &calls {
             let cost = u64::try_from(c.cost.max(0)).unwrap_or(0);
             report.usage.add(c.usage);
+            if c.usage_estimated() {
+                report.usage_estimated.add(c.usage);
+            }
+            if c.is_abandoned() {
+                report.abandoned_calls += 1;
+            } else {
+                report.calls += 1;
+            }
             report.cost = report.cost.saturating_add(cost);
             let t = report.providers.entry(c.provider.clone()).or_default();
-            t.calls += 1;
+            t.calls += u64::from(!c.is_abandoned());
             t.usage.add(c.usage);
             t.cost = t.cost.saturating_add(cost);
         }
@@ -127,6 +158,25 @@ impl Engine {
                 metrics: r.metrics,
             });
         }
+        report.length = length_summary(&report.nodes);
         Ok(report)
     }
+}
+
+/// Mean and minimum length score over the map items that report one.
+fn length_summary(nodes: &[NodeReport]) -> Option<LengthSummary> {
+    let scores: Vec<f64> = nodes
+        .iter()
+        .filter(|n| n.item.is_some())
+        .filter_map(|n| n.metrics.get("length_score").and_then(Value::as_f64))
+        .collect();
+    if scores.is_empty() {
+        return None;
+    }
+    let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+    Some(LengthSummary {
+        chapters: scores.len() as u64,
+        mean: (mean * 10.0).round() / 10.0,
+        min: scores.iter().copied().fold(f64::INFINITY, f64::min),
+    })
 }

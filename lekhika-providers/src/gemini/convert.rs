@@ -163,8 +163,8 @@ pub(crate) fn finish(
             ),
         ));
     }
-    let usage = usage.unwrap_or_else(|| common::estimate_usage(req, &text));
     common::finish_text(
+        req,
         provider,
         text,
         reason,

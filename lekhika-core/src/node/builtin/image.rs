@@ -133,8 +133,8 @@ impl Node for ImageNode {
         vec![(self.provider.clone(), self.model.clone())]
     }
 
-    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
-        64
+    fn output_tokens(&self, _scope: &dyn EstimateScope) -> crate::node::TokenSpan {
+        crate::node::TokenSpan::exact(64)
     }
 
     fn override_model(&mut self, _provider: Option<&str>, _model: Option<&str>) {
