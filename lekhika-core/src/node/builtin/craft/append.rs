@@ -32,7 +32,6 @@ fn d_step_words() -> u64 {
 
 /// `length.append` of a `text` node.
 #[derive(Deserialize)]
-
 pub(crate) struct AppendConfig {
     /// Template (`{{item.*}}` works); placeholders `{tail}`, `{delivered}`,
     /// `{requested}`, `{missing}`, `{step}`.
