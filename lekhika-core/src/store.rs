@@ -184,15 +184,25 @@ pub struct Lease {
 }
 
 /// What a recorded call asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CallKind {
+    #[default]
     Text,
     Image,
     Speech,
 }
 
 impl CallKind {
+    /// The unit calls of this kind are priced in, for messages.
+    pub fn unit_name(self) -> &'static str {
+        match self {
+            Self::Text => "per-token",
+            Self::Image => "per-image",
+            Self::Speech => "per-character",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Text => "text",

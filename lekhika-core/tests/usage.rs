@@ -97,6 +97,7 @@ async fn metered(model: Arc<Streamer>) -> (Engine, Arc<MemoryStore>, Arc<MemoryW
             model: "gpt-5-mini".into(),
             input_per_1k: 1000.0,
             output_per_1k: 1000.0,
+            ..Default::default()
         }]))
         .build();
     (engine, store, wallet)

@@ -24,6 +24,7 @@ fn prices() -> PriceBook {
         model: m.into(),
         input_per_1k: 10.0,
         output_per_1k: 20.0,
+        ..Default::default()
     }))
 }
 

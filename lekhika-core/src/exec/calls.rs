@@ -34,6 +34,7 @@ use crate::provider::{
 };
 use crate::store::{CallKind, CallRecord};
 use crate::util::now_ms;
+use crate::wallet::Consumption;
 
 /// A provider-requested delay longer than this ends the call's retries.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
@@ -42,6 +43,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 trait Journaled: Serialize + DeserializeOwned + Send + 'static {
     const KIND: CallKind;
     fn usage(&self) -> Usage;
+    /// What the reply consumed, in the unit of the call's worst case.
+    fn used(&self, worst: Consumption) -> Consumption;
     /// What the provider client reports once about a live reply.
     fn notices(&self) -> &[String] {
         &[]
@@ -53,6 +56,12 @@ impl Journaled for TextResponse {
     fn usage(&self) -> Usage {
         self.usage
     }
+    fn used(&self, _worst: Consumption) -> Consumption {
+        Consumption::Tokens {
+            input: self.usage.input_tokens,
+            output: self.usage.output_tokens,
+        }
+    }
     fn notices(&self) -> &[String] {
         &self.notices
     }
@@ -63,12 +72,19 @@ impl Journaled for ImageResponse {
     fn usage(&self) -> Usage {
         self.usage
     }
+    fn used(&self, _worst: Consumption) -> Consumption {
+        Consumption::Images(self.images.len() as u64)
+    }
 }
 
 impl Journaled for SpeechResponse {
     const KIND: CallKind = CallKind::Speech;
     fn usage(&self) -> Usage {
         Usage::default()
+    }
+    /// The characters asked for: known before the call.
+    fn used(&self, worst: Consumption) -> Consumption {
+        worst
     }
 }
 
@@ -158,9 +174,10 @@ async fn record<T: Journaled>(
     provider: &str,
     model: &str,
     reply: &T,
+    worst: Consumption,
 ) -> Result<i64, NodeError> {
     let usage = reply.usage();
-    let cost = ctx.run.meter.price(provider, model, usage);
+    let cost = ctx.run.meter.price(provider, model, reply.used(worst));
     let reply_json = serde_json::to_value(reply)
         .map_err(|e| NodeError::failed(format!("cannot record the reply: {e}")))?;
     let rec = CallRecord {
@@ -240,7 +257,7 @@ async fn journaled<T, F, Fut>(
     request: String,
     provider: &str,
     model: &str,
-    reserve: Option<&TextRequest>,
+    worst: Consumption,
     abandon: Option<Abandon>,
     call: F,
 ) -> Result<T, NodeError>
@@ -252,13 +269,15 @@ where
     if let Some(rec) = ctx.run.journal.find(&ctx.journal.key, &request) {
         return replay(ctx, &rec);
     }
-    let key = match (reserve, ctx.run.meter.metered()) {
-        (Some(req), true) => {
-            let key = ctx.run.next_call_key(ctx.node_id(), ctx.journal.key.item);
-            ctx.run.meter.reserve(&key, ctx.node_id(), req).await?;
-            Some(key)
-        }
-        _ => None,
+    let key = if ctx.run.meter.metered() {
+        let key = ctx.run.next_call_key(ctx.node_id(), ctx.journal.key.item);
+        ctx.run
+            .meter
+            .reserve(&key, ctx.node_id(), provider, model, worst)
+            .await?;
+        Some(key)
+    } else {
+        None
     };
     let mut guard = ReleaseOnDrop {
         run: Some(ctx.run.clone()),
@@ -277,7 +296,7 @@ where
     };
     // From here the recording task settles or releases the reservation.
     guard.disarm();
-    let cost = record(ctx, request, key, provider, model, &reply).await?;
+    let cost = record(ctx, request, key, provider, model, &reply, worst).await?;
     ctx.account(reply.usage(), cost, provider, model);
     for message in reply.notices() {
         ctx.run.events.emit(EventKind::ProviderNotice {
@@ -311,7 +330,7 @@ pub(crate) async fn text(ctx: &NodeContext, req: &TextRequest) -> Result<TextRes
         request,
         &req.provider,
         &req.model,
-        Some(req),
+        super::meter::Meter::worst_text(req),
         Some(abandon),
         || {
             let (node, events, models) = (node.clone(), events.clone(), models.clone());
@@ -335,7 +354,8 @@ pub(crate) async fn image(
 ) -> Result<ImageResponse, NodeError> {
     let request = identify(ctx, CallKind::Image, req);
     let models = ctx.run.models.clone();
-    journaled(ctx, request, &req.provider, &req.model, None, None, || {
+    let worst = Consumption::Images(1);
+    journaled(ctx, request, &req.provider, &req.model, worst, None, || {
         let models = models.clone();
         async move { models.generate_image(req).await }
     })
@@ -348,7 +368,8 @@ pub(crate) async fn speech(
 ) -> Result<SpeechResponse, NodeError> {
     let request = identify(ctx, CallKind::Speech, req);
     let models = ctx.run.models.clone();
-    journaled(ctx, request, &req.provider, &req.model, None, None, || {
+    let worst = Consumption::Characters(req.input.chars().count() as u64);
+    journaled(ctx, request, &req.provider, &req.model, worst, None, || {
         let models = models.clone();
         async move { models.synthesize_speech(req).await }
     })

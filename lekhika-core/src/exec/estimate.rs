@@ -20,7 +20,9 @@ use crate::flow::Flow;
 use crate::node::builtin::input::normalize_input;
 use crate::node::sizing::{literal_tokens, TokenSpan, Work};
 use crate::node::EstimateScope;
+use crate::store::CallKind;
 use crate::template::walk;
+use crate::wallet::Consumption;
 
 /// Calls, tokens and wallet cost of one node on one model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -166,17 +168,19 @@ pub(crate) fn estimate_flow(
     for (i, n) in flow.nodes.iter().enumerate() {
         for c in n.node.estimate(&scope) {
             let price = prices.get(&c.provider, &c.model);
-            if price.is_none() {
-                missing.insert(format!("{}/{}", c.provider, c.model), ());
-            }
+            let kind = c.kind;
             let figures = |w: Work| NodeFigures {
                 calls: w.calls,
                 input_tokens: w.input_tokens,
                 output_tokens: w.output_tokens,
-                cost: price.map(|p| p.cost(w.input_tokens, w.output_tokens)),
+                cost: price.and_then(|p| p.charge(consumption(kind, &w))),
             };
             let e = figures(c.expected);
             let w = figures(c.worst);
+            // No price, or none in the unit this call is sold in.
+            if w.cost.is_none() && c.worst.calls > 0 {
+                missing.insert(format!("{}/{}", c.provider, c.model), ());
+            }
             add(&mut est.expected, &e);
             add(&mut est.worst, &w);
             est.nodes.push(NodeEstimate {
@@ -191,6 +195,18 @@ pub(crate) fn estimate_flow(
     est.missing_prices = missing.into_keys().collect();
     est.missing_prices.sort();
     est
+}
+
+/// What `w` consumes in the unit a call of `kind` is priced in.
+fn consumption(kind: CallKind, w: &Work) -> Consumption {
+    match kind {
+        CallKind::Text => Consumption::Tokens {
+            input: w.input_tokens,
+            output: w.output_tokens,
+        },
+        CallKind::Image => Consumption::Images(w.units),
+        CallKind::Speech => Consumption::Characters(w.units),
+    }
 }
 
 fn add(total: &mut Figures, f: &NodeFigures) {

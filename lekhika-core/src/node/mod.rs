@@ -51,6 +51,10 @@ impl NodeOutput {
 /// typical run does and the most the flow's limits allow (see [`sizing`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CallEstimate {
+    /// What kind of call: text is priced per token, images per image,
+    /// speech per character (`Work::units`).
+    #[serde(default)]
+    pub kind: crate::store::CallKind,
     pub provider: String,
     pub model: String,
     pub expected: Work,
@@ -93,6 +97,16 @@ pub trait Node: Send + Sync {
     /// Models this node may call (for tier checks).
     fn models(&self) -> Vec<(String, String)> {
         Vec::new()
+    }
+
+    /// Its models with the kind of call each gets, which says how it is
+    /// priced (text per token, images per image, speech per character).
+    /// Default: every model of [`Node::models`] for text.
+    fn model_calls(&self) -> Vec<(String, String, crate::store::CallKind)> {
+        self.models()
+            .into_iter()
+            .map(|(p, m)| (p, m, crate::store::CallKind::Text))
+            .collect()
     }
 
     /// Export formats this node produces (for tier checks).

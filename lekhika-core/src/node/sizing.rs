@@ -71,12 +71,15 @@ impl TokenSpan {
     }
 }
 
-/// Model work: calls and their total tokens.
+/// Model work: calls and their total tokens, and for calls priced per
+/// unit (images, characters narrated) the units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Work {
     pub calls: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    #[serde(default)]
+    pub units: u64,
 }
 
 impl Work {
@@ -86,6 +89,16 @@ impl Work {
             calls,
             input_tokens: input.saturating_mul(calls),
             output_tokens: output.saturating_mul(calls),
+            units: 0,
+        }
+    }
+
+    /// `calls` calls of `units` priced units (images, characters) each.
+    pub fn units(calls: u64, units: u64) -> Self {
+        Self {
+            calls,
+            units: units.saturating_mul(calls),
+            ..Self::default()
         }
     }
 
@@ -94,6 +107,7 @@ impl Work {
             calls: self.calls.saturating_add(o.calls),
             input_tokens: self.input_tokens.saturating_add(o.input_tokens),
             output_tokens: self.output_tokens.saturating_add(o.output_tokens),
+            units: self.units.saturating_add(o.units),
         }
     }
 
@@ -102,6 +116,7 @@ impl Work {
             calls: self.calls.saturating_mul(n),
             input_tokens: self.input_tokens.saturating_mul(n),
             output_tokens: self.output_tokens.saturating_mul(n),
+            units: self.units.saturating_mul(n),
         }
     }
 }

@@ -55,6 +55,7 @@ fn draft(prompt: u64, previous: u64, size: u64, max_tokens: u64) -> Work {
             .saturating_mul(calls)
             .saturating_add(size.saturating_mul(calls - 1)),
         output_tokens: size,
+        units: 0,
     }
 }
 
@@ -106,6 +107,7 @@ impl TextNode {
             model: self.model.clone(),
             expected,
             worst,
+            ..CallEstimate::default()
         }];
         if let Some(r) = &self.review {
             let mut p = template_tokens(&r.prompt, scope);
@@ -119,6 +121,7 @@ impl TextNode {
                 model: r.model.clone(),
                 expected: Work::calls(1, p.expected, out_max / 8),
                 worst: Work::calls(1 + revisions, p.worst, out_max),
+                ..CallEstimate::default()
             });
         }
         out
