@@ -68,13 +68,18 @@ export interface RunOutcome {
 export interface NodeReport {
   node: string; item?: number; duration_ms: number; usage: Usage; cost: number; attempts: number
   provider: string | null; model: string | null; metrics: unknown
+  /** Complete model replies of this node (or item), the HTTP requests they took, and each provider/model it called. */
+  calls: number; requests: number; models: ModelUse[]
 }
-export interface ProviderTotals { calls: number; usage: Usage; cost: number }
+export interface ModelUse { provider: string; model: string; calls: number; requests: number; usage: Usage; cost: number }
+/** `requests`: what this provider's server saw; `retries`: requests that brought no kept reply. */
+export interface ProviderTotals { calls: number; requests: number; retries: number; usage: Usage; cost: number }
 export interface LengthSummary { chapters: number; mean: number; min: number }
 export interface ExecutionReport {
   execution_id: string; status: Status; runner?: RunnerInfo; message: string | null; reason: string | null
   epoch: number; nodes_total: number; nodes_done: number; nodes: NodeReport[]
   providers: Record<string, ProviderTotals>; usage: Usage; usage_estimated: Usage; cost: number; calls: number
+  requests: number; retries: number
   length?: LengthSummary; abandoned_calls: number; created_at_ms: number; updated_at_ms: number
 }
 export interface ExecutionSummary {

@@ -254,6 +254,15 @@ pub struct CallRecord {
     /// process died in between.
     pub charge: Option<String>,
     pub recorded_at_ms: i64,
+    /// HTTP requests this entry accounts for: the reply's own and the
+    /// failed tries before it on the same provider (a failed-tries entry:
+    /// those of a call that failed, or that another provider answered).
+    #[serde(default = "one")]
+    pub requests: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl CallRecord {
@@ -261,6 +270,16 @@ impl CallRecord {
     /// estimated usage counts in totals; it is never replayed nor charged.
     pub fn is_abandoned(&self) -> bool {
         self.reply.get("abandoned") == Some(&serde_json::Value::Bool(true))
+    }
+
+    /// Failed tries of a call, kept to count requests (no reply, no usage).
+    pub fn is_failed_tries(&self) -> bool {
+        self.reply.get("failed_tries") == Some(&serde_json::Value::Bool(true))
+    }
+
+    /// A complete reply (neither abandoned mid-reply nor failed tries).
+    pub fn is_reply(&self) -> bool {
+        !self.is_abandoned() && !self.is_failed_tries()
     }
 
     /// Its usage is Lekhika's estimate (the server reported none, or the

@@ -63,6 +63,7 @@ impl ScriptedModel {
             usage_estimated: false,
             model: "scripted".into(),
             notices: Vec::new(),
+            served_by: None,
         }
     }
 

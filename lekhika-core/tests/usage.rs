@@ -72,6 +72,7 @@ impl ModelProvider for Streamer {
             usage_estimated,
             model: req.model.clone(),
             notices: Vec::new(),
+            served_by: None,
         })
     }
 }

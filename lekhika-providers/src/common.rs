@@ -78,6 +78,7 @@ pub(crate) fn finish_text(
         usage_estimated,
         model,
         notices: Vec::new(),
+        served_by: None,
     })
 }
 

@@ -37,8 +37,12 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
         r.nodes_done, r.nodes_total, r.epoch
     );
     println!(
-        "tokens    {} in, {} out; cost {} ({} model calls)",
-        r.usage.input_tokens, r.usage.output_tokens, r.cost, r.calls
+        "tokens    {} in, {} out; cost {}",
+        r.usage.input_tokens, r.usage.output_tokens, r.cost
+    );
+    println!(
+        "calls     {} model replies from {} HTTP requests ({} retried, failed or given up)",
+        r.calls, r.requests, r.retries
     );
     if r.usage_estimated.total() > 0 {
         println!(
@@ -60,17 +64,30 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
     }
     println!();
     println!(
-        "{:<22} {:>9} {:>9} {:>9} {:>7} {:>8}  model / notes",
-        "node", "seconds", "in", "out", "cost", "attempts"
+        "{:<22} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8}  models / notes",
+        "node", "seconds", "in", "out", "cost", "attempts", "requests"
     );
     for n in &r.nodes {
         let name = match n.item {
             Some(i) => format!("{}[{}]", n.node, i + 1),
             None => n.node.clone(),
         };
-        let mut notes = match (&n.provider, &n.model) {
-            (Some(p), Some(m)) => format!("{p}/{m}"),
-            _ => String::new(),
+        // The models that answered this node's calls (a writer and its
+        // reviewer are different models), else the one it is set to.
+        let mut notes = if n.models.is_empty() {
+            match (&n.provider, &n.model) {
+                (Some(p), Some(m)) => format!("{p}/{m}"),
+                _ => String::new(),
+            }
+        } else {
+            n.models
+                .iter()
+                .map(|u| match u.calls {
+                    1 => format!("{}/{}", u.provider, u.model),
+                    c => format!("{}/{} ×{c}", u.provider, u.model),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         if let Some(w) = n.metrics.get("words").and_then(|v| v.as_u64()) {
             notes.push_str(&format!("  {w} words"));
@@ -79,26 +96,33 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
             notes.push_str(&format!("  length score {ls:.0}"));
         }
         println!(
-            "{:<22} {:>9.2} {:>9} {:>9} {:>7} {:>8}  {}",
+            "{:<22} {:>9.2} {:>9} {:>9} {:>7} {:>8} {:>8}  {}",
             name,
             n.duration_ms as f64 / 1000.0,
             n.usage.input_tokens,
             n.usage.output_tokens,
             n.cost,
             n.attempts,
+            n.requests,
             notes
         );
     }
     if !r.providers.is_empty() {
         println!();
         println!(
-            "{:<22} {:>9} {:>9} {:>9} {:>7}",
-            "provider", "calls", "in", "out", "cost"
+            "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+            "provider", "calls", "requests", "retries", "in", "out", "cost"
         );
         for (p, t) in &r.providers {
             println!(
-                "{:<22} {:>9} {:>9} {:>9} {:>7}",
-                p, t.calls, t.usage.input_tokens, t.usage.output_tokens, t.cost
+                "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+                p,
+                t.calls,
+                t.requests,
+                t.retries,
+                t.usage.input_tokens,
+                t.usage.output_tokens,
+                t.cost
             );
         }
     }

@@ -7,6 +7,7 @@
 //! `{"abandoned": true, "why": ..., "chars": ...}`. Usage totals — a
 //! node's, the run's, `status` — include it; `status` counts it apart.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -70,12 +71,15 @@ impl Abandon {
         self.streamed.clone()
     }
 
-    /// Record the try given up now, if it had streamed any text.
-    pub async fn record(&self, why: &str) {
+    /// Record the try given up now, if it had streamed any text, as
+    /// accounting for the `requests` of that try on the call's provider
+    /// (taken out of `tries`). Returns whether it recorded an entry.
+    pub async fn record(&self, why: &str, tries: &mut Tries) -> bool {
         let text = self.streamed.take();
         if text.is_empty() {
-            return;
+            return false;
         }
+        let requests = tries.take(&self.provider).max(1);
         let seq = self.run.journal.next_seq(&self.unit);
         let rec = CallRecord {
             node: self.unit.node.clone(),
@@ -93,14 +97,76 @@ impl Abandon {
             cost: 0,
             charge: None,
             recorded_at_ms: now_ms(),
+            requests,
         };
-        let run = &self.run;
-        let saved = run
-            .store
-            .put_call(&run.owner, &run.execution_id, &rec, run.fence.as_ref())
-            .await;
-        if saved.is_ok() {
-            run.journal.record(rec);
+        save(&self.run, rec).await;
+        true
+    }
+}
+
+async fn save(run: &RunShared, rec: CallRecord) {
+    let saved = run
+        .store
+        .put_call(&run.owner, &run.execution_id, &rec, run.fence.as_ref())
+        .await;
+    if saved.is_ok() {
+        run.journal.record(rec);
+    }
+}
+
+/// HTTP requests of a call's tries that no journal entry accounts for yet,
+/// by provider.
+#[derive(Debug, Default)]
+pub(crate) struct Tries(BTreeMap<String, u32>);
+
+impl Tries {
+    /// Add one try's counts (see [`crate::provider::RequestTally`]).
+    pub fn add(&mut self, counts: BTreeMap<String, u32>) {
+        for (p, n) in counts {
+            let e = self.0.entry(p).or_insert(0);
+            *e = e.saturating_add(n);
+        }
+    }
+
+    /// The requests to `provider`, no longer pending.
+    pub fn take(&mut self, provider: &str) -> u32 {
+        self.0.remove(provider).unwrap_or(0)
+    }
+
+    /// Record what is still pending as failed-tries entries, one per
+    /// provider: no reply, no usage, never replayed nor charged; they make
+    /// request counts add up (a call that failed, or tries on a provider
+    /// that then fell back to another).
+    pub async fn record(
+        &mut self,
+        run: &Arc<RunShared>,
+        unit: &NodeKey,
+        request: &str,
+        kind: CallKind,
+        model: &str,
+        why: &str,
+    ) {
+        for (provider, requests) in std::mem::take(&mut self.0) {
+            if requests == 0 {
+                continue;
+            }
+            let seq = run.journal.next_seq(unit);
+            let rec = CallRecord {
+                node: unit.node.clone(),
+                item: unit.item,
+                request: format!("{request}.tries.{seq}"),
+                seq,
+                kind,
+                provider,
+                model: model.to_string(),
+                reply: json!({"failed_tries": true, "why": why}),
+                usage: Usage::default(),
+                cost: 0,
+                charge: None,
+                recorded_at_ms: now_ms(),
+                requests,
+            };
+            save(run, rec).await;
         }
     }
 }

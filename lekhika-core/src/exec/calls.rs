@@ -24,13 +24,13 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::abandoned::Abandon;
+use super::abandoned::{Abandon, Tries};
 use super::events::EventKind;
 use super::journal::{fingerprint, request_id};
 use crate::node::{NodeContext, NodeError, NodeFailure};
 use crate::provider::{
-    ImageRequest, ImageResponse, ProviderError, SpeechRequest, SpeechResponse, TextRequest,
-    TextResponse, Usage,
+    ImageRequest, ImageResponse, ProviderError, RequestTally, ServedBy, SpeechRequest,
+    SpeechResponse, TextRequest, TextResponse, Usage,
 };
 use crate::store::{CallKind, CallRecord};
 use crate::util::now_ms;
@@ -49,6 +49,10 @@ trait Journaled: Serialize + DeserializeOwned + Send + 'static {
     fn notices(&self) -> &[String] {
         &[]
     }
+    /// The fallback provider that answered instead of the one asked.
+    fn served_by(&self) -> Option<&ServedBy> {
+        None
+    }
 }
 
 impl Journaled for TextResponse {
@@ -65,6 +69,9 @@ impl Journaled for TextResponse {
     fn notices(&self) -> &[String] {
         &self.notices
     }
+    fn served_by(&self) -> Option<&ServedBy> {
+        self.served_by.as_ref()
+    }
 }
 
 impl Journaled for ImageResponse {
@@ -74,6 +81,9 @@ impl Journaled for ImageResponse {
     }
     fn used(&self, _worst: Consumption) -> Consumption {
         Consumption::Images(self.images.len() as u64)
+    }
+    fn served_by(&self) -> Option<&ServedBy> {
+        self.served_by.as_ref()
     }
 }
 
@@ -114,46 +124,51 @@ fn replay<T: Journaled>(ctx: &NodeContext, rec: &CallRecord) -> Result<T, NodeEr
     Ok(reply)
 }
 
-/// Ask the provider, retrying faults inside the call. Tries given up
-/// mid-reply are recorded through `abandon` (text calls).
+/// Ask the provider, retrying faults inside the call. Each try's HTTP
+/// requests are counted into `tries`; tries given up mid-reply are recorded
+/// through `abandon` (text calls).
 async fn ask<T, F, Fut>(
     ctx: &NodeContext,
     mut call: F,
     abandon: Option<&Abandon>,
+    tries: &mut Tries,
 ) -> Result<T, NodeError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ProviderError>>,
 {
     let policy = &ctx.policy.retry;
-    let mut tries = 0u32;
+    let tally = RequestTally::default();
+    let mut attempts = 0u32;
     loop {
-        tries += 1;
+        attempts += 1;
         let result = tokio::select! {
-            r = call() => r,
+            r = tally.scope(call()) => r,
             _ = ctx.run.cancel.cancelled() => {
+                tries.add(tally.take());
                 if let Some(a) = abandon {
-                    a.record("stopped").await;
+                    a.record("stopped", tries).await;
                 }
                 return Err(NodeError::Cancelled);
             }
         };
+        tries.add(tally.take());
         let err = match result {
             Ok(reply) => return Ok(reply),
             Err(e) => e,
         };
         if let Some(a) = abandon {
-            a.record(&err.to_string()).await;
+            a.record(&err.to_string(), tries).await;
         }
         let too_long = err.retry_after.is_some_and(|d| d > MAX_RETRY_AFTER);
-        if !err.is_retryable() || tries >= policy.attempts || too_long {
+        if !err.is_retryable() || attempts >= policy.attempts || too_long {
             return Err(err.into());
         }
-        let delay = policy.delay(tries, err.retry_after);
+        let delay = policy.delay(attempts, err.retry_after);
         ctx.run.events.emit_with(|| EventKind::CallRetrying {
             node: ctx.node_id().to_string(),
             item: ctx.item_index(),
-            attempt: tries + 1,
+            attempt: attempts + 1,
             delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
             error: NodeFailure::from(&NodeError::Provider(err.clone())),
         });
@@ -164,6 +179,16 @@ where
     }
 }
 
+/// Who answered a call and what it took.
+struct Answered {
+    provider: String,
+    model: String,
+    /// The call's worst case, in the unit it is priced in.
+    worst: Consumption,
+    /// HTTP requests the reply took on this provider.
+    requests: u32,
+}
+
 /// Record a live reply, then settle its charge. Runs as a task of its own,
 /// so a node whose future is dropped meanwhile (timeout, stop) cannot lose
 /// a reply that was paid for.
@@ -171,13 +196,12 @@ async fn record<T: Journaled>(
     ctx: &NodeContext,
     request: String,
     key: Option<String>,
-    provider: &str,
-    model: &str,
     reply: &T,
-    worst: Consumption,
+    by: &Answered,
 ) -> Result<i64, NodeError> {
     let usage = reply.usage();
-    let cost = ctx.run.meter.price(provider, model, reply.used(worst));
+    let (provider, model) = (by.provider.as_str(), by.model.as_str());
+    let cost = ctx.run.meter.price(provider, model, reply.used(by.worst));
     let reply_json = serde_json::to_value(reply)
         .map_err(|e| NodeError::failed(format!("cannot record the reply: {e}")))?;
     let rec = CallRecord {
@@ -193,6 +217,7 @@ async fn record<T: Journaled>(
         cost,
         charge: key.clone(),
         recorded_at_ms: now_ms(),
+        requests: by.requests,
     };
     let run = ctx.run.clone();
     let task = tokio::spawn(async move {
@@ -241,7 +266,8 @@ impl Drop for ReleaseOnDrop {
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
                 if let Some(a) = abandon {
-                    a.record("the node's attempt ended mid-call").await;
+                    a.record("the node's attempt ended mid-call", &mut Tries::default())
+                        .await;
                 }
                 if let Some(k) = key {
                     let _ = run.meter.release(&k).await;
@@ -284,10 +310,15 @@ where
         key: key.clone(),
         abandon: abandon.clone(),
     };
-    let reply = match ask(ctx, call, abandon.as_ref()).await {
+    let mut tries = Tries::default();
+    let reply = match ask(ctx, call, abandon.as_ref(), &mut tries).await {
         Ok(r) => r,
         Err(e) => {
             guard.disarm();
+            let unit = &ctx.journal.key;
+            tries
+                .record(&ctx.run, unit, &request, T::KIND, model, &e.to_string())
+                .await;
             if let Some(k) = &key {
                 ctx.run.meter.release(k).await?;
             }
@@ -296,8 +327,25 @@ where
     };
     // From here the recording task settles or releases the reservation.
     guard.disarm();
-    let cost = record(ctx, request, key, provider, model, &reply, worst).await?;
-    ctx.account(reply.usage(), cost, provider, model);
+    // A fallback provider's reply is recorded (and priced) as its own.
+    let (provider, model) = match reply.served_by() {
+        Some(s) => (s.provider.clone(), s.model.clone()),
+        None => (provider.to_string(), model.to_string()),
+    };
+    let requests = tries.take(&provider).max(1);
+    let why = format!("failed before `{provider}` answered");
+    tries
+        .record(&ctx.run, &ctx.journal.key, &request, T::KIND, &model, &why)
+        .await;
+    let by = Answered {
+        provider,
+        model,
+        worst,
+        requests,
+    };
+    let cost = record(ctx, request, key, &reply, &by).await?;
+    let (provider, model) = (by.provider, by.model);
+    ctx.account(reply.usage(), cost, &provider, &model);
     for message in reply.notices() {
         ctx.run.events.emit(EventKind::ProviderNotice {
             node: ctx.node_id().to_string(),

@@ -22,6 +22,26 @@ pub struct NodeReport {
     pub provider: Option<String>,
     pub model: Option<String>,
     pub metrics: Value,
+    /// Complete model replies this node (or item) recorded.
+    #[serde(default)]
+    pub calls: u64,
+    /// HTTP requests they took (retries, fallbacks and failed tries included).
+    #[serde(default)]
+    pub requests: u64,
+    /// Each provider/model this node called, with its share.
+    #[serde(default)]
+    pub models: Vec<ModelUse>,
+}
+
+/// One provider/model's share of a node's calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelUse {
+    pub provider: String,
+    pub model: String,
+    pub calls: u64,
+    pub requests: u64,
+    pub usage: Usage,
+    pub cost: u64,
 }
 
 /// LongWriter length scores of the book's chapters (map items with a length budget).
@@ -34,7 +54,15 @@ pub struct LengthSummary {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ProviderTotals {
+    /// Complete replies.
     pub calls: u64,
+    /// HTTP requests sent to this provider (what its server saw).
+    #[serde(default)]
+    pub requests: u64,
+    /// Requests that brought no kept reply: retried faults, tries before a
+    /// fallback, cut streams, calls that failed.
+    #[serde(default)]
+    pub retries: u64,
     pub usage: Usage,
     pub cost: u64,
 }
@@ -66,6 +94,12 @@ pub struct ExecutionReport {
     pub cost: u64,
     /// Complete model replies recorded in the call journal.
     pub calls: u64,
+    /// HTTP requests to providers, every try included: what their servers saw.
+    #[serde(default)]
+    pub requests: u64,
+    /// Requests that brought no kept reply (`requests - calls`).
+    #[serde(default)]
+    pub retries: u64,
     /// Length scores of the chapters written so far (none without budgets).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub length: Option<LengthSummary>,
@@ -99,6 +133,8 @@ impl Engine {
             usage_estimated: Usage::default(),
             cost: 0,
             calls: 0,
+            requests: 0,
+            retries: 0,
             length: None,
             abandoned_calls: 0,
             created_at_ms: rec.created_at_ms,
@@ -109,29 +145,65 @@ impl Engine {
                 "interrupted: the process running it stopped without finishing; continue with `lekhika resume {id}`"
             ));
         }
+        let mut by_unit: BTreeMap<NodeKey, Vec<ModelUse>> = BTreeMap::new();
         for c in &calls {
             let cost = u64::try_from(c.cost.max(0)).unwrap_or(0);
+            let reply = u64::from(c.is_reply());
+            let requests = u64::from(c.requests);
             report.usage.add(c.usage);
             if c.usage_estimated() {
                 report.usage_estimated.add(c.usage);
             }
             if c.is_abandoned() {
                 report.abandoned_calls += 1;
-            } else {
-                report.calls += 1;
             }
+            report.calls += reply;
+            report.requests = report.requests.saturating_add(requests);
             report.cost = report.cost.saturating_add(cost);
             let t = report.providers.entry(c.provider.clone()).or_default();
-            t.calls += u64::from(!c.is_abandoned());
+            t.calls += reply;
+            t.requests = t.requests.saturating_add(requests);
+            t.retries = t.requests.saturating_sub(t.calls);
             t.usage.add(c.usage);
             t.cost = t.cost.saturating_add(cost);
+            let uses = by_unit
+                .entry(NodeKey {
+                    node: c.node.clone(),
+                    item: c.item,
+                })
+                .or_default();
+            let at = match uses
+                .iter()
+                .position(|u| u.provider == c.provider && u.model == c.model)
+            {
+                Some(i) => i,
+                None => {
+                    uses.push(ModelUse {
+                        provider: c.provider.clone(),
+                        model: c.model.clone(),
+                        calls: 0,
+                        requests: 0,
+                        usage: Usage::default(),
+                        cost: 0,
+                    });
+                    uses.len() - 1
+                }
+            };
+            if let Some(u) = uses.get_mut(at) {
+                u.calls += reply;
+                u.requests = u.requests.saturating_add(requests);
+                u.usage.add(c.usage);
+                u.cost = u.cost.saturating_add(cost);
+            }
         }
+        report.retries = report.requests.saturating_sub(report.calls);
         // Checkpoints of earlier versions have no journal: count their results.
         let legacy = calls.is_empty();
         for (key, r) in results {
             if key.is_legacy_step() {
                 continue;
             }
+            let models = by_unit.remove(&key).unwrap_or_default();
             let NodeKey { node, item } = key;
             if item.is_none() {
                 report.nodes_done += 1;
@@ -156,6 +228,9 @@ impl Engine {
                 provider: r.provider,
                 model: r.model,
                 metrics: r.metrics,
+                calls: models.iter().map(|u| u.calls).sum(),
+                requests: models.iter().map(|u| u.requests).sum(),
+                models,
             });
         }
         report.length = length_summary(&report.nodes);

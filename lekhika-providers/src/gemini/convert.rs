@@ -317,5 +317,6 @@ pub(crate) fn parse_predict(provider: &str, body: &[u8]) -> Result<ImageResponse
     Ok(ImageResponse {
         images,
         usage: Usage::default(),
+        served_by: None,
     })
 }

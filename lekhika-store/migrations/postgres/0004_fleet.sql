@@ -1,9 +1,13 @@
 -- A fleet of workers on one database: when each runner took its lease (for
--- `lekhika workers`), the schema version readable by the app role (checked
+-- `lekhika workers`), the requests each call took, the schema version readable by the app role (checked
 -- when a store connects), an operator's view of the live runners, and rate
 -- limits shared by every worker.
 
 ALTER TABLE engine_executions ADD COLUMN lease_taken_at_ms bigint;
+
+-- The HTTP requests each journaled call took (retries, fallbacks), so
+-- reports count what the providers saw.
+ALTER TABLE calls ADD COLUMN requests integer NOT NULL DEFAULT 1;
 
 -- A store connecting as the app role checks it is neither behind nor ahead.
 CREATE TABLE IF NOT EXISTS schema_migrations (

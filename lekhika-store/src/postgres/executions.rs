@@ -310,13 +310,13 @@ impl ExecutionStore for PgStore {
         guard(&tx, id, fence, RowLock::Share).await?;
         tx.execute(
             "INSERT INTO calls (user_id, execution_id, node, item, request, seq, kind, provider, model, reply, \
-             input_tokens, output_tokens, cost, charge, recorded_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             input_tokens, output_tokens, cost, charge, recorded_at_ms, requests) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (execution_id, node, item, request) DO UPDATE SET seq = excluded.seq, \
              kind = excluded.kind, provider = excluded.provider, model = excluded.model, \
              reply = excluded.reply, input_tokens = excluded.input_tokens, \
              output_tokens = excluded.output_tokens, cost = excluded.cost, charge = excluded.charge, \
-             recorded_at_ms = excluded.recorded_at_ms",
+             recorded_at_ms = excluded.recorded_at_ms, requests = excluded.requests",
             &[
                 &owner,
                 &id,
@@ -333,6 +333,7 @@ impl ExecutionStore for PgStore {
                 &call.cost,
                 &call.charge,
                 &call.recorded_at_ms,
+                &i32::try_from(call.requests).unwrap_or(i32::MAX),
             ],
         )
         .await
@@ -347,7 +348,7 @@ impl ExecutionStore for PgStore {
         let rows = tx
             .query(
                 "SELECT node, item, request, seq, kind, provider, model, reply, input_tokens, output_tokens, \
-                 cost, charge, recorded_at_ms FROM calls WHERE execution_id = $1 ORDER BY node, item, seq",
+                 cost, charge, recorded_at_ms, requests FROM calls WHERE execution_id = $1 ORDER BY node, item, seq",
                 &[&id],
             )
             .await
@@ -374,6 +375,7 @@ impl ExecutionStore for PgStore {
                     cost: r.get(10),
                     charge: r.get(11),
                     recorded_at_ms: r.get(12),
+                    requests: u32::try_from(r.get::<_, i32>(13)).unwrap_or(1),
                 })
             })
             .collect()

@@ -351,13 +351,14 @@ impl ExecutionStore for SqliteStore {
                 guard(tx, &owner, &id, fence.as_ref())?;
                 tx.prepare_cached(
                     "INSERT INTO calls (execution_id, node, item, request, seq, kind, provider, model, \
-                     reply, input_tokens, output_tokens, cost, charge, recorded_at_ms) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                     reply, input_tokens, output_tokens, cost, charge, recorded_at_ms, requests) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
                      ON CONFLICT(execution_id, node, item, request) DO UPDATE SET \
                      seq = excluded.seq, kind = excluded.kind, provider = excluded.provider, \
                      model = excluded.model, reply = excluded.reply, \
                      input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, \
-                     cost = excluded.cost, charge = excluded.charge, recorded_at_ms = excluded.recorded_at_ms",
+                     cost = excluded.cost, charge = excluded.charge, recorded_at_ms = excluded.recorded_at_ms, \
+                     requests = excluded.requests",
                 )
                 .map_err(db_err)?
                 .execute(params![
@@ -374,7 +375,8 @@ impl ExecutionStore for SqliteStore {
                     i64::try_from(call.usage.output_tokens).unwrap_or(i64::MAX),
                     call.cost,
                     call.charge,
-                    call.recorded_at_ms
+                    call.recorded_at_ms,
+                    call.requests
                 ])
                 .map_err(db_err)?;
                 Ok(())
@@ -391,7 +393,7 @@ impl ExecutionStore for SqliteStore {
             let mut stmt = tx
                 .prepare_cached(
                     "SELECT node, item, request, seq, kind, provider, model, reply, input_tokens, \
-                     output_tokens, cost, charge, recorded_at_ms FROM calls WHERE execution_id = ?1 \
+                     output_tokens, cost, charge, recorded_at_ms, requests FROM calls WHERE execution_id = ?1 \
                      ORDER BY node, item, seq",
                 )
                 .map_err(db_err)?;
@@ -416,6 +418,7 @@ impl ExecutionStore for SqliteStore {
                             r.get::<_, i64>(10)?,
                             r.get::<_, Option<String>>(11)?,
                             r.get::<_, i64>(12)?,
+                            r.get::<_, u32>(13)?,
                         ),
                     ))
                 })
@@ -427,7 +430,7 @@ impl ExecutionStore for SqliteStore {
                     |(
                         (node, item, request, seq, kind),
                         (provider, model, reply, input, output),
-                        (cost, charge, recorded_at_ms),
+                        (cost, charge, recorded_at_ms, requests),
                     )| {
                         Ok(CallRecord {
                             node,
@@ -447,6 +450,7 @@ impl ExecutionStore for SqliteStore {
                             cost,
                             charge,
                             recorded_at_ms,
+                            requests,
                         })
                     },
                 )

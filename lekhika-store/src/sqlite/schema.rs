@@ -107,10 +107,11 @@ CREATE TABLE IF NOT EXISTS calls (
 ) WITHOUT ROWID;
 "#;
 
-/// When each runner took its lease, and rate limits shared by every process
-/// using the file.
+/// When each runner took its lease, rate limits shared by every process
+/// using the file, and the HTTP requests each journaled call took.
 const V3: &str = r#"
 ALTER TABLE executions ADD COLUMN lease_taken_at_ms INTEGER;
+ALTER TABLE calls ADD COLUMN requests INTEGER NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS rate_buckets (
     key TEXT PRIMARY KEY,
     requests REAL,

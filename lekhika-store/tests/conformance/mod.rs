@@ -93,6 +93,7 @@ pub fn call(
         cost: 46,
         charge: Some(format!("charge/{node}/{request}")),
         recorded_at_ms: 1_700_000_000_000,
+        requests: 1 + seq % 3,
     }
 }
 

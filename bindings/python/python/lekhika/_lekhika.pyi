@@ -146,9 +146,22 @@ class NodeReport(TypedDict):
     provider: Optional[str]
     model: Optional[str]
     metrics: JsonValue
+    calls: int  # complete model replies of this node (or item)
+    requests: int  # HTTP requests they took
+    models: List[ModelUse]  # each provider/model it called
+
+class ModelUse(TypedDict):
+    provider: str
+    model: str
+    calls: int
+    requests: int
+    usage: Usage
+    cost: int
 
 class ProviderTotals(TypedDict):
     calls: int
+    requests: int  # what this provider's server saw
+    retries: int  # requests that brought no kept reply
     usage: Usage
     cost: int
 
@@ -174,6 +187,8 @@ class ExecutionReport(TypedDict):
     usage_estimated: Usage
     cost: int
     calls: int
+    requests: int
+    retries: int
     length: NotRequired[LengthSummary]
     abandoned_calls: int
     created_at_ms: int
