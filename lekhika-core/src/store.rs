@@ -259,6 +259,39 @@ pub struct CallRecord {
     /// those of a call that failed, or that another provider answered).
     #[serde(default = "one")]
     pub requests: u32,
+    /// What determines the reply (kind, provider, model, parameters, the
+    /// full request, and its occurrence among identical requests of the
+    /// attempt): the key under which `--reuse` finds it for the same user's
+    /// later runs. `None` for entries that cannot be reused (abandoned,
+    /// failed tries) and after `clear_reusable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Set on a reply reused from an earlier run: that run's execution id.
+    /// Such an entry cost nothing and took no request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
+}
+
+/// A reusable reply found for a content key: the execution that paid for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReusableCall {
+    pub execution_id: String,
+    pub call: CallRecord,
+}
+
+/// A user's reusable replies (`lekhika cache stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReuseStats {
+    /// Replies later runs with `--reuse` can be served from.
+    pub replies: u64,
+    /// Executions they were asked in.
+    pub executions: u64,
+    /// Their provider tokens and what they cost when they were asked.
+    pub usage: Usage,
+    pub cost: i64,
+    /// Replies served from them so far, and the tokens those did not spend.
+    pub reused: u64,
+    pub reused_usage: Usage,
 }
 
 fn one() -> u32 {
@@ -280,6 +313,11 @@ impl CallRecord {
     /// A complete reply (neither abandoned mid-reply nor failed tries).
     pub fn is_reply(&self) -> bool {
         !self.is_abandoned() && !self.is_failed_tries()
+    }
+
+    /// A reply asked of a provider in this execution (not reused).
+    pub fn is_live_reply(&self) -> bool {
+        self.is_reply() && self.reused_from.is_none()
     }
 
     /// Its usage is Lekhika's estimate (the server reported none, or the
@@ -449,6 +487,30 @@ pub trait ExecutionStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Every recorded call of an execution, ordered by node, item and `seq`.
     async fn calls(&self, owner: &str, id: &str) -> StoreResult<Vec<CallRecord>>;
+    /// The most recent reply `owner` paid for under `content`, in another
+    /// execution than `except`, that was asked of a provider (not itself
+    /// reused): what `--reuse` serves. Never another user's. A store that
+    /// does not index content keeps the default: nothing to reuse.
+    async fn reusable_call(
+        &self,
+        owner: &str,
+        content: &str,
+        except: &str,
+    ) -> StoreResult<Option<ReusableCall>> {
+        let _ = (owner, content, except);
+        Ok(None)
+    }
+    /// Make every reply of `owner` unreusable (their runs keep them in
+    /// their journals); how many were reusable.
+    async fn clear_reusable(&self, owner: &str) -> StoreResult<u64> {
+        let _ = owner;
+        Ok(0)
+    }
+    /// What `owner` could reuse, and has reused.
+    async fn reuse_stats(&self, owner: &str) -> StoreResult<ReuseStats> {
+        let _ = owner;
+        Ok(ReuseStats::default())
+    }
     /// Become the execution's one runner for `duration`: granted when no
     /// lease is held, or the holder's has expired (a new, larger token
     /// fences the old holder out). Otherwise reports the live holder.

@@ -98,6 +98,8 @@ impl Abandon {
             charge: None,
             recorded_at_ms: now_ms(),
             requests,
+            content: None,
+            reused_from: None,
         };
         save(&self.run, rec).await;
         true
@@ -165,6 +167,8 @@ impl Tries {
                 charge: None,
                 recorded_at_ms: now_ms(),
                 requests,
+                content: None,
+                reused_from: None,
             };
             save(run, rec).await;
         }

@@ -99,10 +99,94 @@ impl Journaled for SpeechResponse {
 }
 
 /// The journal identity of a call `ctx` is about to make.
-fn identify(ctx: &NodeContext, kind: CallKind, request: &impl Serialize) -> String {
+/// How a call is known: in this execution's journal (its request id, salted
+/// with the attempt's generation), and across runs (its content key: what
+/// determines the reply and its occurrence among identical requests).
+struct Identity {
+    request: String,
+    content: String,
+}
+
+fn identify(ctx: &NodeContext, kind: CallKind, request: &impl Serialize) -> Identity {
     let f = fingerprint(kind, request);
     let n = ctx.occurrences.next(f);
-    request_id(&ctx.journal, f, n)
+    Identity {
+        request: request_id(&ctx.journal, f, n),
+        content: format!("{f:032x}.{n}"),
+    }
+}
+
+/// `--reuse`: a reply the owner paid for in an earlier run, for a call
+/// with the same content key, recorded in this execution's journal as
+/// reused (cost 0, no request) and noted in the ledger. Never for a node
+/// that was regenerated or an attempt regenerated after invalid output:
+/// those want a new reply.
+async fn reuse<T: Journaled>(ctx: &NodeContext, id: &Identity) -> Result<Option<T>, NodeError> {
+    let run = &ctx.run;
+    if !run.reuse || ctx.journal.fresh || run.ask_anew.contains(ctx.node_id()) {
+        return Ok(None);
+    }
+    let Some(found) = run
+        .store
+        .reusable_call(&run.owner, &id.content, &run.execution_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if found.call.kind != T::KIND {
+        return Ok(None);
+    }
+    let Ok(reply) = serde_json::from_value::<T>(found.call.reply.clone()) else {
+        return Ok(None);
+    };
+    let rec = CallRecord {
+        node: ctx.journal.key.node.clone(),
+        item: ctx.journal.key.item,
+        request: id.request.clone(),
+        seq: run.journal.next_seq(&ctx.journal.key),
+        kind: T::KIND,
+        provider: found.call.provider.clone(),
+        model: found.call.model.clone(),
+        reply: found.call.reply,
+        usage: found.call.usage,
+        cost: 0,
+        charge: None,
+        recorded_at_ms: now_ms(),
+        requests: 0,
+        content: Some(id.content.clone()),
+        reused_from: Some(found.execution_id.clone()),
+    };
+    run.store
+        .put_call(&run.owner, &run.execution_id, &rec, run.fence.as_ref())
+        .await?;
+    if let Some(wallet) = &run.meter.wallet {
+        let key = run.next_call_key(ctx.node_id(), ctx.journal.key.item);
+        wallet
+            .note_reuse(&crate::wallet::LedgerEntry {
+                user_id: run.owner.clone(),
+                key,
+                kind: crate::wallet::LedgerKind::Reuse,
+                amount: 0,
+                execution_id: Some(run.execution_id.clone()),
+                node_id: Some(ctx.node_id().to_string()),
+                note: Some(format!(
+                    "reused the reply of execution {} ({}/{})",
+                    found.execution_id, rec.provider, rec.model
+                )),
+                created_at_ms: now_ms(),
+            })
+            .await?;
+    }
+    ctx.account(Usage::default(), 0, &rec.provider, &rec.model);
+    run.events.emit_with(|| EventKind::CallReused {
+        node: ctx.node_id().to_string(),
+        item: ctx.item_index(),
+        kind: T::KIND.as_str().to_string(),
+        from_execution: found.execution_id.clone(),
+        usage: rec.usage,
+    });
+    run.journal.record(rec);
+    Ok(Some(reply))
 }
 
 /// A recorded reply, replayed.
@@ -113,7 +197,13 @@ fn replay<T: Journaled>(ctx: &NodeContext, rec: &CallRecord) -> Result<T, NodeEr
             T::KIND.as_str()
         ))
     })?;
-    ctx.account(rec.usage, rec.cost, &rec.provider, &rec.model);
+    // A reply reused from an earlier run spent nothing in this one.
+    let usage = if rec.reused_from.is_some() {
+        Usage::default()
+    } else {
+        rec.usage
+    };
+    ctx.account(usage, rec.cost, &rec.provider, &rec.model);
     ctx.run.events.emit_with(|| EventKind::CallReplayed {
         node: ctx.node_id().to_string(),
         item: ctx.item_index(),
@@ -195,6 +285,7 @@ struct Answered {
 async fn record<T: Journaled>(
     ctx: &NodeContext,
     request: String,
+    content: String,
     key: Option<String>,
     reply: &T,
     by: &Answered,
@@ -218,6 +309,8 @@ async fn record<T: Journaled>(
         charge: key.clone(),
         recorded_at_ms: now_ms(),
         requests: by.requests,
+        content: Some(content),
+        reused_from: None,
     };
     let run = ctx.run.clone();
     let task = tokio::spawn(async move {
@@ -280,7 +373,7 @@ impl Drop for ReleaseOnDrop {
 /// One journaled call: replay, or reserve → ask (with retries) → record → settle.
 async fn journaled<T, F, Fut>(
     ctx: &NodeContext,
-    request: String,
+    id: Identity,
     provider: &str,
     model: &str,
     worst: Consumption,
@@ -292,9 +385,13 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ProviderError>>,
 {
-    if let Some(rec) = ctx.run.journal.find(&ctx.journal.key, &request) {
+    if let Some(rec) = ctx.run.journal.find(&ctx.journal.key, &id.request) {
         return replay(ctx, &rec);
     }
+    if let Some(reply) = reuse(ctx, &id).await? {
+        return Ok(reply);
+    }
+    let Identity { request, content } = id;
     let key = if ctx.run.meter.metered() {
         let key = ctx.run.next_call_key(ctx.node_id(), ctx.journal.key.item);
         ctx.run
@@ -343,7 +440,7 @@ where
         worst,
         requests,
     };
-    let cost = record(ctx, request, key, &reply, &by).await?;
+    let cost = record(ctx, request, content, key, &reply, &by).await?;
     let (provider, model) = (by.provider, by.model);
     ctx.account(reply.usage(), cost, &provider, &model);
     for message in reply.notices() {
@@ -371,7 +468,7 @@ pub(crate) async fn text(ctx: &NodeContext, req: &TextRequest) -> Result<TextRes
     let item = ctx.item_index();
     let events = ctx.run.events.clone();
     let models = ctx.run.models.clone();
-    let abandon = Abandon::new(ctx, &request, req);
+    let abandon = Abandon::new(ctx, &request.request, req);
     let streamed = abandon.streamed();
     journaled(
         ctx,

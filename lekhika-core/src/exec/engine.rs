@@ -507,6 +507,8 @@ impl Engine {
         if let Some(i) = instruction {
             options.instructions.insert(node.to_string(), i.to_string());
         }
+        // A regenerated node wants a new reply, never an earlier run's.
+        options.ask_anew.insert(node.to_string());
         self.inner
             .store
             .remove_node_results(owner, id, &ids)

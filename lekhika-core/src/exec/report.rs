@@ -28,6 +28,9 @@ pub struct NodeReport {
     /// HTTP requests they took (retries, fallbacks and failed tries included).
     #[serde(default)]
     pub requests: u64,
+    /// Replies served from earlier runs (`--reuse`).
+    #[serde(default)]
+    pub reused: u64,
     /// Each provider/model this node called, with its share.
     #[serde(default)]
     pub models: Vec<ModelUse>,
@@ -107,6 +110,13 @@ pub struct ExecutionReport {
     /// tokens are in `usage`.
     #[serde(default)]
     pub abandoned_calls: u64,
+    /// Replies served from the user's earlier runs (`--reuse`): no request,
+    /// no charge, not in `calls`, `usage` or `cost`; `reused_usage` is what
+    /// they took when they were asked.
+    #[serde(default)]
+    pub reused_calls: u64,
+    #[serde(default)]
+    pub reused_usage: Usage,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -137,6 +147,8 @@ impl Engine {
             retries: 0,
             length: None,
             abandoned_calls: 0,
+            reused_calls: 0,
+            reused_usage: Usage::default(),
             created_at_ms: rec.created_at_ms,
             updated_at_ms: rec.updated_at_ms,
         };
@@ -146,7 +158,19 @@ impl Engine {
             ));
         }
         let mut by_unit: BTreeMap<NodeKey, Vec<ModelUse>> = BTreeMap::new();
+        let mut reused_by_unit: BTreeMap<NodeKey, u64> = BTreeMap::new();
         for c in &calls {
+            if c.reused_from.is_some() {
+                report.reused_calls += 1;
+                report.reused_usage.add(c.usage);
+                *reused_by_unit
+                    .entry(NodeKey {
+                        node: c.node.clone(),
+                        item: c.item,
+                    })
+                    .or_default() += 1;
+                continue;
+            }
             let cost = u64::try_from(c.cost.max(0)).unwrap_or(0);
             let reply = u64::from(c.is_reply());
             let requests = u64::from(c.requests);
@@ -204,6 +228,7 @@ impl Engine {
                 continue;
             }
             let models = by_unit.remove(&key).unwrap_or_default();
+            let reused = reused_by_unit.remove(&key).unwrap_or(0);
             let NodeKey { node, item } = key;
             if item.is_none() {
                 report.nodes_done += 1;
@@ -230,6 +255,7 @@ impl Engine {
                 metrics: r.metrics,
                 calls: models.iter().map(|u| u.calls).sum(),
                 requests: models.iter().map(|u| u.requests).sum(),
+                reused,
                 models,
             });
         }

@@ -113,6 +113,9 @@ pub enum LedgerKind {
     Settle,
     /// A reservation returned in full.
     Release,
+    /// A reply served from an earlier run (`--reuse`): amount 0, the note
+    /// names the execution that paid for it.
+    Reuse,
 }
 
 /// One movement of tokens.
