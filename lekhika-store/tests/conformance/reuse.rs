@@ -87,7 +87,10 @@ pub async fn reuse_by_content(s: &Stores) {
         .await
         .unwrap()
         .expect("still reusable");
-    assert_eq!(again.execution_id, first.id, "served from the run that paid");
+    assert_eq!(
+        again.execution_id, first.id,
+        "served from the run that paid"
+    );
     let journal = s.executions.calls(&alice, &second.id).await.unwrap();
     assert_eq!(journal[0].reused_from.as_deref(), Some(first.id.as_str()));
     assert_eq!(journal[0].content.as_deref(), Some(key.as_str()));
