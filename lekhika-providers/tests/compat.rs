@@ -319,3 +319,48 @@ async fn a_stream_without_usage_is_counted_for_the_models_tokenizer_and_flagged(
     assert!(!res.usage_estimated);
     assert_eq!((res.usage.input_tokens, res.usage.output_tokens), (7, 3));
 }
+
+#[tokio::test]
+async fn a_stream_closed_without_a_word_is_asked_once_without_streaming() {
+    // llama-cpp-python, when the prompt does not fit its context window:
+    // 200 and an empty stream; without streaming, the real reason.
+    let too_long = r#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, you requested 9041 tokens (9031 in the messages, 10 in the completion). Please reduce the length of the messages or completion.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
+    let server = ScriptedServer::openai(move |b| {
+        if b["stream"] == true {
+            Reply::sse("")
+        } else {
+            Reply::error(400, too_long)
+        }
+    });
+    let client = OpenAiClient::new(&engine_cfg(&server, "lcp")).unwrap();
+    let (res, _) = call(&client, &streaming(req("lcp", "m", "x"))).await;
+    let e = res.unwrap_err();
+    assert_eq!(
+        e.kind,
+        lekhika_core::provider::ProviderErrorKind::ContextTooLong,
+        "{e}"
+    );
+    assert!(e.message.contains("maximum context length is 8192"), "{e}");
+    assert!(!e.is_retryable(), "asking again cannot help: {e}");
+    let streamed: Vec<bool> = server
+        .requests()
+        .iter()
+        .map(|r| r.body["stream"] == true)
+        .collect();
+    assert_eq!(streamed, vec![true, false]);
+
+    // A server that only fails streams: the call is answered unstreamed,
+    // and the text still reaches the caller's sink.
+    let server = ScriptedServer::openai(|b| {
+        if b["stream"] == true {
+            Reply::sse("")
+        } else {
+            Reply::text("Once upon a time.")
+        }
+    });
+    let client = OpenAiClient::new(&engine_cfg(&server, "lcp")).unwrap();
+    let (res, deltas) = call(&client, &streaming(req("lcp", "m", "x"))).await;
+    assert_eq!(res.unwrap().text, "Once upon a time.");
+    assert_eq!(deltas.concat(), "Once upon a time.");
+    assert_eq!(server.request_count(), 2);
+}

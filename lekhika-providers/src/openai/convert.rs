@@ -241,11 +241,18 @@ pub(crate) fn error_from_value(provider: &str, err: &Value, status: Option<u16>)
         .copied()
         .collect::<Vec<_>>()
         .join("/");
-    let msg = if label.is_empty() {
+    let mut msg = if label.is_empty() {
         message
     } else {
         format!("{label}: {message}")
     };
+    if kind == ProviderErrorKind::ContextTooLong {
+        msg.push_str(
+            " (the prompt and reply do not fit the model's context window: give a local server a \
+             larger one — llama.cpp `-c`, llama-cpp-python `--n_ctx`, Ollama `num_ctx` — or choose a \
+             model with a longer window)",
+        );
+    }
     let mut e = ProviderError::new(provider, kind, msg);
     e.status = status;
     e
