@@ -277,6 +277,9 @@ fn every_command_in_help_is_in_the_docs() {
         .collect();
     assert!(commands.len() >= 16, "{commands:?}");
     for c in commands {
-        assert!(docs.contains(&format!("lekhika {c}")), "docs/cli.md does not show `lekhika {c}`");
+        assert!(
+            docs.contains(&format!("lekhika {c}")),
+            "docs/cli.md does not show `lekhika {c}`"
+        );
     }
 }
