@@ -44,13 +44,10 @@ export interface FlowProblem { scope: 'node' | 'edge' | 'flow'; id: string | nul
 /** `warnings`: accepted but worth a look, e.g. config keys a node ignored (a typo?). */
 export interface FlowInfo { nodes: FlowNodeInfo[]; inputs: InputField[]; warnings: FlowProblem[] }
 
-export interface NodeEstimate {
-  node: string; provider: string; model: string; calls: number
-  input_tokens: number; output_tokens: number; cost: number | null
-}
-export interface Estimate {
-  nodes: NodeEstimate[]; input_tokens: number; output_tokens: number; cost: number; missing_prices: string[]
-}
+export interface NodeFigures { calls: number; input_tokens: number; output_tokens: number; cost: number | null }
+export interface NodeEstimate { node: string; provider: string; model: string; expected: NodeFigures; worst: NodeFigures }
+export interface Figures { calls: number; input_tokens: number; output_tokens: number; cost: number }
+export interface Estimate { nodes: NodeEstimate[]; expected: Figures; worst: Figures; missing_prices: string[] }
 
 export type Status = 'pending' | 'running' | 'paused' | 'stopped' | 'completed' | 'failed' | 'interrupted'
 
@@ -71,13 +68,19 @@ export interface RunOutcome {
 export interface NodeReport {
   node: string; item?: number; duration_ms: number; usage: Usage; cost: number; attempts: number
   provider: string | null; model: string | null; metrics: unknown
+  /** Complete model replies of this node (or item), the HTTP requests they took, and each provider/model it called. */
+  calls: number; requests: number; models: ModelUse[]
 }
-export interface ProviderTotals { calls: number; usage: Usage; cost: number }
+export interface ModelUse { provider: string; model: string; calls: number; requests: number; usage: Usage; cost: number }
+/** `requests`: what this provider's server saw; `retries`: requests that brought no kept reply. */
+export interface ProviderTotals { calls: number; requests: number; retries: number; usage: Usage; cost: number }
+export interface LengthSummary { chapters: number; mean: number; min: number }
 export interface ExecutionReport {
   execution_id: string; status: Status; runner?: RunnerInfo; message: string | null; reason: string | null
   epoch: number; nodes_total: number; nodes_done: number; nodes: NodeReport[]
-  providers: Record<string, ProviderTotals>; usage: Usage; cost: number; calls: number
-  created_at_ms: number; updated_at_ms: number
+  providers: Record<string, ProviderTotals>; usage: Usage; usage_estimated: Usage; cost: number; calls: number
+  requests: number; retries: number
+  length?: LengthSummary; abandoned_calls: number; created_at_ms: number; updated_at_ms: number
 }
 export interface ExecutionSummary {
   id: string; status: Status; message: string | null; reason: string | null; engine_id: string | null

@@ -18,6 +18,7 @@ pub mod store;
 pub mod template;
 pub mod testing;
 pub mod text;
+pub mod tokens;
 pub mod util;
 pub mod wallet;
 

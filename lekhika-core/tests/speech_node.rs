@@ -23,6 +23,7 @@ use lekhika_core::provider::{
     TextRequest, TextResponse,
 };
 use lekhika_core::store::{ArtifactStore, ExecutionStatus, ExecutionStore, NodeKey, NodeResult};
+use lekhika_core::wallet::{ModelPrice, PriceBook};
 use lekhika_core::{Engine, Node, NodeContext, NodeError, NodeOutput, RunOptions};
 use serde_json::{json, Value};
 
@@ -295,12 +296,20 @@ async fn a_resumed_narration_replays_recorded_audio() {
 }
 
 #[tokio::test]
-async fn estimates_count_speech_calls_by_characters() {
-    let e = engine(
-        Arc::new(Narrator::default()),
-        Arc::new(MemoryStore::new()),
-        true,
-    );
+async fn estimates_price_speech_per_character() {
+    let store = Arc::new(MemoryStore::new());
+    let prices = PriceBook::new([ModelPrice {
+        provider: "scripted".into(),
+        model: "tts".into(),
+        per_1k_chars: Some(100.0),
+        ..ModelPrice::default()
+    }]);
+    let e = Engine::builder(Arc::new(Narrator::default()), store)
+        .register(|r| r.register("written", |_, _| Ok(Box::new(Written))))
+        .prices(prices)
+        .build();
+    // A manuscript given as an input is planned exactly: 10,000 characters
+    // of words in pieces of at most 200, plus the heading.
     let doc = json!({"nodes": [
         {"id": "brief", "type": "input", "data": {"fields": [{"name": "manuscript", "type": "text"}]}},
         speech("{{input.manuscript}}")],
@@ -309,8 +318,30 @@ async fn estimates_count_speech_calls_by_characters() {
     let est = e
         .estimate(&doc, &json!({"manuscript": text}), &RunOptions::default())
         .unwrap();
+    assert!(est.missing_prices.is_empty(), "{est:?}");
     let n = est.nodes.iter().find(|n| n.node == "narrate").unwrap();
     assert_eq!((n.provider.as_str(), n.model.as_str()), ("scripted", "tts"));
-    assert!(n.calls >= 10_000 / 200, "{n:?}");
-    assert!(n.input_tokens >= 10_000, "{n:?}");
+    assert_eq!(n.expected, n.worst, "{n:?}");
+    // "Chapter 1: Chapter 1." (21) and a paragraph break before 2,000
+    // words in 50 pieces of 40 (199 characters; the spaces where pieces
+    // are cut are not read): 9,973 characters at 100 per 1,000.
+    assert_eq!(n.expected.calls, 51, "{n:?}");
+    assert_eq!(n.expected.cost, Some(998), "{n:?}");
+    assert_eq!((n.expected.input_tokens, n.expected.output_tokens), (0, 0));
+    // A book written by the run is sized from its tokens: more calls and
+    // characters at worst than expected, all priced per character.
+    let doc = json!({"nodes": [
+        {"id": "book", "type": "text", "data": {"provider": "scripted", "model": "writer",
+            "prompt": "Write a story of about 2000 words.", "max_tokens": 4000}},
+        speech("{{nodes.book.output}}")],
+        "edges": [{"id": "e", "source": "book", "target": "narrate"}]});
+    let est = e
+        .estimate(&doc, &json!({}), &RunOptions::default())
+        .unwrap();
+    let n = est.nodes.iter().find(|n| n.node == "narrate").unwrap();
+    assert!(
+        n.expected.calls >= 1 && n.worst.calls > n.expected.calls,
+        "{n:?}"
+    );
+    assert!(n.worst.cost > n.expected.cost, "{n:?}");
 }

@@ -33,9 +33,9 @@ pub struct ModelInfo {
     /// Wallet tokens per generated image (image models priced per image).
     #[serde(default)]
     pub per_image: Option<f64>,
-    /// Wallet tokens per 1,000 characters of speech input (text-to-speech
-    /// models priced per character).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Wallet tokens per 1,000 characters narrated (speech models priced
+    /// per character of input).
+    #[serde(default)]
     pub per_1k_chars: Option<f64>,
     /// The provider's default model of this category.
     #[serde(default)]
@@ -120,15 +120,6 @@ impl Catalog {
             .or_else(|| self.of(provider, category).next())
     }
 
-    /// Wallet tokens for reading `characters` characters aloud with a
-    /// speech model (its `per_1k_chars`, rounded up); `None` when the model
-    /// has no such price.
-    pub fn speech_cost(&self, provider: &str, model_id: &str, characters: u64) -> Option<i64> {
-        let per_1k = self.get(provider, model_id)?.per_1k_chars?;
-        // `as` saturates (and maps NaN to 0).
-        Some((characters as f64 * per_1k / 1000.0).ceil().max(0.0) as i64)
-    }
-
     /// The provider's default text model.
     pub fn default_text_model(&self, provider: &str) -> Option<&ModelInfo> {
         self.default_model(provider, ModelCategory::Text)
@@ -155,6 +146,8 @@ impl Catalog {
             model: m.model_id.clone(),
             input_per_1k: m.input_per_1k,
             output_per_1k: m.output_per_1k,
+            per_image: m.per_image,
+            per_1k_chars: m.per_1k_chars,
         }))
     }
 }

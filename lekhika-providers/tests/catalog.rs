@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use lekhika_core::wallet::Consumption;
 use lekhika_providers::{Catalog, ModelCategory};
 
 #[test]
@@ -68,8 +69,14 @@ fn speech_models_are_priced_per_character() {
         assert_eq!(m.per_1k_chars, Some(per_1k), "{model}");
     }
     // US$15 per million characters: a 4,096-character call costs 615 wallet tokens.
-    assert_eq!(c.speech_cost("openai", "tts-1", 4096), Some(615));
-    assert_eq!(c.speech_cost("openai", "gpt-5-mini", 10), None);
+    let prices = c.price_book();
+    let chars = |model: &str, n| {
+        prices
+            .get("openai", model)?
+            .charge(Consumption::Characters(n))
+    };
+    assert_eq!(chars("tts-1", 4096), Some(615));
+    assert_eq!(chars("gpt-5-mini", 10), None);
     // Rows without the field still load.
     let rows =
         r#"[{"provider": "local", "model_id": "kokoro", "name": "Kokoro", "category": "audio"}]"#;

@@ -288,3 +288,34 @@ async fn a_stream_abandoned_with_done_and_no_finish_reason_is_cut_not_complete()
     assert!(e.is_retryable(), "the engine asks again");
     assert_eq!(deltas.concat(), "Once upon");
 }
+
+#[tokio::test]
+async fn a_stream_without_usage_is_counted_for_the_models_tokenizer_and_flagged() {
+    // llama-cpp-python sends no usage in streams: the reply's usage is
+    // Lekhika's estimate for the model family, and says so.
+    let prose = "The sea took what it wanted, and the town let it. ".repeat(40);
+    let reply = prose.clone();
+    let server = ScriptedServer::llama_cpp_python(move |_| Reply::text(reply.clone()));
+    let client = OpenAiClient::new(&engine_cfg(&server, "local")).unwrap();
+    let mut r = req("local", "smollm2-135m", "Write.");
+    r.stream = true;
+    let res = call(&client, &r).await.0.unwrap();
+    assert!(res.usage_estimated);
+    assert_eq!(
+        res.usage.output_tokens,
+        lekhika_core::tokens::count_tokens("smollm2-135m", &prose)
+    );
+    // ~4 characters per token, not the old 2-byte upper bound (2.2x too high).
+    let chars_per_token = prose.len() as f64 / res.usage.output_tokens as f64;
+    assert!((3.5..4.5).contains(&chars_per_token), "{chars_per_token}");
+    assert_eq!(
+        res.usage.input_tokens,
+        lekhika_core::tokens::prompt_tokens(&r)
+    );
+    // A server that reports usage is taken at its word.
+    let server = ScriptedServer::openai(|_| Reply::text("fine").usage(7, 3));
+    let client = OpenAiClient::new(&engine_cfg(&server, "real")).unwrap();
+    let res = call(&client, &req("real", "gpt-5", "x")).await.0.unwrap();
+    assert!(!res.usage_estimated);
+    assert_eq!((res.usage.input_tokens, res.usage.output_tokens), (7, 3));
+}

@@ -104,8 +104,8 @@ impl Node for ExportNode {
         self.formats.clone()
     }
 
-    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
-        64
+    fn output_tokens(&self, _scope: &dyn EstimateScope) -> lekhika_core::node::TokenSpan {
+        lekhika_core::node::TokenSpan::exact(64)
     }
 }
 

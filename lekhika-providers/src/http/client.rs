@@ -105,6 +105,7 @@ impl HttpClient {
         streaming: bool,
     ) -> Result<reqwest::Response, Failure> {
         self.limiter.acquire(est_tokens).await;
+        lekhika_core::provider::note_request(&self.provider);
         let rb = if streaming {
             rb
         } else {

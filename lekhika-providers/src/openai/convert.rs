@@ -162,11 +162,9 @@ pub(crate) fn parse_chat(
     };
     let msg = choice.message.unwrap_or_default();
     let text = msg.content.unwrap_or_default();
-    let usage = match r.usage {
-        Some(u) => usage_of(u),
-        None => common::estimate_usage(req, &text),
-    };
+    let usage = r.usage.map(usage_of);
     common::finish_text(
+        req,
         provider,
         text,
         map_finish(choice.finish_reason.as_deref()),

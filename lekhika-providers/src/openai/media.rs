@@ -78,6 +78,7 @@ pub(crate) fn parse_images(
     Ok(ImageResponse {
         images,
         usage: r.usage.map(usage_of).unwrap_or_default(),
+        served_by: None,
     })
 }
 

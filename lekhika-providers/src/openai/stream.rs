@@ -48,14 +48,12 @@ impl ChatStream {
                 ),
             ));
         }
-        let usage = self
-            .usage
-            .unwrap_or_else(|| common::estimate_usage(req, &self.text));
         common::finish_text(
+            req,
             &self.provider,
             self.text,
             map_finish(self.finish.as_deref()),
-            usage,
+            self.usage,
             self.model.unwrap_or_else(|| req.model.clone()),
             Some(self.refusal),
         )

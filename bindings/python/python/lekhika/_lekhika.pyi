@@ -106,20 +106,29 @@ class FlowInfo(TypedDict):
     # Accepted but worth a look: config keys a node ignored (a typo?).
     warnings: List[FlowProblem]
 
-class NodeEstimate(TypedDict):
-    node: str
-    provider: str
-    model: str
+class NodeFigures(TypedDict):
     calls: int
     input_tokens: int
     output_tokens: int
     cost: Optional[int]
 
-class Estimate(TypedDict):
-    nodes: List[NodeEstimate]
+class NodeEstimate(TypedDict):
+    node: str
+    provider: str
+    model: str
+    expected: NodeFigures
+    worst: NodeFigures
+
+class Figures(TypedDict):
+    calls: int
     input_tokens: int
     output_tokens: int
     cost: int
+
+class Estimate(TypedDict):
+    nodes: List[NodeEstimate]
+    expected: Figures
+    worst: Figures
     missing_prices: List[str]
 
 class RunnerInfo(TypedDict):
@@ -137,13 +146,31 @@ class NodeReport(TypedDict):
     provider: Optional[str]
     model: Optional[str]
     metrics: JsonValue
+    calls: int  # complete model replies of this node (or item)
+    requests: int  # HTTP requests they took
+    models: List[ModelUse]  # each provider/model it called
+
+class ModelUse(TypedDict):
+    provider: str
+    model: str
+    calls: int
+    requests: int
+    usage: Usage
+    cost: int
 
 class ProviderTotals(TypedDict):
     calls: int
+    requests: int  # what this provider's server saw
+    retries: int  # requests that brought no kept reply
     usage: Usage
     cost: int
 
 Status = Literal["pending", "running", "paused", "stopped", "completed", "failed", "interrupted"]
+
+class LengthSummary(TypedDict):
+    chapters: int
+    mean: float
+    min: float
 
 class ExecutionReport(TypedDict):
     execution_id: str
@@ -157,8 +184,13 @@ class ExecutionReport(TypedDict):
     nodes: List[NodeReport]
     providers: Dict[str, ProviderTotals]
     usage: Usage
+    usage_estimated: Usage
     cost: int
     calls: int
+    requests: int
+    retries: int
+    length: NotRequired[LengthSummary]
+    abandoned_calls: int
     created_at_ms: int
     updated_at_ms: int
 

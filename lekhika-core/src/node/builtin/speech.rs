@@ -38,17 +38,20 @@ use self::script::ChapterText;
 use super::{parse_config, template, uses};
 use crate::audio::{self, AudioFormat};
 use crate::flow::NodeSpec;
+use crate::node::sizing::literal_tokens;
 use crate::node::{
     BuiltNode, CallEstimate, EstimateScope, ItemScope, Job, Node, NodeContext, NodeError,
-    NodeOutput, NodePolicy, VarUse,
+    NodeOutput, NodePolicy, TokenSpan, VarUse, Work,
 };
-use crate::store::Artifact;
+use crate::store::{Artifact, CallKind};
 use crate::template::Template;
 
 /// OpenAI's input limit of one speech call, in characters.
 pub const DEFAULT_MAX_CHARS: usize = 4096;
 const DEFAULT_CONCURRENCY: usize = 4;
 const DEFAULT_HEADING: &str = "{title}";
+/// Characters a chapter's heading adds, for estimates.
+const HEADING_CHARS: u64 = 60;
 
 #[derive(Deserialize)]
 struct Config {
@@ -189,6 +192,27 @@ impl SpeechNode {
             characters: pieces.iter().map(|p| p.chars().count()).sum(),
             pieces,
         })
+    }
+
+    /// The chapters' plans when the book is known before the run (its
+    /// template names a run input that is given).
+    fn known_plans(&self, scope: &dyn EstimateScope) -> Option<Vec<Plan>> {
+        let mut vars = self.book.variables();
+        let (path, None) = (vars.next()?, vars.next()) else {
+            return None;
+        };
+        if self.book.literal_bytes() > 0 {
+            return None;
+        }
+        let book = script::narration(&scope.input(path)?).ok()?;
+        let plans = book
+            .chapters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.plan(i + 1, c))
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        (!plans.is_empty()).then_some(plans)
     }
 
     /// The voice of this run: `instructions` rendered, with a regeneration's
@@ -401,32 +425,69 @@ impl Node for SpeechNode {
         vec![(self.voice.provider.clone(), self.voice.model.clone())]
     }
 
-    /// The speech calls of the worst case. `input_tokens` counts the
-    /// *characters* of one call (speech is priced per character), so
-    /// `calls × input_tokens` bounds the characters read.
-    fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
-        // Variable bounds are in prompt tokens of ~2 bytes; a character is
-        // at least one byte.
-        let chars = self
-            .book
-            .variables()
-            .map(|p| scope.var_tokens(p).saturating_mul(2))
-            .fold(self.book.literal_bytes() as u64, u64::saturating_add);
-        let max = self.max_chars as u64;
-        // Greedy filling leaves each piece but a chapter's last more than
-        // half full.
-        let calls = chars.saturating_mul(2).div_ceil(max).saturating_add(1);
-        vec![CallEstimate {
-            provider: self.voice.provider.clone(),
-            model: self.voice.model.clone(),
-            input_tokens: chars.div_ceil(calls).min(max),
-            output_tokens: 0,
-            calls,
-        }]
+    fn model_calls(&self) -> Vec<(String, String, CallKind)> {
+        vec![(
+            self.voice.provider.clone(),
+            self.voice.model.clone(),
+            CallKind::Speech,
+        )]
     }
 
-    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
-        256
+    /// Speech calls priced per character read. A book known before the
+    /// run (a manuscript given as an input) is planned exactly; otherwise
+    /// its size in tokens is turned into characters, expected as prose
+    /// (about 4 a token) and at worst 6 a token, and cut into pieces
+    /// filled on average (expected) or just over half (worst: greedy
+    /// filling leaves every piece but a chapter's last more than half
+    /// full), each chapter adding its heading and a last, shorter piece.
+    fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
+        let estimate = |expected: Work, worst: Work| {
+            vec![CallEstimate {
+                kind: CallKind::Speech,
+                provider: self.voice.provider.clone(),
+                model: self.voice.model.clone(),
+                expected,
+                worst,
+            }]
+        };
+        if let Some(plans) = self.known_plans(scope) {
+            let calls = plans.iter().map(|p| p.pieces.len() as u64).sum::<u64>();
+            let chars = plans.iter().map(|p| p.characters as u64).sum::<u64>();
+            let work = Work {
+                calls,
+                units: chars,
+                ..Work::default()
+            };
+            return estimate(work, work);
+        }
+        let tokens = self.book.variables().map(|p| scope.var_tokens(p)).fold(
+            TokenSpan::exact(literal_tokens(self.book.literal_bytes())),
+            TokenSpan::plus,
+        );
+        let chapters = self
+            .book
+            .variables()
+            .find_map(|p| scope.items(p))
+            .unwrap_or(1)
+            .max(1);
+        let headings = chapters.saturating_mul(HEADING_CHARS);
+        let max = self.max_chars as u64;
+        let expected_chars = tokens.expected.saturating_mul(4).saturating_add(headings);
+        let worst_chars = tokens.worst.saturating_mul(6).saturating_add(headings);
+        let expected_calls = expected_chars.div_ceil(max).max(chapters);
+        let worst_calls = worst_chars
+            .saturating_mul(2)
+            .div_ceil(max)
+            .saturating_add(chapters);
+        let work = |calls: u64, chars: u64| Work::units(calls, chars.div_ceil(calls.max(1)));
+        estimate(
+            work(expected_calls, expected_chars),
+            work(worst_calls, worst_chars),
+        )
+    }
+
+    fn output_tokens(&self, _scope: &dyn EstimateScope) -> TokenSpan {
+        TokenSpan::exact(256)
     }
 
     fn override_model(&mut self, _provider: Option<&str>, _model: Option<&str>) {
