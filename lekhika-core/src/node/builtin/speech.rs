@@ -2,7 +2,11 @@
 //! model (OpenAI's `/audio/speech` today; any provider implementing
 //! `ModelProvider::synthesize_speech`).
 //!
-//! Each chapter is read as its title (the `heading`, e.g. "Chapter
+//! The book is a compile node's output, a list of chapters, or a Markdown
+//! manuscript (YAML front matter gives its title and author; chapters
+//! start at its top-level headings). `voice` and `instructions` are
+//! templates, so a flow can take them as inputs. Each chapter is read as
+//! its title (the `heading`, e.g. "Chapter
 //! {number}. {title}") and then its paragraphs, without Markdown marks.
 //! A chapter longer than the model's input limit (`max_chars`, OpenAI
 //! 4,096 characters) is cut at paragraph ends (a longer paragraph at
@@ -11,7 +15,8 @@
 //! PCM data under one header; MP3: frames one after another). Pieces are
 //! asked for as nested work of this node, `concurrency` at once across
 //! chapters, and every call is journaled: a resumed run replays the audio
-//! it has and asks only for the rest.
+//! it has and asks only for the rest. Calls are metered per character
+//! read (the catalog's `per_1k_chars`).
 //!
 //! Each chapter's audio is stored as an artifact of the execution
 //! (`speech/NODE/001.mp3`, ...) when the engine has an artifact store, so
@@ -57,6 +62,7 @@ const HEADING_CHARS: u64 = 60;
 struct Config {
     provider: String,
     model: String,
+    /// The provider's voice (template, e.g. `{{input.voice}}`).
     voice: String,
     /// Single-variable template giving the book: a compile node's output,
     /// a list of chapters, or a Markdown text.
@@ -87,6 +93,7 @@ struct Config {
 
 pub struct SpeechNode {
     book: Template,
+    voice_name: Template,
     title: Option<Template>,
     instructions: Option<Template>,
     heading: String,
@@ -147,9 +154,11 @@ impl SpeechNode {
         let book = parse("book", Some(&c.book));
         let title = parse("title", c.title.as_deref());
         let instructions = parse("instructions", c.instructions.as_deref());
-        match book {
-            Some(book) if problems.is_empty() => Ok(Self {
+        let voice_name = parse("voice", Some(&c.voice));
+        match (book, voice_name) {
+            (Some(book), Some(voice_name)) if problems.is_empty() => Ok(Self {
                 book,
+                voice_name,
                 title,
                 instructions,
                 heading: c.heading.unwrap_or_else(|| DEFAULT_HEADING.to_string()),
@@ -215,9 +224,15 @@ impl SpeechNode {
         (!plans.is_empty()).then_some(plans)
     }
 
-    /// The voice of this run: `instructions` rendered, with a regeneration's
-    /// instruction added.
+    /// The voice of this run: its name and `instructions` rendered, with a
+    /// regeneration's instruction added.
     fn voice(&self, ctx: &NodeContext) -> Result<Voice, NodeError> {
+        let name = ctx.render(&self.voice_name)?.trim().to_string();
+        if name.is_empty() {
+            return Err(NodeError::failed(
+                "`voice` came out empty: name one of the provider's voices",
+            ));
+        }
         let mut text = match &self.instructions {
             Some(t) => ctx.render(t)?,
             None => String::new(),
@@ -229,6 +244,7 @@ impl SpeechNode {
             text.push_str(extra);
         }
         Ok(Voice {
+            voice: name,
             instructions: (!text.trim().is_empty()).then_some(text),
             ..self.voice.clone()
         })
@@ -387,7 +403,7 @@ impl Node for SpeechNode {
         if let Some(a) = book.author {
             out.insert("author".into(), a.into());
         }
-        let v = &self.voice;
+        let v = &voice;
         for (k, val) in [
             ("format", json!(v.format)),
             ("mime", json!(v.format.mime())),
@@ -415,6 +431,7 @@ impl Node for SpeechNode {
     fn variables(&self) -> Vec<VarUse> {
         let mut v = Vec::new();
         uses(&self.book, false, &mut v);
+        uses(&self.voice_name, false, &mut v);
         for t in [&self.title, &self.instructions].into_iter().flatten() {
             uses(t, false, &mut v);
         }

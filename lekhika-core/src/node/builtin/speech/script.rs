@@ -98,10 +98,56 @@ fn heading(line: &str) -> Option<(usize, &str)> {
         .then(|| (level, rest.trim().trim_end_matches('#').trim()))
 }
 
-/// A Markdown manuscript: chapters start at its top-level headings (at
-/// the level below a single title heading); text before the first is a
-/// chapter of its own, and a text without headings is one chapter.
+/// YAML front matter (`---` lines around `key: value` lines, as pandoc
+/// and `lekhika export book.md` read it): its `title` and `author`, and
+/// the text after it. A text without it is all body.
+fn front_matter(text: &str) -> (Option<String>, Option<String>, &str) {
+    let start = text.trim_start_matches('\u{feff}');
+    let Some(rest) = start
+        .strip_prefix("---\n")
+        .or_else(|| start.strip_prefix("---\r\n"))
+    else {
+        return (None, None, text);
+    };
+    let mut offset = 0;
+    let (mut title, mut author) = (None, None);
+    for line in rest.split_inclusive('\n') {
+        offset += line.len();
+        let t = line.trim_end();
+        if t == "---" || t == "..." {
+            return (title, author, &rest[offset..]);
+        }
+        let nested = line.starts_with([' ', '\t', '-', '#']) || t.is_empty();
+        let Some((k, v)) = t.split_once(':').filter(|_| !nested) else {
+            if nested {
+                continue;
+            }
+            // A line that is not `key: value`: a scene break, not front matter.
+            return (None, None, text);
+        };
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|x| x.strip_suffix('"'))
+            .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+            .unwrap_or(v)
+            .trim();
+        match k.trim() {
+            "title" if !v.is_empty() => title = Some(v.to_string()),
+            "author" if !v.is_empty() => author = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    // No closing line: not front matter.
+    (None, None, text)
+}
+
+/// A Markdown manuscript, after its front matter (title, author):
+/// chapters start at its top-level headings (at the level below a single
+/// title heading); text before the first is a chapter of its own, and a
+/// text without headings is one chapter.
 fn manuscript(text: &str) -> Narration {
+    let (front_title, author, text) = front_matter(text);
     let levels: Vec<usize> = text
         .lines()
         .filter_map(|l| heading(l).map(|h| h.0))
@@ -159,8 +205,8 @@ fn manuscript(text: &str) -> Narration {
         }
     }
     Narration {
-        title,
-        author: None,
+        title: front_title.unwrap_or(title),
+        author,
         chapters,
     }
 }
@@ -367,6 +413,28 @@ mod tests {
         assert_eq!(flat.chapters[0].title, "Chapter 1");
         let plain = narration(&json!("Just a story.")).unwrap();
         assert_eq!(plain.chapters.len(), 1);
+    }
+
+    #[test]
+    fn front_matter_gives_title_and_author() {
+        let m = narration(&json!(
+            "---\ntitle: \"The Lighthouse Keeper\"\nauthor: A. Writer\nlang: en\n---\n\n\
+             # The Lighthouse\n\nLight.\n\n# The Storm\n\nRain.\n"
+        ))
+        .unwrap();
+        assert_eq!(m.title, "The Lighthouse Keeper");
+        assert_eq!(m.author.as_deref(), Some("A. Writer"));
+        let titles: Vec<&str> = m.chapters.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["The Lighthouse", "The Storm"]);
+        // A scene break at the top is not front matter.
+        for text in [
+            "---\nNo front matter here.\n",
+            "---\nA scene.\n---\nAnother.\n",
+        ] {
+            let b = narration(&json!(text)).unwrap();
+            assert_eq!((b.title.as_str(), b.author.as_deref()), ("", None));
+            assert!(b.chapters[0].body.contains("scene") || b.chapters[0].body.contains("front"));
+        }
     }
 
     #[test]
