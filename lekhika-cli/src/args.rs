@@ -78,7 +78,8 @@ pub struct Follow {
     /// Directory for the book files [default: ./out, or the run's earlier choice].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Formats to write: any of pdf,epub,docx,html,md [default: all, or the run's earlier choice].
+    /// Formats to write: any of pdf,epub,docx,html,md,audiobook [default: all the flow makes, or
+    /// the run's earlier choice].
     #[arg(long, value_delimiter = ',')]
     pub formats: Option<Vec<String>>,
 }
@@ -181,7 +182,7 @@ pub enum Command {
         /// Execution id, or a manuscript file: Markdown with YAML front matter (.md, one
         /// `#` heading per chapter) or a compiled book (.json).
         id: String,
-        /// Formats: any of pdf,epub,docx,html,md.
+        /// Formats: any of pdf,epub,docx,html,md; audiobook for a run that narrates.
         #[arg(long, value_delimiter = ',', required = true)]
         formats: Vec<String>,
         /// Directory for the files.
