@@ -283,7 +283,10 @@ pub struct Inputs {
     /// An input value, e.g. --input title="The Long Road" (repeatable).
     #[arg(long = "input", short = 'i', value_name = "KEY=VALUE")]
     pub input: Vec<String>,
-    /// A JSON file with all inputs (values given with --input win).
+    /// An input read from a text file, e.g. --input-file manuscript=book.md (repeatable).
+    #[arg(long = "input-file", value_name = "KEY=PATH")]
+    pub input_file: Vec<String>,
+    /// A JSON file with all inputs (values given with --input or --input-file win).
     #[arg(long)]
     pub inputs: Option<PathBuf>,
 }
