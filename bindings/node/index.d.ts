@@ -20,6 +20,8 @@ export interface RunOptions {
   execution_id?: string | null
   engine_id?: string | null
   host?: unknown
+  /** Serve calls identical to ones this user already paid for from those runs: no request, no charge. */
+  reuse?: boolean
 }
 
 /** A run's settings as stored. */
@@ -32,6 +34,7 @@ export interface RunSettings {
   execution_id: string | null
   engine_id: string | null
   host: unknown
+  reuse: boolean
 }
 
 export interface FlowNodeInfo { id: string; kind: string }
@@ -70,6 +73,8 @@ export interface NodeReport {
   provider: string | null; model: string | null; metrics: unknown
   /** Complete model replies of this node (or item), the HTTP requests they took, and each provider/model it called. */
   calls: number; requests: number; models: ModelUse[]
+  /** Replies served from the user's earlier runs (`reuse`). */
+  reused: number
 }
 export interface ModelUse { provider: string; model: string; calls: number; requests: number; usage: Usage; cost: number }
 /** `requests`: what this provider's server saw; `retries`: requests that brought no kept reply. */
@@ -81,6 +86,12 @@ export interface ExecutionReport {
   providers: Record<string, ProviderTotals>; usage: Usage; usage_estimated: Usage; cost: number; calls: number
   requests: number; retries: number
   length?: LengthSummary; abandoned_calls: number; created_at_ms: number; updated_at_ms: number
+  /** Replies served from earlier runs (`reuse`): no request, no charge; `reused_usage` is what they took when asked. */
+  reused_calls: number; reused_usage: Usage
+}
+/** What `reuse` can serve a user, and has. */
+export interface ReuseStats {
+  replies: number; executions: number; usage: Usage; cost: number; reused: number; reused_usage: Usage
 }
 export interface ExecutionSummary {
   id: string; status: Status; message: string | null; reason: string | null; engine_id: string | null
@@ -230,6 +241,8 @@ export declare class Lekhika {
   listExecutions(options?: UserOption & { status?: Status }): Promise<ExecutionSummary[]>
   /** Every live runner lease in the store, across tenants (ids and times, no content). */
   runners(): Promise<RunnerLease[]>
+  reuseStats(options?: UserOption): Promise<ReuseStats>
+  clearReuse(options?: UserOption): Promise<number>
   compiledBook(executionId: string, options?: UserOption): Promise<Record<string, unknown>>
   exportBook(executionId: string, formats?: string[], options?: ExportCallOptions): Promise<ExportedFile[]>
   writeBook(executionId: string, dir: string, formats?: string[], options?: ExportCallOptions): Promise<string[]>

@@ -236,6 +236,11 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// The replies `--reuse` can serve: how many, what they cost, and forget them.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// Show the live workers sharing the store and the runs they hold.
     ///
     /// Ids and times only (the lease's age and how long until it expires
@@ -244,6 +249,25 @@ pub enum Command {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheAction {
+    /// How many of the user's paid replies later `--reuse` runs can be
+    /// served from, what they cost, and how many have been reused.
+    Stats {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Forget the user's reusable replies: later `--reuse` runs ask the
+    /// provider again. Runs keep their journals (resume never asks twice).
+    Clear {
         #[command(flatten)]
         common: Common,
     },
@@ -324,6 +348,11 @@ pub struct RunArgs {
     /// Validate and estimate only; call no model.
     #[arg(long)]
     pub dry_run: bool,
+    /// Serve calls identical to ones this user already paid for in earlier
+    /// runs (same provider, model, parameters and prompt) from those runs:
+    /// no request, no charge. See `lekhika cache`.
+    #[arg(long)]
+    pub reuse: bool,
     #[command(flatten)]
     pub follow: Follow,
     #[command(flatten)]

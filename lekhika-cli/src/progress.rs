@@ -28,6 +28,8 @@ pub struct Progress {
     cost: i64,
     /// Model replies replayed from the call journal (paid before).
     replayed: u64,
+    /// Replies served from the user's earlier runs (`--reuse`).
+    reused: u64,
     last_summary: Instant,
     summarized_at: usize,
 }
@@ -57,6 +59,7 @@ impl Progress {
             tokens: 0,
             cost: 0,
             replayed: 0,
+            reused: 0,
             last_summary: Instant::now(),
             summarized_at: 0,
         }
@@ -234,6 +237,7 @@ impl Progress {
                 error.message
             )),
             EventKind::CallReplayed { .. } => self.replayed += 1,
+            EventKind::CallReused { .. } => self.reused += 1,
             EventKind::ProviderNotice {
                 node,
                 item,
@@ -246,9 +250,23 @@ impl Progress {
             EventKind::Progress { node, message, .. } => self.line(&format!("  {node}: {message}")),
             EventKind::RunFinished { usage, cost } => {
                 self.finish_bars();
-                let reused = match self.replayed {
-                    0 => String::new(),
-                    n => format!(" ({n} replies recorded before were reused, not asked again)"),
+                let mut notes = Vec::new();
+                if self.replayed > 0 {
+                    notes.push(format!(
+                        "{} replies recorded before were replayed, not asked again",
+                        self.replayed
+                    ));
+                }
+                if self.reused > 0 {
+                    notes.push(format!(
+                        "{} replies reused from earlier runs at no cost",
+                        self.reused
+                    ));
+                }
+                let reused = if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", notes.join("; "))
                 };
                 self.line(&format!(
                     "finished: {} tokens, cost {cost}{reused}",

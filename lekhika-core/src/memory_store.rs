@@ -308,7 +308,7 @@ impl ExecutionStore for MemoryStore {
         let g = self.lock()?;
         let mut st = ReuseStats::default();
         for (id, calls) in &g.calls {
-            if !g.executions.get(id).is_some_and(|e| e.owner == owner) {
+            if g.executions.get(id).is_none_or(|e| e.owner != owner) {
                 continue;
             }
             let mut counted = false;

@@ -320,6 +320,16 @@ impl CallRecord {
         self.is_reply() && self.reused_from.is_none()
     }
 
+    /// The tokens this execution spent on it: none for a reply reused from
+    /// an earlier run (its `usage` is what it took when it was asked).
+    pub fn spent(&self) -> Usage {
+        if self.reused_from.is_some() {
+            Usage::default()
+        } else {
+            self.usage
+        }
+    }
+
     /// Its usage is Lekhika's estimate (the server reported none, or the
     /// call was abandoned), not the provider's count.
     pub fn usage_estimated(&self) -> bool {

@@ -44,6 +44,12 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
         "calls     {} model replies from {} HTTP requests ({} retried, failed or given up)",
         r.calls, r.requests, r.retries
     );
+    if r.reused_calls > 0 {
+        println!(
+            "reused    {} replies served from earlier runs (--reuse): no request, no charge ({} in, {} out not asked again)",
+            r.reused_calls, r.reused_usage.input_tokens, r.reused_usage.output_tokens
+        );
+    }
     if r.usage_estimated.total() > 0 {
         println!(
             "          of which estimated: {} in, {} out (the server reported no usage, or the call was abandoned)",

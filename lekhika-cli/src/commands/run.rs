@@ -23,6 +23,7 @@ use crate::{commands::info::print_estimate, inputs};
 pub fn request(args: &RunArgs, s: &Setup) -> CliResult<RunRequest> {
     let settings = RunSettings {
         max_concurrency: args.max_concurrency,
+        reuse: args.reuse,
         host: json!({
             "out": args.follow.out.clone().map(|p| p.to_string_lossy().into_owned()),
             "formats": args.follow.formats.clone(),

@@ -152,7 +152,7 @@ impl Journal {
 
     fn add(&self, call: CallRecord) {
         if let Ok(mut t) = self.totals.lock() {
-            t.0.add(call.usage);
+            t.0.add(call.spent());
             t.1 = t.1.saturating_add(call.cost);
         }
         if let Ok(mut m) = self.units.lock() {
@@ -172,7 +172,7 @@ impl Journal {
         if let Ok(m) = self.units.lock() {
             if let Some(u) = m.get(unit) {
                 for c in u.by_request.values() {
-                    t.0.add(c.usage);
+                    t.0.add(c.spent());
                     t.1 = t.1.saturating_add(c.cost);
                 }
             }

@@ -46,14 +46,13 @@ pub(super) fn find(
 }
 
 pub(super) fn clear(c: &Connection, owner: &str) -> StoreResult<u64> {
-    let n = c
+    let live: i64 = c
         .prepare_cached(&format!(
-            "UPDATE calls SET content_key = NULL WHERE content_key IS NOT NULL \
-             AND execution_id IN (SELECT id FROM executions WHERE owner = ?1) \
-             AND rowid IN (SELECT c.rowid FROM calls c WHERE {LIVE_REPLY})"
+            "SELECT COUNT(*) FROM calls c JOIN executions e ON e.id = c.execution_id \
+             WHERE e.owner = ?1 AND c.content_key IS NOT NULL AND {LIVE_REPLY}"
         ))
         .map_err(db_err)?
-        .execute([owner])
+        .query_row([owner], |r| r.get(0))
         .map_err(db_err)?;
     // Reused copies keep no key either.
     c.prepare_cached(
@@ -63,7 +62,7 @@ pub(super) fn clear(c: &Connection, owner: &str) -> StoreResult<u64> {
     .map_err(db_err)?
     .execute([owner])
     .map_err(db_err)?;
-    Ok(n as u64)
+    Ok(u64::try_from(live).unwrap_or(0))
 }
 
 pub(super) fn stats(c: &Connection, owner: &str) -> StoreResult<ReuseStats> {

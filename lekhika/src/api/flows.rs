@@ -53,6 +53,7 @@ impl Lekhika {
             engine_id: settings.engine_id.clone(),
             host: settings.host.clone(),
             execution_id: settings.execution_id.clone(),
+            reuse: settings.reuse,
             ..RunOptions::default()
         })
     }

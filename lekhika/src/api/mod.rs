@@ -50,6 +50,8 @@ pub const METHODS: &[&str] = &[
     "reject",
     "list_executions",
     "runners",
+    "reuse_stats",
+    "clear_reuse",
     "compiled_book",
     "export_book",
     "write_book",

@@ -69,6 +69,7 @@ class RunOptions(TypedDict, total=False):
     execution_id: Optional[str]
     engine_id: Optional[str]
     host: JsonValue
+    reuse: bool  # serve calls identical to ones this user paid for from those runs
 
 class RunSettings(TypedDict):
     user: Optional[str]
@@ -79,6 +80,7 @@ class RunSettings(TypedDict):
     execution_id: Optional[str]
     engine_id: Optional[str]
     host: JsonValue
+    reuse: bool
 
 class FlowNodeInfo(TypedDict):
     id: str
@@ -149,6 +151,7 @@ class NodeReport(TypedDict):
     calls: int  # complete model replies of this node (or item)
     requests: int  # HTTP requests they took
     models: List[ModelUse]  # each provider/model it called
+    reused: int  # replies served from the user's earlier runs (reuse)
 
 class ModelUse(TypedDict):
     provider: str
@@ -191,8 +194,18 @@ class ExecutionReport(TypedDict):
     retries: int
     length: NotRequired[LengthSummary]
     abandoned_calls: int
+    reused_calls: int  # replies served from earlier runs: no request, no charge
+    reused_usage: Usage  # what those replies took when they were asked
     created_at_ms: int
     updated_at_ms: int
+
+class ReuseStats(TypedDict):
+    replies: int  # replies later reuse runs can be served from
+    executions: int  # the runs that paid for them
+    usage: Usage
+    cost: int
+    reused: int  # replies served from them so far
+    reused_usage: Usage
 
 class ExecutionSummary(TypedDict):
     id: str
@@ -494,6 +507,8 @@ class Lekhika:
         self, *, user: str = "local", status: Optional[Status] = None
     ) -> Coroutine[Any, Any, List[ExecutionSummary]]: ...
     def runners(self) -> Coroutine[Any, Any, List[RunnerLease]]: ...
+    def reuse_stats(self, *, user: str = "local") -> Coroutine[Any, Any, ReuseStats]: ...
+    def clear_reuse(self, *, user: str = "local") -> Coroutine[Any, Any, int]: ...
 
     # Books.
     def compiled_book(self, execution_id: str, *, user: str = "local") -> Coroutine[Any, Any, Dict[str, Any]]: ...

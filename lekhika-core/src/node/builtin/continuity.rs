@@ -150,7 +150,7 @@ impl ContinuityNode {
 /// A checker's verdict: `None` when consistent, else (issue, fix earlier, fix later).
 fn verdict(v: &Value) -> Result<Option<(String, bool, bool)>, NodeError> {
     let v = match v {
-        Value::String(s) => serde_json::from_str(super::json_reply::json_text(s)).map_err(|e| {
+        Value::String(s) => super::json_reply::parse_reply(s).map_err(|e| {
             NodeError::InvalidOutput(format!("the continuity checker's reply is not JSON ({e})"))
         })?,
         other => other.clone(),

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::craft::length::{Length, LengthConfig};
 use super::craft::review::{Review, ReviewConfig};
 use super::craft::session::Session;
-use super::json_reply::json_text;
+use super::json_reply::parse_reply;
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
 use crate::node::schema::check_schema;
@@ -195,7 +195,7 @@ impl Node for TextNode {
         let mut text = s.write(None).await?;
         let mut metrics = serde_json::Map::new();
         if self.json {
-            let v: Value = serde_json::from_str(json_text(&text)).map_err(|e| {
+            let v: Value = parse_reply(&text).map_err(|e| {
                 NodeError::InvalidOutput(format!(
                     "the reply is not valid JSON ({e}); answer with JSON only"
                 ))

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::fill;
 use super::length::{Length, LengthReport};
 use super::session::Session;
-use crate::node::builtin::json_reply::json_text;
+use crate::node::builtin::json_reply::parse_reply;
 use crate::node::schema::{check_schema, shown};
 use crate::node::{NodeContext, NodeError};
 use crate::provider::{ChatMessage, OutputFormat, TextRequest};
@@ -170,8 +170,7 @@ impl Review {
 
     /// A reply's score and notes, held to the schema and the scale.
     fn verdict(&self, text: &str) -> Result<(f64, String), String> {
-        let v: Value =
-            serde_json::from_str(json_text(text)).map_err(|e| format!("not valid JSON ({e})"))?;
+        let v: Value = parse_reply(text).map_err(|e| format!("not valid JSON ({e})"))?;
         if let Some(schema) = &self.json_schema {
             let problems = check_schema(&v, schema, "reply");
             if !problems.is_empty() {
