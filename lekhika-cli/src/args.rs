@@ -78,7 +78,8 @@ pub struct Follow {
     /// Directory for the book files [default: ./out, or the run's earlier choice].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Formats to write: any of pdf,epub,docx,html,md [default: all, or the run's earlier choice].
+    /// Formats to write: any of pdf,epub,docx,html,md,audiobook [default: all the flow makes, or
+    /// the run's earlier choice].
     #[arg(long, value_delimiter = ',')]
     pub formats: Option<Vec<String>>,
 }
@@ -181,7 +182,7 @@ pub enum Command {
         /// Execution id, or a manuscript file: Markdown with YAML front matter (.md, one
         /// `#` heading per chapter) or a compiled book (.json).
         id: String,
-        /// Formats: any of pdf,epub,docx,html,md.
+        /// Formats: any of pdf,epub,docx,html,md; audiobook for a run that narrates.
         #[arg(long, value_delimiter = ',', required = true)]
         formats: Vec<String>,
         /// Directory for the files.
@@ -306,7 +307,10 @@ pub struct Inputs {
     /// An input value, e.g. --input title="The Long Road" (repeatable).
     #[arg(long = "input", short = 'i', value_name = "KEY=VALUE")]
     pub input: Vec<String>,
-    /// A JSON file with all inputs (values given with --input win).
+    /// An input read from a text file, e.g. --input-file manuscript=book.md (repeatable).
+    #[arg(long = "input-file", value_name = "KEY=PATH")]
+    pub input_file: Vec<String>,
+    /// A JSON file with all inputs (values given with --input or --input-file win).
     #[arg(long)]
     pub inputs: Option<PathBuf>,
 }

@@ -182,6 +182,13 @@ pub struct SpeechRequest {
     pub voice: String,
     /// `mp3`, `wav`, `opus`, ...
     pub format: Option<String>,
+    /// How to speak (OpenAI `gpt-4o-mini-tts`: "a calm narrator, unhurried");
+    /// models without it ignore it. Left out of the request when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// Speaking rate, 1.0 normal (OpenAI: 0.25 to 4.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f32>,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]

@@ -33,7 +33,8 @@ pub struct ModelInfo {
     /// Wallet tokens per generated image (image models priced per image).
     #[serde(default)]
     pub per_image: Option<f64>,
-    /// Wallet tokens per 1,000 characters narrated (speech models).
+    /// Wallet tokens per 1,000 characters narrated (speech models priced
+    /// per character of input).
     #[serde(default)]
     pub per_1k_chars: Option<f64>,
     /// The provider's default model of this category.

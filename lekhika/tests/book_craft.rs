@@ -57,7 +57,12 @@ async fn run_novel(rig: &Rig, input: Value) -> String {
 async fn every_example_flow_loads() {
     let rig = rig(Script::default());
     let names = flow_names();
-    for n in ["novel.json", "nonfiction.json", "picture-book.json"] {
+    for n in [
+        "novel.json",
+        "nonfiction.json",
+        "picture-book.json",
+        "audiobook.json",
+    ] {
         assert!(names.contains(&n.to_string()), "missing {n}");
     }
     for name in &names {
@@ -66,11 +71,24 @@ async fn every_example_flow_loads() {
             .load(&flow(name), &RunOptions::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let kinds: Vec<&str> = f.nodes.iter().map(|n| n.kind.as_str()).collect();
-        assert_eq!(kinds.last(), Some(&"compile"), "{name} ends with compile");
+        // Books are compiled; the audiobook flow narrates a finished one.
+        let last = if name == "audiobook.json" {
+            "speech"
+        } else {
+            "compile"
+        };
+        assert_eq!(kinds.last(), Some(&last), "{name} ends with {last}");
         for (p, m) in f.nodes.iter().flat_map(|n| n.node.models()) {
             assert_eq!(p, "openai", "{name}");
             assert!(
-                ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-image-1"].contains(&m.as_str()),
+                [
+                    "gpt-5",
+                    "gpt-5-mini",
+                    "gpt-5-nano",
+                    "gpt-image-1",
+                    "gpt-4o-mini-tts"
+                ]
+                .contains(&m.as_str()),
                 "{name}: {m}"
             );
         }

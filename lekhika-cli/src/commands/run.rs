@@ -17,7 +17,6 @@ use crate::error::{
 use crate::progress::Progress;
 use crate::setup::{run_settings, setup, Setup};
 use crate::{commands::info::print_estimate, inputs};
-use lekhika::ALL_FORMATS;
 
 /// The run `run` and `submit` ask for: flow, inputs, models, concurrency,
 /// and where the book goes (kept in the run's host settings).
@@ -104,7 +103,8 @@ async fn finish_book(s: &Setup, id: &str, f: &Follow) -> CliResult<()> {
 }
 
 /// Where a run's book goes: the flags, else the run's own choice, else
-/// `./out` in every format.
+/// `./out` in every format the flow makes (no formats: the documents of
+/// a `compile` node, the audiobook of a `speech` node).
 pub(crate) async fn book_target(
     lk: &lekhika::Lekhika,
     user: &str,
@@ -125,7 +125,7 @@ pub(crate) async fn book_target(
                 .ok()
                 .flatten()
         })
-        .unwrap_or_else(|| ALL_FORMATS.iter().map(|s| s.to_string()).collect());
+        .unwrap_or_default();
     Ok((out, formats))
 }
 

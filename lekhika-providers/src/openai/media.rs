@@ -89,6 +89,8 @@ pub(crate) fn speech_body(req: &SpeechRequest) -> Vec<u8> {
         input: &req.input,
         voice: &req.voice,
         response_format: req.format.as_deref(),
+        instructions: req.instructions.as_deref(),
+        speed: req.speed,
     };
     serde_json::to_vec(&body).unwrap_or_default()
 }

@@ -10,6 +10,7 @@ pub mod input;
 pub(crate) mod json_reply;
 pub mod map;
 pub mod phrase_check;
+pub mod speech;
 pub mod template;
 pub mod text;
 
@@ -50,6 +51,9 @@ pub(crate) fn register_all(r: &mut Registry) {
     });
     r.register("image", |s, _| {
         image::ImageNode::build(s).map(|n| Box::new(n) as _)
+    });
+    r.register("speech", |s, _| {
+        speech::SpeechNode::build(s).map(|n| Box::new(n) as _)
     });
 }
 
