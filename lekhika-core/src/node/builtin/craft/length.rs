@@ -235,7 +235,7 @@ impl Length {
             ));
             let next = s.write(Some((&best, &instruction))).await?;
             let words = word_count(&next);
-            if length_score(requested, words) >= length_score(requested, best_words) {
+            if closer(requested, words, best_words) {
                 best = next;
                 best_words = words;
             }
@@ -260,5 +260,35 @@ impl Length {
                 within,
             },
         ))
+    }
+}
+
+/// A try of `words` beats the best so far: a higher length score, or the
+/// same score (both far off: LongWriter's score is 0 below a third of the
+/// budget or beyond four times it)
+/// nearer the budget. A small model's "expanded" reply is often shorter
+/// than what it was asked to expand; it must never replace it.
+fn closer(requested: u64, words: u64, best_words: u64) -> bool {
+    let (new, old) = (
+        length_score(requested, words),
+        length_score(requested, best_words),
+    );
+    new > old || (new == old && words.abs_diff(requested) < best_words.abs_diff(requested))
+}
+
+#[cfg(test)]
+mod closer_tests {
+    use super::closer;
+
+    #[test]
+    fn a_shorter_expansion_never_replaces_a_longer_short_text() {
+        // Seen with a 135M model: 342 words, "expanded" to 95, then 55.
+        assert!(!closer(3201, 95, 342));
+        assert!(!closer(3201, 55, 342));
+        assert!(closer(3201, 600, 342));
+        // Scores decide when they differ; too long is also judged by distance.
+        assert!(closer(1000, 900, 1300));
+        assert!(!closer(1000, 6000, 5000));
+        assert!(!closer(1000, 1000, 1000), "a tie keeps what it has");
     }
 }
