@@ -20,6 +20,8 @@ export interface RunOptions {
   execution_id?: string | null
   engine_id?: string | null
   host?: unknown
+  /** Serve calls identical to ones this user already paid for from those runs: no request, no charge. */
+  reuse?: boolean
 }
 
 /** A run's settings as stored. */
@@ -32,22 +34,23 @@ export interface RunSettings {
   execution_id: string | null
   engine_id: string | null
   host: unknown
+  reuse: boolean
 }
 
 export interface FlowNodeInfo { id: string; kind: string }
 export interface InputField {
   name: string; type: string; required: boolean; default: unknown
   label: string | null; description: string | null; options: unknown[] | null
+  minimum?: number; maximum?: number
 }
-export interface FlowInfo { nodes: FlowNodeInfo[]; inputs: InputField[] }
+export interface FlowProblem { scope: 'node' | 'edge' | 'flow'; id: string | null; message: string }
+/** `warnings`: accepted but worth a look, e.g. config keys a node ignored (a typo?). */
+export interface FlowInfo { nodes: FlowNodeInfo[]; inputs: InputField[]; warnings: FlowProblem[] }
 
-export interface NodeEstimate {
-  node: string; provider: string; model: string; calls: number
-  input_tokens: number; output_tokens: number; cost: number | null
-}
-export interface Estimate {
-  nodes: NodeEstimate[]; input_tokens: number; output_tokens: number; cost: number; missing_prices: string[]
-}
+export interface NodeFigures { calls: number; input_tokens: number; output_tokens: number; cost: number | null }
+export interface NodeEstimate { node: string; provider: string; model: string; expected: NodeFigures; worst: NodeFigures }
+export interface Figures { calls: number; input_tokens: number; output_tokens: number; cost: number }
+export interface Estimate { nodes: NodeEstimate[]; expected: Figures; worst: Figures; missing_prices: string[] }
 
 export type Status = 'pending' | 'running' | 'paused' | 'stopped' | 'completed' | 'failed' | 'interrupted'
 
@@ -68,13 +71,27 @@ export interface RunOutcome {
 export interface NodeReport {
   node: string; item?: number; duration_ms: number; usage: Usage; cost: number; attempts: number
   provider: string | null; model: string | null; metrics: unknown
+  /** Complete model replies of this node (or item), the HTTP requests they took, and each provider/model it called. */
+  calls: number; requests: number; models: ModelUse[]
+  /** Replies served from the user's earlier runs (`reuse`). */
+  reused: number
 }
-export interface ProviderTotals { calls: number; usage: Usage; cost: number }
+export interface ModelUse { provider: string; model: string; calls: number; requests: number; usage: Usage; cost: number }
+/** `requests`: what this provider's server saw; `retries`: requests that brought no kept reply. */
+export interface ProviderTotals { calls: number; requests: number; retries: number; usage: Usage; cost: number }
+export interface LengthSummary { chapters: number; mean: number; min: number }
 export interface ExecutionReport {
   execution_id: string; status: Status; runner?: RunnerInfo; message: string | null; reason: string | null
   epoch: number; nodes_total: number; nodes_done: number; nodes: NodeReport[]
-  providers: Record<string, ProviderTotals>; usage: Usage; cost: number; calls: number
-  created_at_ms: number; updated_at_ms: number
+  providers: Record<string, ProviderTotals>; usage: Usage; usage_estimated: Usage; cost: number; calls: number
+  requests: number; retries: number
+  length?: LengthSummary; abandoned_calls: number; created_at_ms: number; updated_at_ms: number
+  /** Replies served from earlier runs (`reuse`): no request, no charge; `reused_usage` is what they took when asked. */
+  reused_calls: number; reused_usage: Usage
+}
+/** What `reuse` can serve a user, and has. */
+export interface ReuseStats {
+  replies: number; executions: number; usage: Usage; cost: number; reused: number; reused_usage: Usage
 }
 export interface ExecutionSummary {
   id: string; status: Status; message: string | null; reason: string | null; engine_id: string | null
@@ -224,6 +241,8 @@ export declare class Lekhika {
   listExecutions(options?: UserOption & { status?: Status }): Promise<ExecutionSummary[]>
   /** Every live runner lease in the store, across tenants (ids and times, no content). */
   runners(): Promise<RunnerLease[]>
+  reuseStats(options?: UserOption): Promise<ReuseStats>
+  clearReuse(options?: UserOption): Promise<number>
   compiledBook(executionId: string, options?: UserOption): Promise<Record<string, unknown>>
   exportBook(executionId: string, formats?: string[], options?: ExportCallOptions): Promise<ExportedFile[]>
   writeBook(executionId: string, dir: string, formats?: string[], options?: ExportCallOptions): Promise<string[]>

@@ -208,6 +208,8 @@ class Lekhika {
   settings(executionId, opts = {}) { return call(this._n.settings(userOf(opts), executionId)) }
   listExecutions(opts = {}) { return call(this._n.listExecutions(userOf(opts), opts.status)) }
   runners() { return call(this._n.runners()) }
+  reuseStats(opts = {}) { return call(this._n.reuseStats(userOf(opts))) }
+  clearReuse(opts = {}) { return call(this._n.clearReuse(userOf(opts))) }
   compiledBook(executionId, opts = {}) { return call(this._n.compiledBook(userOf(opts), executionId)) }
   exportBook(executionId, formats, opts = {}) { return call(this._n.exportBook(userOf(opts), executionId, formats, opts.options)) }
   writeBook(executionId, dir, formats, opts = {}) { return call(this._n.writeBook(userOf(opts), executionId, dir, formats, opts.options)) }

@@ -55,6 +55,10 @@ export declare class Lekhika {
   settings(user: string, executionId: string): Promise<any>
   /** The user's executions, oldest first; with `status`, only those in it. */
   listExecutions(user: string, status?: string | undefined | null): Promise<any>
+  /** The replies the user's later runs with `reuse` can be served from. */
+  reuseStats(user: string): Promise<any>
+  /** Forget the user's reusable replies; how many were reusable. */
+  clearReuse(user: string): Promise<number>
   /** Every live runner lease in the store, across tenants (ids and times). */
   runners(): Promise<any>
   /** The user's wallet, or `null` (unmetered). */

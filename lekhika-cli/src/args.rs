@@ -4,6 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   done
+  1   other failure (store, I/O)
+  2   bad input: flow, inputs, flags, unknown execution or node
+  3   provider failure: `lekhika resume ID` once it is back
+  4   out of tokens (paused): `lekhika wallet grant`, then `lekhika resume ID`
+  5   awaiting approval (paused): `lekhika approve` / `lekhika reject`
+  6   busy: another live process runs this execution
+  7   a step failed (invalid output, a node error): see `lekhika status ID`
+  8   content blocked by the provider: change the prompt or the provider
+  130 stopped: `lekhika resume ID` continues";
+
 /// Write whole books with AI from a flow.
 ///
 /// A flow is a React Flow JSON document (see examples/flows). Providers come
@@ -11,7 +24,14 @@ use clap::{Args, Parser, Subcommand};
 /// STABILITY_API_KEY or a --providers file. Runs are durable: every finished
 /// step is saved, so `lekhika resume ID` continues after a crash or stop.
 #[derive(Parser, Debug)]
-#[command(name = "lekhika", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "lekhika",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -58,7 +78,8 @@ pub struct Follow {
     /// Directory for the book files [default: ./out, or the run's earlier choice].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Formats to write: any of pdf,epub,docx,html,md [default: all, or the run's earlier choice].
+    /// Formats to write: any of pdf,epub,docx,html,md,audiobook [default: all the flow makes, or
+    /// the run's earlier choice].
     #[arg(long, value_delimiter = ',')]
     pub formats: Option<Vec<String>>,
 }
@@ -161,7 +182,7 @@ pub enum Command {
         /// Execution id, or a manuscript file: Markdown with YAML front matter (.md, one
         /// `#` heading per chapter) or a compiled book (.json).
         id: String,
-        /// Formats: any of pdf,epub,docx,html,md.
+        /// Formats: any of pdf,epub,docx,html,md; audiobook for a run that narrates.
         #[arg(long, value_delimiter = ',', required = true)]
         formats: Vec<String>,
         /// Directory for the files.
@@ -175,9 +196,10 @@ pub enum Command {
         #[command(subcommand)]
         action: WalletAction,
     },
-    /// Queue a run for workers sharing the store; prints its id. Takes every
-    /// option `run` takes; a worker writes the book to `--out` (relative to
-    /// the worker's directory unless absolute) in `--formats`.
+    /// Queue a run for workers sharing the store; prints its id.
+    ///
+    /// Takes every option `run` takes; a worker writes the book to `--out`
+    /// (relative to the worker's directory unless absolute) in `--formats`.
     Submit(RunArgs),
     /// Claim queued runs from the store and run them, until interrupted.
     Worker {
@@ -193,9 +215,11 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Create or upgrade the PostgreSQL schema (idempotent). Give `--store`
-    /// an owner/admin URL; prints what it applied and how to create a login
-    /// role for workers. A SQLite file is brought up to date on open.
+    /// Create or upgrade the PostgreSQL schema (idempotent).
+    ///
+    /// Give `--store` an owner/admin URL; prints what it applied and how to
+    /// create a login role for workers. A SQLite file is brought up to date
+    /// whenever it is opened.
     Migrate {
         #[command(flatten)]
         common: Common,
@@ -212,12 +236,38 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Show the live workers sharing the store, the runs they hold and
-    /// their lease age (ids and times only, across every user).
+    /// The replies `--reuse` can serve: how many, what they cost, and forget them.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+    /// Show the live workers sharing the store and the runs they hold.
+    ///
+    /// Ids and times only (the lease's age and how long until it expires
+    /// unrenewed), across every user.
     Workers {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheAction {
+    /// How many of the user's paid replies later `--reuse` runs can be
+    /// served from, what they cost, and how many have been reused.
+    Stats {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Forget the user's reusable replies: later `--reuse` runs ask the
+    /// provider again. Runs keep their journals (resume never asks twice).
+    Clear {
         #[command(flatten)]
         common: Common,
     },
@@ -257,7 +307,10 @@ pub struct Inputs {
     /// An input value, e.g. --input title="The Long Road" (repeatable).
     #[arg(long = "input", short = 'i', value_name = "KEY=VALUE")]
     pub input: Vec<String>,
-    /// A JSON file with all inputs (values given with --input win).
+    /// An input read from a text file, e.g. --input-file manuscript=book.md (repeatable).
+    #[arg(long = "input-file", value_name = "KEY=PATH")]
+    pub input_file: Vec<String>,
+    /// A JSON file with all inputs (values given with --input or --input-file win).
     #[arg(long)]
     pub inputs: Option<PathBuf>,
 }
@@ -295,6 +348,11 @@ pub struct RunArgs {
     /// Validate and estimate only; call no model.
     #[arg(long)]
     pub dry_run: bool,
+    /// Serve calls identical to ones this user already paid for in earlier
+    /// runs (same provider, model, parameters and prompt) from those runs:
+    /// no request, no charge. See `lekhika cache`.
+    #[arg(long)]
+    pub reuse: bool,
     #[command(flatten)]
     pub follow: Follow,
     #[command(flatten)]

@@ -2,9 +2,11 @@
 
 use lekhika_core::exec::EngineError;
 
-/// Exit codes: 0 done, 1 other failure, 2 bad input (flow, inputs, flags),
-/// 3 provider failure, 4 out of tokens (paused, resumable), 5 awaiting
-/// approval (paused), 6 busy (another live process runs the execution),
+/// Exit codes: 0 done, 1 other failure (store, I/O), 2 bad input (flow,
+/// inputs, flags), 3 provider failure (resumable), 4 out of tokens (paused,
+/// resumable), 5 awaiting approval (paused), 6 busy (another live process
+/// runs the execution), 7 a step failed (invalid output, a node error),
+/// 8 content blocked by the provider (needs another prompt or provider),
 /// 130 stopped.
 #[derive(Debug)]
 pub struct CliError {
@@ -17,6 +19,8 @@ pub const PROVIDER: i32 = 3;
 pub const OUT_OF_TOKENS: i32 = 4;
 pub const AWAITING_APPROVAL: i32 = 5;
 pub const BUSY: i32 = 6;
+pub const NODE_FAILED: i32 = 7;
+pub const CONTENT_BLOCKED: i32 = 8;
 pub const STOPPED: i32 = 130;
 
 impl CliError {

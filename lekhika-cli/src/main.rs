@@ -9,8 +9,8 @@ mod setup;
 
 use clap::Parser;
 
-use args::{Cli, Command, WalletAction};
-use commands::{fleet, info, run, wallet, worker};
+use args::{CacheAction, Cli, Command, WalletAction};
+use commands::{cache, fleet, info, run, wallet, worker};
 use error::CliResult;
 
 async fn dispatch(cli: Cli) -> CliResult<()> {
@@ -94,6 +94,10 @@ async fn dispatch(cli: Cli) -> CliResult<()> {
             json,
             common,
         } => fleet::list(&common, status.as_deref(), json).await,
+        Command::Cache { action } => match action {
+            CacheAction::Stats { json, common } => cache::stats(&common, json).await,
+            CacheAction::Clear { common } => cache::clear(&common).await,
+        },
         Command::Workers { json, common } => fleet::workers(&common, json).await,
         Command::Worker {
             max_concurrent,

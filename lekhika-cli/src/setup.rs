@@ -11,6 +11,40 @@ use crate::error::{CliError, CliResult, BAD_INPUT};
 pub struct Setup {
     pub lk: Lekhika,
     pub user: String,
+    /// ` --user U --store S` as a command printed for the user to run next
+    /// must say them (empty for the defaults and what the environment
+    /// already carries; a password in a URL is never printed).
+    pub again: String,
+}
+
+/// The flags a printed follow-up command needs to reach the same run.
+fn again_flags(common: &Common) -> String {
+    let mut flags = String::new();
+    let env = |k: &str| std::env::var(k).ok();
+    if common.user != "local" && env("LEKHIKA_USER").as_deref() != Some(common.user.as_str()) {
+        flags.push_str(&format!(" --user {}", shell_word(&common.user)));
+    }
+    if let Some(store) = &common.store {
+        if env("LEKHIKA_STORE").as_deref() != Some(store.as_str()) {
+            flags.push_str(&format!(
+                " --store {}",
+                shell_word(&lekhika::api::redact_url(store))
+            ));
+        }
+    }
+    flags
+}
+
+/// `s` quoted for a POSIX shell when it needs it.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@=+,%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 impl From<LekhikaError> for CliError {
@@ -62,6 +96,7 @@ pub async fn setup(common: &Common) -> CliResult<Setup> {
     Ok(Setup {
         lk,
         user: common.user.clone(),
+        again: again_flags(common),
     })
 }
 

@@ -238,6 +238,121 @@ async fn a_providers_file_fallback_chain_moves_every_call_to_the_second_provider
         .unwrap()
         .contains("its fallback `backup` answered"));
     assert!(events(&lines, "call_retrying").is_empty());
+    // `status` counts what each server saw, and prices the replies as the
+    // fallback's (the one that answered).
+    let id = lines.last().unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rep = run_ok(
+        cmd(None, &dir.join("store.db"))
+            .args(["status", &id, "--json", "--providers"])
+            .arg(&file),
+    );
+    let rep: serde_json::Value = serde_json::from_slice(&rep.stdout).unwrap();
+    assert_eq!(
+        rep["requests"],
+        (first.request_count() + calls) as u64,
+        "{rep}"
+    );
+    assert_eq!(rep["calls"], calls as u64);
+    assert_eq!(rep["retries"], first.request_count() as u64);
+    assert_eq!(
+        rep["providers"]["openai"]["requests"],
+        first.request_count() as u64
+    );
+    assert_eq!(rep["providers"]["openai"]["calls"], 0);
+    assert_eq!(rep["providers"]["backup"]["requests"], calls as u64);
+    assert_eq!(rep["providers"]["backup"]["calls"], calls as u64);
+    for n in rep["nodes"].as_array().unwrap() {
+        if n["calls"].as_u64().unwrap_or(0) > 0 {
+            assert!(
+                n["models"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m["provider"] == "backup"),
+                "{n}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_every_request_the_server_saw_and_the_model_of_each_call() {
+    // Every third request fails with a 500 (retried by the engine); the
+    // writer of each chapter and its reviewer are different models.
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    let server = ScriptedServer::openai(move |b| {
+        if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 3 == 2 {
+            return Reply::error(500, r#"{"error":{"message":"busy","type":"server_error"}}"#);
+        }
+        book_reply(b, std::time::Duration::ZERO)
+    });
+    let dir = tmpdir("request-counts");
+    let store = dir.join("store.db");
+    let out = dir.join("book");
+    let mut c = cmd(Some(&server), &store);
+    c.args(["run", fixture("book.json").to_str().unwrap()])
+        .args([
+            "--input",
+            "title=Counted",
+            "--input",
+            "chapters=4",
+            "--json",
+        ])
+        .args(["--node-model", "outline=gpt-4.1-mini"])
+        .args(["--formats", "md", "--out"])
+        .arg(&out);
+    let done = tokio::task::spawn_blocking(move || run_ok(&mut c))
+        .await
+        .unwrap();
+    let lines = json_lines(&done.stdout);
+    assert_eq!(lines.last().unwrap()["status"], "completed");
+    let id = lines.last().unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rep = run_ok(cmd(None, &store).args(["status", &id, "--json"]));
+    let rep: serde_json::Value = serde_json::from_slice(&rep.stdout).unwrap();
+    let requests = server.request_count() as u64;
+    assert_eq!(rep["requests"], requests, "{rep}");
+    assert_eq!(rep["calls"], 5, "outline and 4 chapters");
+    assert_eq!(rep["retries"], requests - 5);
+    assert!(requests > 5, "some requests failed and were retried");
+    assert_eq!(rep["providers"]["openai"]["requests"], requests);
+    let sum: u64 = rep["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, requests, "per node requests add up");
+    let outline = rep["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node"] == "outline")
+        .unwrap()
+        .clone();
+    assert_eq!(outline["models"][0]["model"], "gpt-4.1-mini", "{outline}");
+    let chapter = rep["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node"] == "write" && n["item"] == 0)
+        .unwrap()
+        .clone();
+    assert_eq!(chapter["models"][0]["model"], "gpt-5-mini", "{chapter}");
+    // The table says the same.
+    let table = run_ok(cmd(None, &store).args(["status", &id]));
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains(&format!("5 model replies from {requests} HTTP requests")),
+        "{table}"
+    );
+    assert!(table.contains("openai/gpt-4.1-mini"), "{table}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

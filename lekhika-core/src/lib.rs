@@ -1,10 +1,13 @@
 //! Lekhika's engine: flow model, [`node::Node`] trait, executor, durable
-//! checkpoints and wallet accounting. Free of HTTP, SQL and file formats:
-//! those live in `lekhika-providers`, `lekhika-store` and `lekhika-export`
-//! behind the traits defined here.
+//! checkpoints and wallet accounting. Free of HTTP, SQL and document
+//! formats: those live in `lekhika-providers`, `lekhika-store` and
+//! `lekhika-export` behind the traits defined here. The one container
+//! knowledge it has is [`audio`]: joining narrated pieces (WAV data, MP3
+//! frames) for the `speech` node.
 //!
 //! Start with [`Engine::builder`].
 
+pub mod audio;
 pub mod exec;
 pub mod flow;
 pub mod memory_store;
@@ -15,6 +18,7 @@ pub mod store;
 pub mod template;
 pub mod testing;
 pub mod text;
+pub mod tokens;
 pub mod util;
 pub mod wallet;
 

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 
 use crate::store::{
     Artifact, ArtifactMeta, ArtifactStore, BookRecord, CallRecord, ExecutionQueue, ExecutionRecord,
-    ExecutionStatus, ExecutionStore, Lease, LeaseGrant, NodeKey, NodeResult, RunnerInfo,
-    StoreError, StoreResult,
+    ExecutionStatus, ExecutionStore, Lease, LeaseGrant, NodeKey, NodeResult, ReusableCall,
+    ReuseStats, RunnerInfo, StoreError, StoreResult,
 };
 use crate::util::now_ms;
 
@@ -252,6 +252,82 @@ impl ExecutionStore for MemoryStore {
             .unwrap_or_default();
         v.sort_by(|a, b| (&a.node, a.item, a.seq).cmp(&(&b.node, b.item, b.seq)));
         Ok(v)
+    }
+
+    async fn reusable_call(
+        &self,
+        owner: &str,
+        content: &str,
+        except: &str,
+    ) -> StoreResult<Option<ReusableCall>> {
+        let g = self.lock()?;
+        let mut best: Option<ReusableCall> = None;
+        for (id, calls) in &g.calls {
+            let mine = g.executions.get(id).is_some_and(|e| e.owner == owner);
+            if !mine || id == except {
+                continue;
+            }
+            for c in calls.values() {
+                let fits = c.content.as_deref() == Some(content) && c.is_live_reply();
+                let newer = best
+                    .as_ref()
+                    .is_none_or(|b| c.recorded_at_ms > b.call.recorded_at_ms);
+                if fits && newer {
+                    best = Some(ReusableCall {
+                        execution_id: id.clone(),
+                        call: c.clone(),
+                    });
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    async fn clear_reusable(&self, owner: &str) -> StoreResult<u64> {
+        let mut g = self.lock()?;
+        let ids: Vec<String> = g
+            .executions
+            .values()
+            .filter(|e| e.owner == owner)
+            .map(|e| e.id.clone())
+            .collect();
+        let mut n = 0;
+        for id in ids {
+            if let Some(calls) = g.calls.get_mut(&id) {
+                for c in calls.values_mut() {
+                    if c.content.take().is_some() && c.is_live_reply() {
+                        n += 1;
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    async fn reuse_stats(&self, owner: &str) -> StoreResult<ReuseStats> {
+        let g = self.lock()?;
+        let mut st = ReuseStats::default();
+        for (id, calls) in &g.calls {
+            if g.executions.get(id).is_none_or(|e| e.owner != owner) {
+                continue;
+            }
+            let mut counted = false;
+            for c in calls.values() {
+                if c.reused_from.is_some() {
+                    st.reused += 1;
+                    st.reused_usage.add(c.usage);
+                } else if c.content.is_some() && c.is_live_reply() {
+                    st.replies += 1;
+                    st.usage.add(c.usage);
+                    st.cost = st.cost.saturating_add(c.cost);
+                    if !counted {
+                        st.executions += 1;
+                        counted = true;
+                    }
+                }
+            }
+        }
+        Ok(st)
     }
 
     async fn acquire_lease(

@@ -109,6 +109,10 @@ pub struct TextResponse {
     pub text: String,
     pub finish: FinishReason,
     pub usage: Usage,
+    /// The server reported no usage: `usage` is Lekhika's estimate
+    /// ([`crate::tokens`]), shown as estimated in reports.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub usage_estimated: bool,
     /// The model that answered, as the provider named it.
     pub model: String,
     /// What the provider client changed to get this reply and reports once
@@ -116,6 +120,17 @@ pub struct TextResponse {
     /// the prompt). The engine emits each as a `provider_notice` event.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+    /// Set when a provider of the fallback chain answered instead of the
+    /// one asked: whose reply this is (and what it is priced as).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<ServedBy>,
+}
+
+/// The provider and model that answered a request in place of the one asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServedBy {
+    pub provider: String,
+    pub model: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +169,9 @@ impl fmt::Debug for GeneratedImage {
 pub struct ImageResponse {
     pub images: Vec<GeneratedImage>,
     pub usage: Usage,
+    /// Set when a fallback provider answered (see [`TextResponse::served_by`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<ServedBy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +182,13 @@ pub struct SpeechRequest {
     pub voice: String,
     /// `mp3`, `wav`, `opus`, ...
     pub format: Option<String>,
+    /// How to speak (OpenAI `gpt-4o-mini-tts`: "a calm narrator, unhurried");
+    /// models without it ignore it. Left out of the request when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// Speaking rate, 1.0 normal (OpenAI: 0.25 to 4.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f32>,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -305,4 +330,42 @@ pub trait ModelProvider: Send + Sync {
             "speech synthesis is not supported by this provider",
         ))
     }
+}
+
+/// HTTP requests provider clients made for the model call in progress, by
+/// provider name: how the engine counts what a provider saw (failed tries,
+/// a capability fallback inside a client, a fallback to another provider).
+/// The engine runs each try of a call inside [`RequestTally::scope`];
+/// clients call [`note_request`] once per HTTP request they send.
+#[derive(Debug, Clone, Default)]
+pub struct RequestTally(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>>);
+
+tokio::task_local! {
+    static TALLY: RequestTally;
+}
+
+impl RequestTally {
+    /// Run `f` with this tally counting the requests made inside it.
+    pub async fn scope<F: std::future::Future>(&self, f: F) -> F::Output {
+        TALLY.scope(self.clone(), f).await
+    }
+
+    /// The counts so far, by provider; the tally starts again from zero.
+    pub fn take(&self) -> std::collections::BTreeMap<String, u32> {
+        self.0
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default()
+    }
+}
+
+/// Count one HTTP request to `provider` for the call in progress (a no-op
+/// outside an engine call).
+pub fn note_request(provider: &str) {
+    let _ = TALLY.try_with(|t| {
+        if let Ok(mut m) = t.0.lock() {
+            let n = m.entry(provider.to_string()).or_insert(0);
+            *n = n.saturating_add(1);
+        }
+    });
 }

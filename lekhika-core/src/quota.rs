@@ -82,11 +82,14 @@ pub fn needs_store(op: &QuotaOp) -> bool {
     !op.is_noop()
 }
 
+/// The requests and tokens buckets of one key (`None`: never used).
+type BucketPair = (Option<Bucket>, Option<Bucket>);
+
 /// Buckets of one process: the [`SharedQuota`] of in-memory stores, and of
 /// provider clients used without a store.
 #[derive(Debug, Default)]
 pub struct MemoryQuota {
-    buckets: std::sync::Mutex<std::collections::HashMap<String, (Option<Bucket>, Option<Bucket>)>>,
+    buckets: std::sync::Mutex<std::collections::HashMap<String, BucketPair>>,
 }
 
 impl MemoryQuota {

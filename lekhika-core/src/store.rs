@@ -184,15 +184,25 @@ pub struct Lease {
 }
 
 /// What a recorded call asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CallKind {
+    #[default]
     Text,
     Image,
     Speech,
 }
 
 impl CallKind {
+    /// The unit calls of this kind are priced in, for messages.
+    pub fn unit_name(self) -> &'static str {
+        match self {
+            Self::Text => "per-token",
+            Self::Image => "per-image",
+            Self::Speech => "per-character",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Text => "text",
@@ -244,6 +254,88 @@ pub struct CallRecord {
     /// process died in between.
     pub charge: Option<String>,
     pub recorded_at_ms: i64,
+    /// HTTP requests this entry accounts for: the reply's own and the
+    /// failed tries before it on the same provider (a failed-tries entry:
+    /// those of a call that failed, or that another provider answered).
+    #[serde(default = "one")]
+    pub requests: u32,
+    /// What determines the reply (kind, provider, model, parameters, the
+    /// full request, and its occurrence among identical requests of the
+    /// attempt): the key under which `--reuse` finds it for the same user's
+    /// later runs. `None` for entries that cannot be reused (abandoned,
+    /// failed tries) and after `clear_reusable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Set on a reply reused from an earlier run: that run's execution id.
+    /// Such an entry cost nothing and took no request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
+}
+
+/// A reusable reply found for a content key: the execution that paid for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReusableCall {
+    pub execution_id: String,
+    pub call: CallRecord,
+}
+
+/// A user's reusable replies (`lekhika cache stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReuseStats {
+    /// Replies later runs with `--reuse` can be served from.
+    pub replies: u64,
+    /// Executions they were asked in.
+    pub executions: u64,
+    /// Their provider tokens and what they cost when they were asked.
+    pub usage: Usage,
+    pub cost: i64,
+    /// Replies served from them so far, and the tokens those did not spend.
+    pub reused: u64,
+    pub reused_usage: Usage,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl CallRecord {
+    /// A text call given up mid-reply (a cut or failed try, a stop): its
+    /// estimated usage counts in totals; it is never replayed nor charged.
+    pub fn is_abandoned(&self) -> bool {
+        self.reply.get("abandoned") == Some(&serde_json::Value::Bool(true))
+    }
+
+    /// Failed tries of a call, kept to count requests (no reply, no usage).
+    pub fn is_failed_tries(&self) -> bool {
+        self.reply.get("failed_tries") == Some(&serde_json::Value::Bool(true))
+    }
+
+    /// A complete reply (neither abandoned mid-reply nor failed tries).
+    pub fn is_reply(&self) -> bool {
+        !self.is_abandoned() && !self.is_failed_tries()
+    }
+
+    /// A reply asked of a provider in this execution (not reused).
+    pub fn is_live_reply(&self) -> bool {
+        self.is_reply() && self.reused_from.is_none()
+    }
+
+    /// The tokens this execution spent on it: none for a reply reused from
+    /// an earlier run (its `usage` is what it took when it was asked).
+    pub fn spent(&self) -> Usage {
+        if self.reused_from.is_some() {
+            Usage::default()
+        } else {
+            self.usage
+        }
+    }
+
+    /// Its usage is Lekhika's estimate (the server reported none, or the
+    /// call was abandoned), not the provider's count.
+    pub fn usage_estimated(&self) -> bool {
+        self.is_abandoned()
+            || self.reply.get("usage_estimated") == Some(&serde_json::Value::Bool(true))
+    }
 }
 
 /// Who holds an execution's runner lease, as a store reports it.
@@ -405,6 +497,30 @@ pub trait ExecutionStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Every recorded call of an execution, ordered by node, item and `seq`.
     async fn calls(&self, owner: &str, id: &str) -> StoreResult<Vec<CallRecord>>;
+    /// The most recent reply `owner` paid for under `content`, in another
+    /// execution than `except`, that was asked of a provider (not itself
+    /// reused): what `--reuse` serves. Never another user's. A store that
+    /// does not index content keeps the default: nothing to reuse.
+    async fn reusable_call(
+        &self,
+        owner: &str,
+        content: &str,
+        except: &str,
+    ) -> StoreResult<Option<ReusableCall>> {
+        let _ = (owner, content, except);
+        Ok(None)
+    }
+    /// Make every reply of `owner` unreusable (their runs keep them in
+    /// their journals); how many were reusable.
+    async fn clear_reusable(&self, owner: &str) -> StoreResult<u64> {
+        let _ = owner;
+        Ok(0)
+    }
+    /// What `owner` could reuse, and has reused.
+    async fn reuse_stats(&self, owner: &str) -> StoreResult<ReuseStats> {
+        let _ = owner;
+        Ok(ReuseStats::default())
+    }
     /// Become the execution's one runner for `duration`: granted when no
     /// lease is held, or the holder's has expired (a new, larger token
     /// fences the old holder out). Otherwise reports the live holder.

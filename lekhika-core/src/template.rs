@@ -34,6 +34,15 @@ pub trait Scope {
     fn lookup(&self, path: &[String]) -> Option<Value>;
 }
 
+/// A scope with no variables (for templates that have none).
+pub struct NoVars;
+
+impl Scope for NoVars {
+    fn lookup(&self, _path: &[String]) -> Option<Value> {
+        None
+    }
+}
+
 /// A variable that had no value when rendering.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("template variable `{0}` has no value")]

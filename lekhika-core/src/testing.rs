@@ -60,8 +60,10 @@ impl ScriptedModel {
                 input_tokens,
                 output_tokens,
             },
+            usage_estimated: false,
             model: "scripted".into(),
             notices: Vec::new(),
+            served_by: None,
         }
     }
 

@@ -101,3 +101,45 @@ mod tests {
         assert_eq!(&id[14..15], "4");
     }
 }
+
+/// The candidate most like `word` (edit distance, ignoring case), if one
+/// is close enough to be what was meant: for "did you mean" hints.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let w: Vec<char> = word.to_lowercase().chars().collect();
+    let limit = (w.len() / 3).max(2);
+    candidates
+        .iter()
+        .map(|c| {
+            (
+                edit_distance(&w, &c.to_lowercase().chars().collect::<Vec<_>>()),
+                *c,
+            )
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod closest_tests {
+    #[test]
+    fn finds_typos_not_strangers() {
+        let names = ["title", "chapters", "genre"];
+        assert_eq!(super::closest("chapter", &names), Some("chapters"));
+        assert_eq!(super::closest("Titel", &names), Some("title"));
+        assert_eq!(super::closest("audience", &names), None);
+    }
+}

@@ -75,6 +75,7 @@ async fn metered(model: Arc<ScriptedModel>) -> (Engine, Arc<MemoryStore>, Arc<Me
             model: "m".into(),
             input_per_1k: 1000.0,
             output_per_1k: 1000.0,
+            ..Default::default()
         }]))
         .build();
     (engine, store, wallet)

@@ -162,6 +162,7 @@ async fn a_node_timeout_retries_the_node_and_replays_the_calls_before_it() {
                 model: "m".into(),
                 input_per_1k: 1000.0,
                 output_per_1k: 1000.0,
+                ..Default::default()
             },
         ]))
         .register(|r| {

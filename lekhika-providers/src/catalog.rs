@@ -33,6 +33,10 @@ pub struct ModelInfo {
     /// Wallet tokens per generated image (image models priced per image).
     #[serde(default)]
     pub per_image: Option<f64>,
+    /// Wallet tokens per 1,000 characters narrated (speech models priced
+    /// per character of input).
+    #[serde(default)]
+    pub per_1k_chars: Option<f64>,
     /// The provider's default model of this category.
     #[serde(default)]
     pub is_default: bool,
@@ -142,6 +146,8 @@ impl Catalog {
             model: m.model_id.clone(),
             input_per_1k: m.input_per_1k,
             output_per_1k: m.output_per_1k,
+            per_image: m.per_image,
+            per_1k_chars: m.per_1k_chars,
         }))
     }
 }

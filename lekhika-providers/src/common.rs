@@ -20,15 +20,6 @@ pub(crate) fn estimated_tokens(req: &TextRequest) -> u64 {
     estimate_prompt_tokens(&prompt_text(req)) + u64::from(req.max_tokens)
 }
 
-/// Usage when a server reports none (some compatible servers): conservative
-/// upper bounds, so a wallet never under-charges.
-pub(crate) fn estimate_usage(req: &TextRequest, text: &str) -> Usage {
-    Usage {
-        input_tokens: estimate_prompt_tokens(&prompt_text(req)),
-        output_tokens: (text.len() as u64).div_ceil(2),
-    }
-}
-
 /// Instruction added for providers without a native JSON mode (and for
 /// OpenAI's `json_object`, which demands the word "JSON" in the prompt).
 pub(crate) fn json_instruction(output: &OutputFormat) -> Option<String> {
@@ -53,12 +44,15 @@ pub(crate) fn system_with(req: &TextRequest, extra: Option<String>) -> Option<St
     }
 }
 
-/// The final response, or `ContentBlocked` when a refusal or filter left no text.
+/// The final response, or `ContentBlocked` when a refusal or filter left no
+/// text. Without `usage` from the server, it is estimated for the model's
+/// tokenizer family (`lekhika_core::tokens`) and flagged as estimated.
 pub(crate) fn finish_text(
+    req: &TextRequest,
     provider: &str,
     text: String,
     finish: FinishReason,
-    usage: Usage,
+    usage: Option<Usage>,
     model: String,
     refusal: Option<String>,
 ) -> Result<TextResponse, ProviderError> {
@@ -75,12 +69,16 @@ pub(crate) fn finish_text(
             why,
         ));
     }
+    let usage_estimated = usage.is_none();
+    let usage = usage.unwrap_or_else(|| lekhika_core::tokens::estimate_usage(req, &text));
     Ok(TextResponse {
         text,
         finish,
         usage,
+        usage_estimated,
         model,
         notices: Vec::new(),
+        served_by: None,
     })
 }
 

@@ -119,20 +119,23 @@ impl ProviderConfig {
             kind,
             api_key: api_key.into(),
             openai: OpenAiCompat::for_base_url(&base),
+            timeouts: Timeouts::for_base_url(&base),
             base_url: base,
             retry: RetryPolicy::default(),
             rate_limits: RateLimits::default(),
-            timeouts: Timeouts::default(),
             quota: None,
         }
     }
 
     /// Point at another endpoint (an OpenAI-compatible server, a proxy, a
-    /// loopback test server). Resets the OpenAI dialect to that URL's default.
+    /// loopback test server). Resets the OpenAI dialect and the timeouts to
+    /// that URL's defaults ([`Timeouts::for_base_url`]: longer for a server
+    /// on this machine or the local network).
     pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
         let url: String = url.into();
         self.base_url = url.trim().trim_end_matches('/').to_string();
         self.openai = OpenAiCompat::for_base_url(&self.base_url);
+        self.timeouts = Timeouts::for_base_url(&self.base_url);
         self
     }
 
@@ -202,6 +205,37 @@ pub struct ProviderRow {
     /// error: names, or `{"provider", "model"}` objects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallback: Vec<FallbackTarget>,
+    /// Seconds to wait: `{"connect", "request", "read"}` (any of them; the
+    /// rest keep the defaults for the row's URL, see [`Timeouts::for_base_url`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<TimeoutSecs>,
+}
+
+/// A providers-file row's timeouts, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutSecs {
+    /// Connecting to the server.
+    pub connect: Option<f64>,
+    /// A whole non-streamed request.
+    pub request: Option<f64>,
+    /// The longest silence between two reads of a stream (a local server
+    /// that answers one request at a time sends nothing to the ones queued).
+    pub read: Option<f64>,
+}
+
+impl TimeoutSecs {
+    fn apply(&self, t: Timeouts) -> Timeouts {
+        let secs = |v: Option<f64>, d: std::time::Duration| {
+            v.filter(|s| s.is_finite() && *s > 0.0)
+                .map_or(d, |s| std::time::Duration::from_secs_f64(s.min(86_400.0)))
+        };
+        Timeouts {
+            connect: secs(self.connect, t.connect),
+            request: secs(self.request, t.request),
+            read: secs(self.read, t.read),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -218,6 +252,7 @@ impl fmt::Debug for ProviderRow {
             .field("is_active", &self.is_active)
             .field("user_id", &self.user_id)
             .field("fallback", &self.fallback)
+            .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -241,6 +276,9 @@ impl ProviderRow {
             requests_per_minute: self.requests_per_minute,
             tokens_per_minute: self.tokens_per_minute,
         };
+        if let Some(t) = &self.timeouts {
+            cfg.timeouts = t.apply(cfg.timeouts);
+        }
         cfg
     }
 }

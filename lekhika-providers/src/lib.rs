@@ -42,6 +42,7 @@ mod openai;
 pub use catalog::{Catalog, CatalogError, ModelCategory, ModelInfo};
 pub use config::{
     ConfigError, MaxTokensField, OpenAiCompat, ProviderConfig, ProviderKind, ProviderRow,
+    TimeoutSecs,
 };
 pub use http::{RateLimits, RetryPolicy, Timeouts};
 #[cfg(feature = "openai")]

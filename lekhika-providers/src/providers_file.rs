@@ -18,6 +18,7 @@ pub const ROW_KEYS: &[&str] = &[
     "requests_per_minute",
     "tokens_per_minute",
     "fallback",
+    "timeouts",
 ];
 
 /// A providers file that cannot be used; fix the file (retrying cannot help).
@@ -149,6 +150,11 @@ mod tests {
             requests_per_minute: Some(1),
             tokens_per_minute: Some(1),
             fallback: vec![FallbackTarget::new("x", None)],
+            timeouts: Some(crate::config::TimeoutSecs {
+                connect: Some(5.0),
+                request: None,
+                read: Some(1200.0),
+            }),
         };
         let v = serde_json::to_value(&full).unwrap();
         for k in v.as_object().unwrap().keys() {
@@ -156,5 +162,33 @@ mod tests {
         }
         let back = parse_provider_rows(&format!("[{v}]")).unwrap();
         assert_eq!(back[0].fallback, full.fallback);
+        assert_eq!(back[0].timeouts, full.timeouts);
+    }
+
+    #[test]
+    fn timeouts_from_the_row_and_longer_defaults_for_local_servers() {
+        use std::time::Duration;
+        let rows = parse_provider_rows(
+            r#"[{"name": "openai", "api_key": "k"},
+                {"name": "llama", "kind": "openai", "base_url": "http://localhost:8080/v1"},
+                {"name": "lan", "kind": "openai", "base_url": "http://192.168.1.20:11434/v1"},
+                {"name": "slow", "kind": "openai", "base_url": "https://vllm.example.com/v1",
+                 "timeouts": {"read": 600, "request": 3600}}]"#,
+        )
+        .unwrap();
+        let t: Vec<_> = rows.iter().map(|r| r.to_config().timeouts).collect();
+        assert_eq!(t[0].read, Duration::from_secs(120), "a hosted API");
+        assert_eq!(t[1].read, Duration::from_secs(900), "this machine");
+        assert_eq!(t[1].request, Duration::from_secs(1800));
+        assert_eq!(t[2].read, Duration::from_secs(900), "the local network");
+        assert_eq!(t[3].read, Duration::from_secs(600), "as the row says");
+        assert_eq!(t[3].request, Duration::from_secs(3600));
+        assert_eq!(
+            t[3].connect,
+            Duration::from_secs(15),
+            "the rest keep the defaults"
+        );
+        let bad = parse_provider_rows(r#"[{"name": "x", "timeouts": {"reed": 5}}]"#).unwrap_err();
+        assert!(bad.to_string().contains("reed"), "{bad}");
     }
 }

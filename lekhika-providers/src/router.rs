@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use lekhika_core::provider::{
     DeltaSink, ImageRequest, ImageResponse, ModelProvider, ProviderError, ProviderErrorKind,
-    SpeechRequest, SpeechResponse, TextRequest, TextResponse,
+    ServedBy, SpeechRequest, SpeechResponse, TextRequest, TextResponse,
 };
 
 use crate::config::{ConfigError, ProviderConfig, ProviderKind, ProviderRow};
@@ -329,6 +329,10 @@ impl ModelProvider for ProviderSet {
                     if let Some(n) = self.fallback_notice(&req.provider, target, &err) {
                         r.notices.push(n);
                     }
+                    r.served_by = Some(ServedBy {
+                        provider: alt.provider.clone(),
+                        model: alt.model.clone(),
+                    });
                     return Ok(r);
                 }
                 Err(e) => err = e,
@@ -355,7 +359,13 @@ impl ModelProvider for ProviderSet {
                 alt.model = m.clone();
             }
             match client.generate_image(&alt).await {
-                Ok(r) => return Ok(r),
+                Ok(mut r) => {
+                    r.served_by = Some(ServedBy {
+                        provider: alt.provider.clone(),
+                        model: alt.model.clone(),
+                    });
+                    return Ok(r);
+                }
                 Err(e) => err = e,
             }
         }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use lekhika_core::wallet::Consumption;
 use lekhika_providers::{Catalog, ModelCategory};
 
 #[test]
@@ -53,4 +54,34 @@ fn host_rows_load_and_override() {
         2.0
     );
     assert!(Catalog::from_json(r#"{"models": [{"provider": "x"}]}"#).is_err());
+}
+
+#[test]
+fn speech_models_are_priced_per_character() {
+    let c = Catalog::default_catalog();
+    for (model, per_1k) in [
+        ("tts-1", 150.0),
+        ("tts-1-hd", 300.0),
+        ("gpt-4o-mini-tts", 150.0),
+    ] {
+        let m = c.get("openai", model).unwrap();
+        assert_eq!(m.category, ModelCategory::Audio, "{model}");
+        assert_eq!(m.per_1k_chars, Some(per_1k), "{model}");
+    }
+    // US$15 per million characters: a 4,096-character call costs 615 wallet tokens.
+    let prices = c.price_book();
+    let chars = |model: &str, n| {
+        prices
+            .get("openai", model)?
+            .charge(Consumption::Characters(n))
+    };
+    assert_eq!(chars("tts-1", 4096), Some(615));
+    assert_eq!(chars("gpt-5-mini", 10), None);
+    // Rows without the field still load.
+    let rows =
+        r#"[{"provider": "local", "model_id": "kokoro", "name": "Kokoro", "category": "audio"}]"#;
+    assert_eq!(
+        Catalog::from_json(rows).unwrap().models()[0].per_1k_chars,
+        None
+    );
 }

@@ -288,3 +288,79 @@ async fn a_stream_abandoned_with_done_and_no_finish_reason_is_cut_not_complete()
     assert!(e.is_retryable(), "the engine asks again");
     assert_eq!(deltas.concat(), "Once upon");
 }
+
+#[tokio::test]
+async fn a_stream_without_usage_is_counted_for_the_models_tokenizer_and_flagged() {
+    // llama-cpp-python sends no usage in streams: the reply's usage is
+    // Lekhika's estimate for the model family, and says so.
+    let prose = "The sea took what it wanted, and the town let it. ".repeat(40);
+    let reply = prose.clone();
+    let server = ScriptedServer::llama_cpp_python(move |_| Reply::text(reply.clone()));
+    let client = OpenAiClient::new(&engine_cfg(&server, "local")).unwrap();
+    let mut r = req("local", "smollm2-135m", "Write.");
+    r.stream = true;
+    let res = call(&client, &r).await.0.unwrap();
+    assert!(res.usage_estimated);
+    assert_eq!(
+        res.usage.output_tokens,
+        lekhika_core::tokens::count_tokens("smollm2-135m", &prose)
+    );
+    // ~4 characters per token, not the old 2-byte upper bound (2.2x too high).
+    let chars_per_token = prose.len() as f64 / res.usage.output_tokens as f64;
+    assert!((3.5..4.5).contains(&chars_per_token), "{chars_per_token}");
+    assert_eq!(
+        res.usage.input_tokens,
+        lekhika_core::tokens::prompt_tokens(&r)
+    );
+    // A server that reports usage is taken at its word.
+    let server = ScriptedServer::openai(|_| Reply::text("fine").usage(7, 3));
+    let client = OpenAiClient::new(&engine_cfg(&server, "real")).unwrap();
+    let res = call(&client, &req("real", "gpt-5", "x")).await.0.unwrap();
+    assert!(!res.usage_estimated);
+    assert_eq!((res.usage.input_tokens, res.usage.output_tokens), (7, 3));
+}
+
+#[tokio::test]
+async fn a_stream_closed_without_a_word_is_asked_once_without_streaming() {
+    // llama-cpp-python, when the prompt does not fit its context window:
+    // 200 and an empty stream; without streaming, the real reason.
+    let too_long = r#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, you requested 9041 tokens (9031 in the messages, 10 in the completion). Please reduce the length of the messages or completion.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
+    let server = ScriptedServer::openai(move |b| {
+        if b["stream"] == true {
+            Reply::sse("")
+        } else {
+            Reply::error(400, too_long)
+        }
+    });
+    let client = OpenAiClient::new(&engine_cfg(&server, "lcp")).unwrap();
+    let (res, _) = call(&client, &streaming(req("lcp", "m", "x"))).await;
+    let e = res.unwrap_err();
+    assert_eq!(
+        e.kind,
+        lekhika_core::provider::ProviderErrorKind::ContextTooLong,
+        "{e}"
+    );
+    assert!(e.message.contains("maximum context length is 8192"), "{e}");
+    assert!(!e.is_retryable(), "asking again cannot help: {e}");
+    let streamed: Vec<bool> = server
+        .requests()
+        .iter()
+        .map(|r| r.body["stream"] == true)
+        .collect();
+    assert_eq!(streamed, vec![true, false]);
+
+    // A server that only fails streams: the call is answered unstreamed,
+    // and the text still reaches the caller's sink.
+    let server = ScriptedServer::openai(|b| {
+        if b["stream"] == true {
+            Reply::sse("")
+        } else {
+            Reply::text("Once upon a time.")
+        }
+    });
+    let client = OpenAiClient::new(&engine_cfg(&server, "lcp")).unwrap();
+    let (res, deltas) = call(&client, &streaming(req("lcp", "m", "x"))).await;
+    assert_eq!(res.unwrap().text, "Once upon a time.");
+    assert_eq!(deltas.concat(), "Once upon a time.");
+    assert_eq!(server.request_count(), 2);
+}

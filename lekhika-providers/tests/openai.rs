@@ -346,6 +346,8 @@ async fn images_and_speech() {
             input: "Chapter one.".into(),
             voice: "alloy".into(),
             format: Some("mp3".into()),
+            instructions: None,
+            speed: None,
         })
         .await
         .unwrap();

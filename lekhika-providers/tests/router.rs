@@ -342,6 +342,8 @@ async fn speech_and_images_route_too() {
             input: "hi".into(),
             voice: "nova".into(),
             format: None,
+            instructions: None,
+            speed: None,
         })
         .await
         .unwrap();

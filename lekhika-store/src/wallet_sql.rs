@@ -9,6 +9,7 @@ pub(crate) fn kind_str(kind: LedgerKind) -> &'static str {
         LedgerKind::Reserve => "reserve",
         LedgerKind::Settle => "settle",
         LedgerKind::Release => "release",
+        LedgerKind::Reuse => "reuse",
     }
 }
 
@@ -18,6 +19,7 @@ pub(crate) fn parse_kind(s: &str) -> StoreResult<LedgerKind> {
         "reserve" => LedgerKind::Reserve,
         "settle" => LedgerKind::Settle,
         "release" => LedgerKind::Release,
+        "reuse" => LedgerKind::Reuse,
         other => {
             return Err(StoreError::backend(format!(
                 "unknown ledger kind `{other}` in store"

@@ -5,6 +5,7 @@
 //! layers over this crate.
 
 pub mod api;
+pub mod audiobook;
 pub mod book;
 mod error;
 pub mod manuscript;
@@ -16,6 +17,7 @@ pub use api::{
     ExecutionSummary, FlowDoc, FlowInfo, FlowNodeInfo, OpenSettings, RunRequest, RunSettings,
     DEFAULT_USER,
 };
+pub use audiobook::AUDIOBOOK;
 pub use book::ALL_FORMATS;
 pub use error::{LekhikaError, Result};
 pub use manuscript::{export_manuscript, read_manuscript, write_manuscript};

@@ -18,7 +18,6 @@ pub fn register(r: &mut Registry) {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// Single-variable template naming the compiled book, e.g. `{{nodes.book.output}}`.
     book: String,
@@ -37,8 +36,7 @@ pub struct ExportNode {
 
 impl ExportNode {
     fn build(spec: &NodeSpec) -> Result<Self, Vec<String>> {
-        let c: Config = serde_json::from_value(Value::Object(spec.config.clone()))
-            .map_err(|e| vec![format!("config: {e}")])?;
+        let c: Config = lekhika_core::node::builtin::parse_config(spec)?;
         let book = Template::parse(&c.book).map_err(|e| vec![format!("`book`: {e}")])?;
         let mut problems = Vec::new();
         for f in &c.formats {
@@ -106,8 +104,8 @@ impl Node for ExportNode {
         self.formats.clone()
     }
 
-    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
-        64
+    fn output_tokens(&self, _scope: &dyn EstimateScope) -> lekhika_core::node::TokenSpan {
+        lekhika_core::node::TokenSpan::exact(64)
     }
 }
 

@@ -12,6 +12,7 @@ use craft_common::*;
 use lekhika_core::store::ExecutionStatus;
 use lekhika_core::RunOptions;
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 
 fn text_words(v: &Value) -> usize {
     words(v.as_str().unwrap())
@@ -56,7 +57,12 @@ async fn run_novel(rig: &Rig, input: Value) -> String {
 async fn every_example_flow_loads() {
     let rig = rig(Script::default());
     let names = flow_names();
-    for n in ["novel.json", "nonfiction.json", "picture-book.json"] {
+    for n in [
+        "novel.json",
+        "nonfiction.json",
+        "picture-book.json",
+        "audiobook.json",
+    ] {
         assert!(names.contains(&n.to_string()), "missing {n}");
     }
     for name in &names {
@@ -65,11 +71,24 @@ async fn every_example_flow_loads() {
             .load(&flow(name), &RunOptions::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let kinds: Vec<&str> = f.nodes.iter().map(|n| n.kind.as_str()).collect();
-        assert_eq!(kinds.last(), Some(&"compile"), "{name} ends with compile");
+        // Books are compiled; the audiobook flow narrates a finished one.
+        let last = if name == "audiobook.json" {
+            "speech"
+        } else {
+            "compile"
+        };
+        assert_eq!(kinds.last(), Some(&last), "{name} ends with {last}");
         for (p, m) in f.nodes.iter().flat_map(|n| n.node.models()) {
             assert_eq!(p, "openai", "{name}");
             assert!(
-                ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-image-1"].contains(&m.as_str()),
+                [
+                    "gpt-5",
+                    "gpt-5-mini",
+                    "gpt-5-nano",
+                    "gpt-image-1",
+                    "gpt-4o-mini-tts"
+                ]
+                .contains(&m.as_str()),
                 "{name}: {m}"
             );
         }
@@ -192,8 +211,12 @@ async fn replies_cut_at_400_words_still_yield_chapters_within_budget() {
             (1275..=1950).contains(&delivered),
             "chapter {k}: {delivered}"
         );
-        assert_eq!(m["length_passes"], 1, "one expansion of the 900-word draft");
-        assert!(m["continuations"].as_u64().unwrap() >= 5, "{m}");
+        assert_eq!(
+            m["length_appends"], 1,
+            "the 900-word draft grown by one continuation"
+        );
+        assert_eq!(m["length_passes"], 0, "{m}");
+        assert!(m["continuations"].as_u64().unwrap() >= 3, "{m}");
         assert!(m["length_score"].as_f64().unwrap() >= 99.0, "{m}");
         assert_eq!(m["length_within_budget"], true);
         let text = r.output.as_str().unwrap();
@@ -328,6 +351,259 @@ async fn writer_prompt_size_stays_flat_across_a_40_chapter_book() {
     }
     let codex = &rig.results(&id).await[&("codex".to_string(), None)];
     assert_eq!(codex.metrics["entries_per_chapter"], json!(vec![3; 40]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chapter_that_says_one_sentence_90_times_is_rewritten_and_reported() {
+    let rig = rig(Script {
+        loop_chapter: Some(2),
+        ..Script::default()
+    });
+    let id = run_novel(&rig, novel_input(3, 600)).await;
+    let drafted = rig.output(&id, "write").await;
+    assert_eq!(
+        drafted[1].as_str().unwrap().matches(LOOP_SENTENCE).count(),
+        90,
+        "the draft loops"
+    );
+    let polish = rig.output(&id, "polish").await;
+    assert_eq!(polish["rewritten"], json!([2]));
+    let hits = polish["report"][0]["hits"].as_array().unwrap();
+    assert_eq!(polish["report"][0]["chapter"], 2);
+    assert!(
+        hits[0]
+            .as_str()
+            .unwrap()
+            .contains("\"the bell rang over the empty square\" occurs 90 times"),
+        "{hits:?}"
+    );
+    assert_eq!(polish["remaining"], json!([]));
+    let m = &rig.results(&id).await[&("polish".to_string(), None)].metrics;
+    assert_eq!(m["degenerate"], json!([2]));
+    // Only chapter 2 was rewritten, told what to fix.
+    let rewrites: Vec<String> = rig
+        .requests_of("novelist")
+        .into_iter()
+        .map(|r| turns(&r.body)[0].1.clone())
+        .filter(|t| t.starts_with("Here is chapter"))
+        .collect();
+    assert_eq!(rewrites.len(), 1);
+    assert!(
+        rewrites[0].starts_with("Here is chapter 2") && rewrites[0].contains("occurs 90 times")
+    );
+    let book = rig.output(&id, "book").await;
+    let ch2 = book["chapters"][1]["content"].as_str().unwrap();
+    assert_eq!(ch2.matches(LOOP_SENTENCE).count(), 0, "{ch2}");
+    assert!(ch2.starts_with("Mara is in City2.") && ch2.ends_with("Mara ends in City3."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_replies_short_plans_and_off_scale_scores_are_sent_back_on_the_novel_flow() {
+    use std::sync::atomic::AtomicBool;
+    let rig = rig(Script {
+        empty_style_once: Arc::new(AtomicBool::new(true)),
+        short_plan_once: Arc::new(AtomicBool::new(true)),
+        review_scores: Arc::new(Mutex::new(vec![2014.0])),
+        ..Script::default()
+    });
+    let id = run_novel(&rig, novel_input(3, 300)).await;
+    // The empty style guide was asked again with feedback; the writers got the real one.
+    let style = rig.requests_of("style analyst");
+    assert_eq!(style.len(), 2);
+    assert!(turns(&style[1].body)[0].1.contains("the reply was empty"));
+    assert!(rig
+        .output(&id, "style")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("VOICE-MARKER"));
+    // The 1-chapter plan was regenerated, told the count; the book has 3 chapters.
+    let plans = rig.requests_of("book architect");
+    assert_eq!(plans.len(), 2);
+    assert!(
+        turns(&plans[1].body)[0]
+            .1
+            .contains("output.chapters must have exactly 3 items, has 1"),
+        "{:?}",
+        turns(&plans[1].body)
+    );
+    let schema = &plans[0].body["response_format"]["json_schema"]["schema"];
+    assert_eq!(schema["properties"]["chapters"]["minItems"], 3, "{schema}");
+    assert_eq!(
+        rig.output(&id, "book").await["chapters"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // The reviewer's 2014 was rejected and asked again; the 9 that followed passed.
+    let results = rig.results(&id).await;
+    let scores: Vec<Value> = (0..3u32)
+        .map(|k| results[&("write".to_string(), Some(k))].metrics["review_scores"].clone())
+        .collect();
+    assert!(scores.iter().all(|s| s == &json!([9.0])), "{scores:?}");
+    let reviews = rig.requests_of("fiction editor");
+    assert_eq!(reviews.len(), 4, "three chapters, one asked twice");
+    assert_eq!(
+        reviews
+            .iter()
+            .filter(|r| turns(&r.body)[0]
+                .1
+                .contains("2014, outside the scale 1 to 10"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_run_of_the_novel_costs_about_the_expected_estimate_and_less_than_the_worst() {
+    for (chapters, words) in [(3, 1200), (8, 2500)] {
+        let rig = rig(Script::default());
+        let input = novel_input(chapters, words);
+        let est = rig
+            .engine
+            .estimate(&flow("novel.json"), &input, &RunOptions::default())
+            .unwrap();
+        assert!(est.missing_prices.is_empty(), "{:?}", est.missing_prices);
+        let id = run_novel(&rig, input).await;
+        let real = rig.engine.report(OWNER, &id).await.unwrap();
+        let (e, w, r) = (
+            est.expected.cost as f64,
+            est.worst.cost as f64,
+            real.cost as f64,
+        );
+        eprintln!(
+            "novel {chapters}x{words}: real cost {r} ({} calls), expected {e} ({} calls), worst {w} ({} calls); real/expected {:.2}, worst/expected {:.1}",
+            real.calls, est.expected.calls, est.worst.calls, r / e, w / e
+        );
+        assert!(r >= e / 2.0 && r <= e * 2.0, "real {r} vs expected {e}");
+        assert!(r < w, "real {r} vs worst {w}");
+        assert!(w <= e * 20.0, "worst {w} vs expected {e}");
+    }
+}
+
+/// Issue 20: run the novel with `chapters` of `words`, then check every
+/// chapter's length score and the book's share of the asked words.
+async fn novel_lengths(
+    script: Script,
+    chapters: u64,
+    words_each: u64,
+) -> (Rig, String, Vec<f64>, f64) {
+    let rig = rig(script);
+    let id = run_novel(&rig, novel_input(chapters, words_each)).await;
+    let results = rig.results(&id).await;
+    let scores: Vec<f64> = (0..chapters as u32)
+        .map(|k| {
+            results[&("write".to_string(), Some(k))].metrics["length_score"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    let book = rig.output(&id, "book").await;
+    let total: usize = book["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| words(c["content"].as_str().unwrap()))
+        .sum();
+    let share = total as f64 / (chapters * words_each) as f64;
+    eprintln!(
+        "{chapters} x {words_each} words: scores {scores:?}, book {total} words = {:.0} %",
+        share * 100.0
+    );
+    (rig, id, scores, share)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_stops_at_300_words_still_writes_1200_word_chapters() {
+    let (rig, id, scores, share) = novel_lengths(
+        Script {
+            max_reply_words: Some(300),
+            ..Script::default()
+        },
+        4,
+        1200,
+    )
+    .await;
+    assert!(scores.iter().all(|s| *s >= 90.0), "{scores:?}");
+    assert!((0.85..=1.15).contains(&share), "{share}");
+    // The run's report gives the book's mean and minimum.
+    let report = rig.engine.report(OWNER, &id).await.unwrap();
+    let l = report.length.unwrap();
+    assert_eq!(l.chapters, 4);
+    assert!(l.mean >= 90.0 && l.min >= 90.0, "{l:?}");
+    let results = rig.results(&id).await;
+    for k in 0..4u32 {
+        let r = &results[&("write".to_string(), Some(k))];
+        assert!(
+            r.metrics["length_appends"].as_u64().unwrap() >= 3,
+            "{}",
+            r.metrics
+        );
+        let text = r.output.as_str().unwrap();
+        assert!(
+            text.starts_with(&format!("Mara is in City{}.", k + 1)),
+            "opens where planned"
+        );
+        assert!(
+            text.ends_with(&format!("Mara ends in City{}.", k + 2)),
+            "ends where planned"
+        );
+    }
+    // Prompts stay flat: an append shows the end of the text so far, never all of it.
+    let appends: Vec<usize> = rig
+        .requests_of("novelist")
+        .iter()
+        .filter_map(|r| {
+            let t = turns(&r.body);
+            (t.len() == 3 && t[2].1.contains("Continue it from exactly where it stops"))
+                .then(|| t[1].1.split_whitespace().count())
+        })
+        .collect();
+    assert!(appends.len() >= 12, "{}", appends.len());
+    assert!(appends.iter().all(|w| *w <= 401), "{appends:?}");
+    // The chapters are continuous prose: no passage repeats inside one.
+    let polish = rig.output(&id, "polish").await;
+    assert_eq!(polish["rewritten"], json!([]), "{polish}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_stops_at_2000_words_still_writes_5000_word_chapters() {
+    let (_, _, scores, share) = novel_lengths(
+        Script {
+            max_reply_words: Some(2000),
+            ..Script::default()
+        },
+        4,
+        5000,
+    )
+    .await;
+    assert!(scores.iter().all(|s| *s >= 90.0), "{scores:?}");
+    assert!((0.85..=1.15).contains(&share), "{share}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_writes_three_times_the_budget_is_tightened_to_it() {
+    let (rig, id, scores, share) = novel_lengths(
+        Script {
+            overwrite: Some(3.0),
+            ..Script::default()
+        },
+        4,
+        1200,
+    )
+    .await;
+    assert!(share <= 1.3, "{share}");
+    assert!(scores.iter().all(|s| *s >= 90.0), "{scores:?}");
+    let results = rig.results(&id).await;
+    for k in 0..4u32 {
+        let m = &results[&("write".to_string(), Some(k))].metrics;
+        assert!(m["delivered_words"].as_u64().unwrap() <= 1560, "{m}");
+        assert_eq!(
+            m["length_passes"], 1,
+            "one tighten pass aimed at a third: {m}"
+        );
+    }
 }
 
 fn review_flow(threshold: f64, max_revisions: u32, min_improvement: f64) -> Value {

@@ -28,7 +28,8 @@ impl Lekhika {
             .map_err(js)
     }
 
-    /// Render the book to `formats` (pdf, epub, docx, html, md; default all).
+    /// Render the book to `formats` (pdf, epub, docx, html, md, audiobook;
+    /// default: all the flow makes).
     /// `options`: trim, font_size_pt, margins_mm, chapters_on_recto, labels
     /// (default: the flow's export node's). Also stored as artifacts.
     #[napi]

@@ -162,6 +162,20 @@ impl Lekhika {
         Ok(to_json(&v))
     }
 
+    /// The replies the user's later runs with `reuse` can be served from.
+    #[napi]
+    pub async fn reuse_stats(&self, user: String) -> napi::Result<Value> {
+        let v = self.inner.reuse_stats(&user).await.map_err(js)?;
+        Ok(to_json(&v))
+    }
+
+    /// Forget the user's reusable replies; how many were reusable.
+    #[napi]
+    pub async fn clear_reuse(&self, user: String) -> napi::Result<i64> {
+        let n = self.inner.clear_reuse(&user).await.map_err(js)?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+
     /// Every live runner lease in the store, across tenants (ids and times).
     #[napi]
     pub async fn runners(&self) -> napi::Result<Value> {

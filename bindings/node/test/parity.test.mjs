@@ -90,6 +90,8 @@ test('interfaces match the data', async () => {
   const est = lk.estimate(bookFlow(), { title: 'T' })
   conforms('Estimate', est)
   conforms('NodeEstimate', est.nodes[0])
+  conforms('NodeFigures', est.nodes[0].expected)
+  conforms('Figures', est.worst)
   await lk.putTierPolicy({ level: 'pro', monthly_allocation: 0, per_execution_limit: null, features: { allowed_models: null } })
   conforms('TierPolicy', await lk.tierPolicy('pro'))
   conforms('Wallet', await lk.grant('ana', 100000, 'g'))

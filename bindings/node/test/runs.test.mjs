@@ -119,3 +119,24 @@ test('an onEvent callback that throws stops the run and rejects', async () => {
     await slow.close()
   }
 })
+
+test('reuse serves a second identical run without asking; clearReuse forgets', async () => {
+  const { lk } = await openOn(server)
+  const before = server.requests.length
+  await lk.run(bookFlow({ chapters: 2 }), { title: 'Again' }, { reuse: true })
+  const asked = server.requests.length - before
+  assert.equal(asked, 3)
+  const second = await lk.run(bookFlow({ chapters: 2 }), { title: 'Again' }, { reuse: true })
+  assert.equal(server.requests.length - before, asked, 'nothing asked the second time')
+  const report = await lk.report(second.execution_id)
+  assert.equal(report.reused_calls, 3)
+  assert.equal(report.requests, 0)
+  assert.equal((await lk.settings(second.execution_id)).reuse, true)
+  const stats = await lk.reuseStats()
+  assert.equal(stats.replies, 3)
+  assert.equal(stats.reused, 3)
+  assert.equal((await lk.reuseStats({ user: 'bo' })).replies, 0)
+  assert.equal(await lk.clearReuse(), 3)
+  await lk.run(bookFlow({ chapters: 2 }), { title: 'Again' }, { reuse: true })
+  assert.equal(server.requests.length - before, asked + 3, 'asked again after clearReuse')
+})

@@ -55,8 +55,10 @@ impl ExportedFile {
     }
 }
 
+/// The formats asked for; none: all the flow makes (the five documents of
+/// a `compile` node, the `audiobook` of a `speech` node).
 fn formats(f: Option<Vec<String>>) -> Vec<String> {
-    f.unwrap_or_else(|| lekhika::ALL_FORMATS.iter().map(|s| s.to_string()).collect())
+    f.unwrap_or_default()
 }
 
 pub async fn export(

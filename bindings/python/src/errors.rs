@@ -218,9 +218,9 @@ pub fn from_lekhika(e: Lk) -> PyErr {
     let err = match e {
         Lk::Engine(e) => from_engine(e),
         Lk::Store(e) => from_store(e),
-        Lk::StoreOpen { cause, .. } => {
-            with_attrs(store_open(&e.to_string()), |_, v| v.setattr("reason", cause))
-        }
+        Lk::StoreOpen { cause, .. } => with_attrs(store_open(&e.to_string()), |_, v| {
+            v.setattr("reason", cause)
+        }),
         Lk::Export(m) => ExportError::new_err(format!("export failed: {m}")),
         Lk::Io(m) => ExportError::new_err(m),
         Lk::Config(m) | Lk::NoBook(m) | Lk::InvalidArgument(m) => ConfigError::new_err(m),
@@ -304,7 +304,7 @@ pub fn from_outcome(py: Python<'_>, outcome: &RunOutcome) -> Option<PyErr> {
         },
         ExecutionStatus::Failed => {
             let code = failure.map(|f| f.code.as_str()).unwrap_or(reason);
-            if code == "provider_error" {
+            if code == "provider_error" || code == "content_blocked" {
                 ProviderError::new_err(msg)
             } else {
                 RunFailed::new_err(msg)

@@ -89,6 +89,8 @@ def test_typed_dicts_match_the_data(server: OpenAIServer, providers: List[Dict[s
         est = lk.estimate(book_flow(), {"title": "T", "chapters": 2})
         conforms("Estimate", est)
         conforms("NodeEstimate", est["nodes"][0])
+        conforms("NodeFigures", est["nodes"][0]["expected"])
+        conforms("Figures", est["worst"])
 
         await lk.put_tier_policy({"level": "pro", "monthly_allocation": 0, "per_execution_limit": None,
                                   "features": {"allowed_models": None}})

@@ -181,3 +181,29 @@ def test_models_per_node(server: OpenAIServer, providers: List[Dict[str, Any]]) 
         lk.run_blocking(book_flow(), {"title": "Rivers"}, models={"ghost": {"model": "x"}})
     with pytest.raises(lekhika.ConfigError, match="run option `models`: unknown field `modle`"):
         lk.run_blocking(book_flow(), {"title": "Rivers"}, models={"outline": {"modle": "x"}})
+
+
+def test_reuse_serves_a_second_identical_run_without_asking(
+    server: OpenAIServer, providers: List[Dict[str, Any]]
+) -> None:
+    async def main() -> None:
+        lk = await lekhika.open("sqlite::memory:", providers=providers)
+        first = await lk.run(book_flow(), {"title": "Rivers", "chapters": 2}, reuse=True)
+        asked = len(server.requests)
+        assert asked == 3
+        second = await lk.run(book_flow(), {"title": "Rivers", "chapters": 2}, reuse=True)
+        assert len(server.requests) == asked, "nothing asked the second time"
+        assert second.usage == {"input_tokens": 0, "output_tokens": 0}
+        report = await lk.report(second.execution_id)
+        assert report["reused_calls"] == 3 and report["requests"] == 0
+        assert (await lk.settings(second.execution_id))["reuse"] is True
+        stats = await lk.reuse_stats()
+        assert stats["replies"] == 3 and stats["reused"] == 3
+        # Another user gets nothing of it.
+        assert (await lk.reuse_stats(user="bo"))["replies"] == 0
+        assert await lk.clear_reuse() == 3
+        await lk.run(book_flow(), {"title": "Rivers", "chapters": 2}, reuse=True)
+        assert len(server.requests) == asked + 3, "asked again after clear_reuse"
+        assert first.execution_id != second.execution_id
+
+    asyncio.run(main())

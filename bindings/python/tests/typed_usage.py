@@ -15,7 +15,7 @@ async def write(flow_path: str) -> Optional[bytes]:
     info = lk.validate(flow)
     ids: List[str] = [n["id"] for n in info["nodes"]]
     est = lk.estimate(flow, {"title": "T"}, provider="openai")
-    cost: int = est["cost"]
+    cost: int = est["worst"]["cost"]
     run: lekhika.Run = await lk.start(flow, {"title": "T"}, user="ana", max_concurrency=2)
     async for event in run:
         if event["type"] == "token_delta":

@@ -41,6 +41,10 @@ function runOptions(body) {
     }
     out.max_concurrency = o.maxConcurrency
   }
+  if (o.reuse !== undefined) {
+    if (typeof o.reuse !== 'boolean') throw new HttpError(400, 'invalid_body', '`options.reuse` must be a boolean')
+    out.reuse = o.reuse
+  }
   out.engine_id = str(body.userEngineId, 'userEngineId')
   // The frontend's own id becomes the execution's id: it survives worker
   // restarts and works on every worker sharing the store.

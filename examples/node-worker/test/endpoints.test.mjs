@@ -130,3 +130,20 @@ test('POST /regenerate re-runs a node with the prompt', async () => {
   assert.equal(bad.status, 400)
   assert.equal(bad.body.error.code, 'unknown_node')
 })
+
+test('options.reuse serves a second identical book from the first at no request', async () => {
+  const flow = bookFlow({ chapters: 2 })
+  const body = (extra) => executeBody(flow, { userId: 'reuser', inputs: { title: 'Reused Book' }, ...extra })
+  const before = provider.requests.length
+  const first = await call(w, 'POST', '/execute', { body: body({ options: { reuse: true } }) })
+  assert.equal(first.status, 202)
+  await waitStatus(w, first.body.executionId, ['completed'])
+  assert.equal(provider.requests.length - before, 3)
+  const second = await call(w, 'POST', '/execute', { body: body({ options: { reuse: true } }) })
+  const done = await waitStatus(w, second.body.executionId, ['completed'])
+  assert.equal(provider.requests.length - before, 3, 'nothing asked the second time')
+  assert.equal(done.usage.inputTokens, 0)
+  const bad = await call(w, 'POST', '/execute', { body: body({ options: { reuse: 'yes' } }) })
+  assert.equal(bad.status, 400)
+  assert.match(bad.body.error.message, /options.reuse/)
+})

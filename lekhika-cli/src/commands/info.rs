@@ -37,22 +37,63 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
         r.nodes_done, r.nodes_total, r.epoch
     );
     println!(
-        "tokens    {} in, {} out; cost {} ({} model calls)",
-        r.usage.input_tokens, r.usage.output_tokens, r.cost, r.calls
+        "tokens    {} in, {} out; cost {}",
+        r.usage.input_tokens, r.usage.output_tokens, r.cost
     );
+    println!(
+        "calls     {} model replies from {} HTTP requests ({} retried, failed or given up)",
+        r.calls, r.requests, r.retries
+    );
+    if r.reused_calls > 0 {
+        println!(
+            "reused    {} replies served from earlier runs (--reuse): no request, no charge ({} in, {} out not asked again)",
+            r.reused_calls, r.reused_usage.input_tokens, r.reused_usage.output_tokens
+        );
+    }
+    if r.usage_estimated.total() > 0 {
+        println!(
+            "          of which estimated: {} in, {} out (the server reported no usage, or the call was abandoned)",
+            r.usage_estimated.input_tokens, r.usage_estimated.output_tokens
+        );
+    }
+    if let Some(l) = &r.length {
+        println!(
+            "length    score {:.1} on average, {:.1} at least, over {} chapters (LongWriter's length score)",
+            l.mean, l.min, l.chapters
+        );
+    }
+    if r.abandoned_calls > 0 {
+        println!(
+            "          {} calls abandoned mid-reply (cut and retried, or stopped): their tokens are counted, not charged",
+            r.abandoned_calls
+        );
+    }
     println!();
     println!(
-        "{:<22} {:>9} {:>9} {:>9} {:>7} {:>8}  model / notes",
-        "node", "seconds", "in", "out", "cost", "attempts"
+        "{:<22} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8}  models / notes",
+        "node", "seconds", "in", "out", "cost", "attempts", "requests"
     );
     for n in &r.nodes {
         let name = match n.item {
             Some(i) => format!("{}[{}]", n.node, i + 1),
             None => n.node.clone(),
         };
-        let mut notes = match (&n.provider, &n.model) {
-            (Some(p), Some(m)) => format!("{p}/{m}"),
-            _ => String::new(),
+        // The models that answered this node's calls (a writer and its
+        // reviewer are different models), else the one it is set to.
+        let mut notes = if n.models.is_empty() {
+            match (&n.provider, &n.model) {
+                (Some(p), Some(m)) => format!("{p}/{m}"),
+                _ => String::new(),
+            }
+        } else {
+            n.models
+                .iter()
+                .map(|u| match u.calls {
+                    1 => format!("{}/{}", u.provider, u.model),
+                    c => format!("{}/{} ×{c}", u.provider, u.model),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         if let Some(w) = n.metrics.get("words").and_then(|v| v.as_u64()) {
             notes.push_str(&format!("  {w} words"));
@@ -61,26 +102,33 @@ pub async fn status(common: &Common, id: &str, json: bool) -> CliResult<()> {
             notes.push_str(&format!("  length score {ls:.0}"));
         }
         println!(
-            "{:<22} {:>9.2} {:>9} {:>9} {:>7} {:>8}  {}",
+            "{:<22} {:>9.2} {:>9} {:>9} {:>7} {:>8} {:>8}  {}",
             name,
             n.duration_ms as f64 / 1000.0,
             n.usage.input_tokens,
             n.usage.output_tokens,
             n.cost,
             n.attempts,
+            n.requests,
             notes
         );
     }
     if !r.providers.is_empty() {
         println!();
         println!(
-            "{:<22} {:>9} {:>9} {:>9} {:>7}",
-            "provider", "calls", "in", "out", "cost"
+            "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+            "provider", "calls", "requests", "retries", "in", "out", "cost"
         );
         for (p, t) in &r.providers {
             println!(
-                "{:<22} {:>9} {:>9} {:>9} {:>7}",
-                p, t.calls, t.usage.input_tokens, t.usage.output_tokens, t.cost
+                "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+                p,
+                t.calls,
+                t.requests,
+                t.retries,
+                t.usage.input_tokens,
+                t.usage.output_tokens,
+                t.cost
             );
         }
     }
@@ -96,6 +144,9 @@ pub async fn validate(common: &Common, flow: &Path) -> CliResult<()> {
         flow.display(),
         f.nodes.len()
     );
+    for w in &f.warnings {
+        eprintln!("warning: {w}");
+    }
     if !f.inputs.is_empty() {
         println!("inputs:");
         for field in &f.inputs {
@@ -136,23 +187,34 @@ pub fn print_estimate(est: &Estimate, json: bool) -> CliResult<()> {
         return Ok(());
     }
     println!(
-        "{:<20} {:<32} {:>7} {:>12} {:>12} {:>10}",
-        "node", "model", "calls", "in (max)", "out (max)", "cost"
+        "{:<20} {:<28} {:>6} {:>11} {:>11} {:>9}   {:>6} {:>11} {:>9}",
+        "node", "model", "calls", "in", "out", "cost", "calls", "in (worst)", "cost"
     );
+    let cost = |c: Option<i64>| c.map_or("no price".to_string(), |c| c.to_string());
     for n in &est.nodes {
         println!(
-            "{:<20} {:<32} {:>7} {:>12} {:>12} {:>10}",
+            "{:<20} {:<28} {:>6} {:>11} {:>11} {:>9}   {:>6} {:>11} {:>9}",
             n.node,
             format!("{}/{}", n.provider, n.model),
-            n.calls,
-            n.input_tokens,
-            n.output_tokens,
-            n.cost.map_or("no price".to_string(), |c| c.to_string())
+            n.expected.calls,
+            n.expected.input_tokens,
+            n.expected.output_tokens,
+            cost(n.expected.cost),
+            n.worst.calls,
+            n.worst.input_tokens,
+            cost(n.worst.cost),
         );
     }
     println!(
-        "worst case: {} input + {} output tokens, wallet cost {}",
-        est.input_tokens, est.output_tokens, est.cost
+        "expected:   {} calls, {} input + {} output tokens, wallet cost {}",
+        est.expected.calls,
+        est.expected.input_tokens,
+        est.expected.output_tokens,
+        est.expected.cost
+    );
+    println!(
+        "worst case: {} calls, {} input + {} output tokens, wallet cost {} (every loop at its limit)",
+        est.worst.calls, est.worst.input_tokens, est.worst.output_tokens, est.worst.cost
     );
     if !est.missing_prices.is_empty() {
         println!(

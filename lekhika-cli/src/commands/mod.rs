@@ -1,3 +1,4 @@
+pub mod cache;
 pub mod fleet;
 pub mod info;
 pub mod run;

@@ -10,17 +10,20 @@ use lekhika_core::{RunHandle, RunOutcome};
 use serde_json::{json, Value};
 
 use crate::args::{Follow, RunArgs};
-use crate::error::{CliError, CliResult, AWAITING_APPROVAL, OUT_OF_TOKENS, PROVIDER, STOPPED};
+use crate::error::{
+    CliError, CliResult, AWAITING_APPROVAL, CONTENT_BLOCKED, NODE_FAILED, OUT_OF_TOKENS, PROVIDER,
+    STOPPED,
+};
 use crate::progress::Progress;
 use crate::setup::{run_settings, setup, Setup};
 use crate::{commands::info::print_estimate, inputs};
-use lekhika::ALL_FORMATS;
 
 /// The run `run` and `submit` ask for: flow, inputs, models, concurrency,
 /// and where the book goes (kept in the run's host settings).
 pub fn request(args: &RunArgs, s: &Setup) -> CliResult<RunRequest> {
     let settings = RunSettings {
         max_concurrency: args.max_concurrency,
+        reuse: args.reuse,
         host: json!({
             "out": args.follow.out.clone().map(|p| p.to_string_lossy().into_owned()),
             "formats": args.follow.formats.clone(),
@@ -100,7 +103,8 @@ async fn finish_book(s: &Setup, id: &str, f: &Follow) -> CliResult<()> {
 }
 
 /// Where a run's book goes: the flags, else the run's own choice, else
-/// `./out` in every format.
+/// `./out` in every format the flow makes (no formats: the documents of
+/// a `compile` node, the audiobook of a `speech` node).
 pub(crate) async fn book_target(
     lk: &lekhika::Lekhika,
     user: &str,
@@ -121,7 +125,7 @@ pub(crate) async fn book_target(
                 .ok()
                 .flatten()
         })
-        .unwrap_or_else(|| ALL_FORMATS.iter().map(|s| s.to_string()).collect());
+        .unwrap_or_default();
     Ok((out, formats))
 }
 
@@ -234,21 +238,54 @@ async fn conclude(s: &Setup, o: &RunOutcome, f: &Follow) -> CliResult<()> {
                 println!("{id}");
             }
             let msg = o.message.clone().unwrap_or_default();
-            Err(match (status, o.reason.as_deref()) {
-                (ExecutionStatus::Stopped, _) => CliError::new(STOPPED, format!("stopped; continue with `lekhika resume {id}`")),
+            let again = &s.again;
+            let node = o.node.clone().unwrap_or_default();
+            let code = o
+                .failure
+                .as_ref()
+                .map(|f| f.code.as_str())
+                .or(o.reason.as_deref());
+            Err(match (status, code) {
+                (ExecutionStatus::Stopped, _) => CliError::new(
+                    STOPPED,
+                    format!("stopped; continue with `lekhika resume {id}{again}`"),
+                ),
                 (ExecutionStatus::Paused, Some("awaiting_approval")) => CliError::new(
                     AWAITING_APPROVAL,
                     format!(
-                        "{msg}\napprove with `lekhika approve {id} {node}` (or --edit FILE), or `lekhika reject {id} {node} --instruction TEXT`",
-                        node = o.node.clone().unwrap_or_default()
+                        "{msg}\napprove with `lekhika approve {id} {node}{again}` (or --edit FILE), \
+                         or `lekhika reject {id} {node}{again} --instruction TEXT`"
                     ),
                 ),
                 (ExecutionStatus::Paused, _) => CliError::new(
                     OUT_OF_TOKENS,
-                    format!("{msg}\nadd tokens with `lekhika wallet grant {} AMOUNT`, then `lekhika resume {id}`", s.user),
+                    format!(
+                        "{msg}\nadd tokens with `lekhika wallet grant {} AMOUNT{again}`, then `lekhika resume {id}{again}`",
+                        s.user
+                    ),
                 ),
-                (_, Some("provider_error")) => CliError::new(PROVIDER, format!("{msg}\nresume with `lekhika resume {id}`")),
-                _ => CliError::other(format!("{msg}\nresume with `lekhika resume {id}`")),
+                (_, Some("content_blocked")) => CliError::new(
+                    CONTENT_BLOCKED,
+                    format!(
+                        "{msg}\nthe provider blocked this content, and resuming would ask the same again: \
+                         change the prompt (`lekhika regenerate {id} {node}{again} --instruction TEXT`) \
+                         or run the flow with another provider for it (`--node-provider {node}=NAME`)"
+                    ),
+                ),
+                (_, Some("provider_error")) => CliError::new(
+                    PROVIDER,
+                    format!("{msg}\nresume with `lekhika resume {id}{again}`"),
+                ),
+                (_, Some("invalid_output" | "node_failed" | "template_error" | "timeout")) => {
+                    CliError::new(
+                        NODE_FAILED,
+                        format!(
+                            "{msg}\nstep `{node}` failed; see `lekhika status {id}{again}`, then \
+                             `lekhika regenerate {id} {node}{again} [--instruction TEXT]` or `lekhika resume {id}{again}`"
+                        ),
+                    )
+                }
+                _ => CliError::other(format!("{msg}\nresume with `lekhika resume {id}{again}`")),
             })
         }
     }

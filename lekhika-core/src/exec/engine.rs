@@ -507,6 +507,8 @@ impl Engine {
         if let Some(i) = instruction {
             options.instructions.insert(node.to_string(), i.to_string());
         }
+        // A regenerated node wants a new reply, never an earlier run's.
+        options.ask_anew.insert(node.to_string());
         self.inner
             .store
             .remove_node_results(owner, id, &ids)
@@ -613,9 +615,18 @@ impl Engine {
         }
         let mut missing: Vec<String> = Vec::new();
         for n in &flow.nodes {
-            for (p, m) in n.node.models() {
-                let name = format!("{p}/{m}");
-                if self.inner.prices.get(&p, &m).is_none() && !missing.contains(&name) {
+            for (p, m, kind) in n.node.model_calls() {
+                let priced = self.inner.prices.get(&p, &m).map(|price| match kind {
+                    crate::store::CallKind::Text => true,
+                    crate::store::CallKind::Image => price.per_image.is_some(),
+                    crate::store::CallKind::Speech => price.per_1k_chars.is_some(),
+                });
+                let name = match priced {
+                    Some(true) => continue,
+                    None => format!("{p}/{m}"),
+                    Some(false) => format!("{p}/{m} (no {} price)", kind.unit_name()),
+                };
+                if !missing.contains(&name) {
                     missing.push(name);
                 }
             }

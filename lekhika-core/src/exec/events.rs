@@ -91,6 +91,17 @@ pub enum EventKind {
         usage: Usage,
         cost: i64,
     },
+    /// A call served from the same user's earlier run (`--reuse`): no
+    /// request, no charge. `usage` is what the reply took when it was asked.
+    CallReused {
+        node: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<u32>,
+        kind: String,
+        /// The execution that paid for the reply.
+        from_execution: String,
+        usage: Usage,
+    },
     /// A provider client changed how it asks to get a reply (a server
     /// refused a request feature, or a fallback provider answered); said
     /// once, on the call where it happened.

@@ -28,6 +28,9 @@ use crate::store::{CallKind, CallRecord, NodeKey};
 pub(crate) struct JournalScope {
     pub key: NodeKey,
     pub salt: String,
+    /// Its calls must be asked anew, never reused from earlier runs: an
+    /// attempt regenerated after invalid output (generation > 0).
+    pub fresh: bool,
 }
 
 impl JournalScope {
@@ -36,6 +39,7 @@ impl JournalScope {
         Self {
             key,
             salt: format!("g{generation}"),
+            fresh: generation > 0,
         }
     }
 
@@ -44,6 +48,7 @@ impl JournalScope {
         Self {
             key: self.key.clone(),
             salt: format!("{}/n{n}", self.salt),
+            fresh: self.fresh,
         }
     }
 
@@ -52,6 +57,7 @@ impl JournalScope {
         Self {
             key: self.key.clone(),
             salt: format!("{}/j{pos}/g{generation}", self.salt),
+            fresh: self.fresh || generation > 0,
         }
     }
 }
@@ -146,7 +152,7 @@ impl Journal {
 
     fn add(&self, call: CallRecord) {
         if let Ok(mut t) = self.totals.lock() {
-            t.0.add(call.usage);
+            t.0.add(call.spent());
             t.1 = t.1.saturating_add(call.cost);
         }
         if let Ok(mut m) = self.units.lock() {
@@ -166,7 +172,7 @@ impl Journal {
         if let Ok(m) = self.units.lock() {
             if let Some(u) = m.get(unit) {
                 for c in u.by_request.values() {
-                    t.0.add(c.usage);
+                    t.0.add(c.spent());
                     t.1 = t.1.saturating_add(c.cost);
                 }
             }

@@ -150,6 +150,8 @@ async fn prepare(inner: &Arc<EngineInner>, spec: LaunchSpec) -> Result<RunHandle
         artifacts: inner.artifacts.clone(),
         fence,
         instructions: options.instructions.clone().into_iter().collect(),
+        reuse: options.reuse,
+        ask_anew: options.ask_anew.iter().cloned().collect(),
         approvals: options.approvals.clone().into_iter().collect(),
         items: Mutex::new(items),
         journal,

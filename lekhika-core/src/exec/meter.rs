@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use crate::node::NodeError;
-use crate::provider::{TextRequest, Usage};
+use crate::provider::TextRequest;
 use crate::wallet::{
-    prompt_tokens_for_bytes, PriceBook, ReserveOutcome, ReserveRequest, WalletStore,
+    prompt_tokens_for_bytes, Consumption, PriceBook, ReserveOutcome, ReserveRequest, WalletStore,
 };
 
 pub(crate) struct Meter {
@@ -35,17 +35,37 @@ impl Meter {
         self.wallet.is_some()
     }
 
-    pub async fn reserve(&self, key: &str, node: &str, req: &TextRequest) -> Result<(), NodeError> {
+    /// The worst case of a text request: its prompt bound and max output.
+    pub fn worst_text(req: &TextRequest) -> Consumption {
+        Consumption::Tokens {
+            input: prompt_tokens(req),
+            output: u64::from(req.max_tokens),
+        }
+    }
+
+    /// Hold the worst case of a call (`worst`, in the unit the model is
+    /// priced in) before asking. A metered run needs a price in that unit.
+    pub async fn reserve(
+        &self,
+        key: &str,
+        node: &str,
+        provider: &str,
+        model: &str,
+        worst: Consumption,
+    ) -> Result<(), NodeError> {
         let Some(wallet) = &self.wallet else {
             return Ok(());
         };
-        let price = self.prices.get(&req.provider, &req.model).ok_or_else(|| {
-            NodeError::failed(format!(
-                "no price for model `{}` of provider `{}` in the model catalog; metered runs need one",
-                req.model, req.provider
-            ))
-        })?;
-        let amount = price.cost(prompt_tokens(req), req.max_tokens as u64);
+        let amount = self
+            .prices
+            .get(provider, model)
+            .and_then(|p| p.charge(worst))
+            .ok_or_else(|| {
+                NodeError::failed(format!(
+                    "no {} price for model `{model}` of provider `{provider}` in the model catalog; metered runs need one",
+                    worst.unit()
+                ))
+            })?;
         let outcome = wallet
             .reserve(&ReserveRequest {
                 user_id: self.owner.clone(),
@@ -75,10 +95,11 @@ impl Meter {
 
     /// The wallet cost of a call at its reported usage (also for unmetered
     /// runs when the model has a price, for reports).
-    pub fn price(&self, provider: &str, model: &str, usage: Usage) -> i64 {
+    pub fn price(&self, provider: &str, model: &str, used: Consumption) -> i64 {
         self.prices
             .get(provider, model)
-            .map_or(0, |p| p.cost(usage.input_tokens, usage.output_tokens))
+            .and_then(|p| p.charge(used))
+            .unwrap_or(0)
     }
 
     /// Charge a recorded call: the reservation under `key` becomes `amount`.

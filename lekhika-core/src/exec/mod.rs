@@ -1,6 +1,7 @@
 //! The executor: scheduling, attempts, metering, events, and the [`Engine`]
 //! API hosts call.
 
+pub(crate) mod abandoned;
 pub(crate) mod attempt;
 pub(crate) mod calls;
 mod engine;
@@ -52,6 +53,15 @@ pub struct RunOptions {
     pub approvals: BTreeMap<String, Value>,
     /// Host-defined options (e.g. the CLI's output formats).
     pub host: Value,
+    /// Serve a call from the same user's earlier runs when an identical
+    /// one (provider, model, parameters, the full request) was paid for
+    /// there: no request, no charge (`--reuse`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reuse: bool,
+    /// Nodes regenerated in this execution: their calls are always asked
+    /// anew, never served from earlier runs.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub ask_anew: std::collections::BTreeSet<String>,
     /// The new execution's id, chosen by the host (e.g. its frontend's own
     /// execution id) instead of a generated one: 1–128 ASCII letters,
     /// digits, `-`, `_`, `.` or `:`, unique in the store. Used by

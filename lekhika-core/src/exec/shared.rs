@@ -33,6 +33,10 @@ pub(crate) struct RunShared {
     pub fence: Option<Lease>,
     /// Extra instructions per node (regenerate, rejected approvals).
     pub instructions: HashMap<String, String>,
+    /// `--reuse`: identical calls are served from the owner's earlier runs.
+    pub reuse: bool,
+    /// Nodes whose calls are always asked anew (regenerated).
+    pub ask_anew: std::collections::HashSet<String>,
     /// Approved outputs per approval node (`null` = approved as is).
     pub approvals: HashMap<String, Value>,
     /// Checkpointed map items by node index and item number (loaded, and

@@ -25,6 +25,9 @@ pub struct Flow {
     pub nodes: Vec<BuiltNode>,
     /// Every field declared by the flow's `input` nodes.
     pub input_fields: Vec<InputField>,
+    /// What was accepted but deserves a look: config keys a node ignored
+    /// (an editor's own keys, or a typo of a setting).
+    pub warnings: Vec<FlowProblem>,
 }
 
 impl std::fmt::Debug for Flow {
@@ -82,6 +85,7 @@ impl Flow {
     ) -> Result<Flow, FlowError> {
         let graph = Graph::build(&parsed, &mut problems);
         let no_nodes = parsed.nodes.is_empty();
+        let mut warnings = Vec::new();
         let mut nodes: Vec<Option<BuiltNode>> = (0..graph.len()).map(|_| None).collect();
         for spec in parsed.nodes {
             let Some(&idx) = graph.index.get(spec.id.as_str()) else {
@@ -91,7 +95,9 @@ impl Flow {
                 continue; // duplicate id, already reported
             }
             let id = spec.id.clone();
-            match registry.build_owned(spec, overrides) {
+            let (built, ignored) = registry.build_checked(spec, overrides);
+            warnings.extend(ignored.into_iter().map(|w| FlowProblem::node(&id, w)));
+            match built {
                 Ok(b) => nodes[idx] = Some(b),
                 Err(ps) => problems.extend(ps.into_iter().map(|p| FlowProblem::node(&id, p))),
             }
@@ -127,6 +133,7 @@ impl Flow {
             graph,
             nodes: nodes.into_iter().flatten().collect(),
             input_fields,
+            warnings,
         })
     }
 

@@ -324,6 +324,21 @@ impl NodeContext {
         Ok(())
     }
 
+    /// Whether this engine keeps files, so [`NodeContext::put_artifact`]
+    /// and [`NodeContext::artifact`] work.
+    pub fn can_store_artifacts(&self) -> bool {
+        self.run.artifacts.is_some()
+    }
+
+    /// A file of this execution stored earlier (e.g. a `speech` node's
+    /// chapter audio, named in its output).
+    pub async fn artifact(&self, name: &str) -> Result<Artifact, NodeError> {
+        Ok(self
+            .artifact_store()?
+            .get_artifact(&self.run.owner, &self.run.execution_id, name)
+            .await?)
+    }
+
     pub async fn put_book(&self, book: &BookRecord) -> Result<(), NodeError> {
         self.artifact_store()?.put_book(book).await?;
         Ok(())

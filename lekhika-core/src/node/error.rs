@@ -70,6 +70,10 @@ impl NodeError {
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
+            // Resuming repeats a block: it needs another prompt or provider.
+            Self::Provider(p) if p.kind == crate::provider::ProviderErrorKind::ContentBlocked => {
+                "content_blocked"
+            }
             Self::Provider(_) => "provider_error",
             Self::InsufficientTokens { .. } => "insufficient_tokens",
             Self::ExecutionLimitExceeded { .. } => "execution_limit_exceeded",

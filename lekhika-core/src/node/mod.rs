@@ -7,6 +7,8 @@ pub(crate) mod error;
 mod policy;
 pub(crate) mod registry;
 pub(crate) mod schema;
+pub(crate) mod schema_bounds;
+pub mod sizing;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,8 @@ pub use crate::exec::work::Job;
 pub use context::{ItemScope, NodeContext};
 pub use error::{NodeError, NodeFailure};
 pub use policy::{NodePolicy, OutputValidator, RetryPolicy};
-pub use registry::{BuiltNode, ModelChoice, NodeFactory, Registry};
+pub use registry::{BuiltNode, ModelChoice, NodeFactory, Registry, Warnings, UI_KEYS};
+pub use sizing::{TokenSpan, Work};
 
 /// Where a node uses a template variable (for load-time validation).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,25 +47,30 @@ impl NodeOutput {
     }
 }
 
-/// Worst-case AI work of one node, for cost estimates.
+/// The AI work of one node on one model, for cost estimates: what a
+/// typical run does and the most the flow's limits allow (see [`sizing`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CallEstimate {
+    /// What kind of call: text is priced per token, images per image,
+    /// speech per character (`Work::units`).
+    #[serde(default)]
+    pub kind: crate::store::CallKind,
     pub provider: String,
     pub model: String,
-    /// Upper bound of prompt tokens of one call.
-    pub input_tokens: u64,
-    /// Max output tokens of one call.
-    pub output_tokens: u64,
-    /// How many such calls (map items × passes).
-    pub calls: u64,
+    pub expected: Work,
+    pub worst: Work,
 }
 
-/// Helps nodes estimate: known input values and upper bounds of upstream outputs.
+/// Helps nodes estimate: known input values, sizes of upstream outputs and
+/// list lengths.
 pub trait EstimateScope {
-    /// Upper bound, in tokens, of what a template variable can expand to.
-    fn var_tokens(&self, path: &[String]) -> u64;
+    /// Tokens a template variable expands to (expected and at most).
+    fn var_tokens(&self, path: &[String]) -> TokenSpan;
     /// A resolved input value, if the path names a run input.
     fn input(&self, path: &[String]) -> Option<Value>;
+    /// How many entries the list a variable names has (chapters of a map's
+    /// output, of a continuity pass...), when that is known before the run.
+    fn items(&self, path: &[String]) -> Option<u64>;
 }
 
 /// A unit of work in a flow. Built once per flow load from its config
@@ -91,19 +99,40 @@ pub trait Node: Send + Sync {
         Vec::new()
     }
 
+    /// Its models with the kind of call each gets, which says how it is
+    /// priced (text per token, images per image, speech per character).
+    /// Default: every model of [`Node::models`] for text.
+    fn model_calls(&self) -> Vec<(String, String, crate::store::CallKind)> {
+        self.models()
+            .into_iter()
+            .map(|(p, m)| (p, m, crate::store::CallKind::Text))
+            .collect()
+    }
+
     /// Export formats this node produces (for tier checks).
     fn export_formats(&self) -> Vec<String> {
         Vec::new()
     }
 
-    /// Worst-case AI calls, for estimates.
+    /// Its AI calls, expected and at worst, for estimates.
     fn estimate(&self, _scope: &dyn EstimateScope) -> Vec<CallEstimate> {
         Vec::new()
     }
 
-    /// Upper bound in tokens of this node's output (estimates of downstream prompts).
-    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
-        0
+    /// Size in tokens of this node's output (for downstream prompts).
+    fn output_tokens(&self, _scope: &dyn EstimateScope) -> TokenSpan {
+        TokenSpan::ZERO
+    }
+
+    /// Entries of this node's output list (chapters), when known before the run.
+    fn output_items(&self, _scope: &dyn EstimateScope) -> Option<u64> {
+        None
+    }
+
+    /// Its output is its input (an approval gate): estimates use the
+    /// upstream nodes' sizes.
+    fn passes_through(&self) -> bool {
+        false
     }
 
     /// Apply a run-wide provider/model override (e.g. `--provider`).

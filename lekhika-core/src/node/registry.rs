@@ -23,9 +23,13 @@ pub struct BuiltNode {
     pub policy: Arc<NodePolicy>,
 }
 
-/// Keys of `data` that editors use for display only; never configuration.
-const UI_KEYS: &[&str] = &[
+/// Keys of `data` that editors and hosts use for display: when a node kind
+/// does not take them as settings, they are ignored without a warning. Any
+/// other key a kind does not know is ignored too, with a warning
+/// (`lekhika validate` shows them, so a typo of a setting is seen).
+pub const UI_KEYS: &[&str] = &[
     "label",
+    "description",
     "icon",
     "color",
     "ui",
@@ -33,7 +37,61 @@ const UI_KEYS: &[&str] = &[
     "nodeType",
     "isExpanded",
     "selected",
+    "handles",
+    "width",
+    "height",
+    "style",
+    "className",
+    "category",
+    "notes",
 ];
+
+thread_local! {
+    static WARNINGS: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Warnings raised while one node is built (config keys it ignored), on
+/// this thread. Factories run synchronously, so a node's warnings, and those
+/// of the nodes built inside it (a map's writer), land in its collection.
+pub struct Warnings;
+
+impl Warnings {
+    /// Record that a node ignored config key `key` (an editor's display
+    /// key is not worth a warning).
+    pub fn ignored(kind: &str, key: &str) {
+        if !UI_KEYS.contains(&key) {
+            Self::push(format!(
+                "`{key}` is not a setting of a `{kind}` node; ignored"
+            ));
+        }
+    }
+
+    /// Record a warning for the node being built (dropped when none is).
+    pub fn push(message: String) {
+        WARNINGS.with(|w| {
+            if let Some(list) = w.borrow_mut().as_mut() {
+                list.push(message);
+            }
+        });
+    }
+
+    /// Run `f`, returning what it produced and the warnings it raised.
+    fn collect<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+        let outer = WARNINGS.with(|w| w.borrow_mut().replace(Vec::new()));
+        let out = f();
+        let mine = WARNINGS.with(|w| {
+            let mut w = w.borrow_mut();
+            let mine = w.take().unwrap_or_default();
+            // A nested collection hands its warnings up as well.
+            if let Some(mut outer) = outer {
+                outer.extend(mine.iter().cloned());
+                *w = Some(outer);
+            }
+            mine
+        });
+        (out, mine)
+    }
+}
 
 /// Model overrides of a run: for every text node (`--provider`/`--model`),
 /// and per node id (`nodes`, which win over the run-wide choice).
@@ -101,6 +159,24 @@ impl Registry {
     /// [`Registry::build`] taking the spec by value (no copy of its config).
     pub fn build_owned(
         &self,
+        spec: NodeSpec,
+        overrides: &ModelOverride,
+    ) -> Result<BuiltNode, Vec<String>> {
+        self.build_checked(spec, overrides).0
+    }
+
+    /// [`Registry::build_owned`], with the warnings of the build: config
+    /// keys the node (or a node inside it) ignored.
+    pub fn build_checked(
+        &self,
+        spec: NodeSpec,
+        overrides: &ModelOverride,
+    ) -> (Result<BuiltNode, Vec<String>>, Vec<String>) {
+        Warnings::collect(|| self.build_inner(spec, overrides))
+    }
+
+    fn build_inner(
+        &self,
         mut spec: NodeSpec,
         overrides: &ModelOverride,
     ) -> Result<BuiltNode, Vec<String>> {
@@ -112,10 +188,6 @@ impl Registry {
             )]);
         };
         let policy = NodePolicy::extract(&mut spec.config).map_err(|e| vec![e])?;
-        // UI-only keys editors put into `data`.
-        for k in UI_KEYS {
-            spec.config.remove(*k);
-        }
         let mut node = factory(&spec, self)?;
         if overrides.provider.is_some() || overrides.model.is_some() {
             node.override_model(overrides.provider.as_deref(), overrides.model.as_deref());

@@ -1,4 +1,6 @@
-//! A small JSON Schema subset: enough to hold AI JSON output to a shape.
+//! A small JSON Schema subset: enough to hold AI JSON output to a shape
+//! (type, enum, required, properties, items, minItems/maxItems,
+//! minLength/maxLength, minimum/maximum and their exclusive forms).
 
 use serde_json::Value;
 
@@ -60,20 +62,20 @@ fn check(v: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
         }
     }
     if let Value::Array(items) = v {
-        if let Some(min) = s.get("minItems").and_then(Value::as_u64) {
-            if (items.len() as u64) < min {
-                out.push(format!(
-                    "{path} needs at least {min} items, has {}",
-                    items.len()
-                ));
+        let n = items.len() as u64;
+        let min = s.get("minItems").and_then(Value::as_u64);
+        let max = s.get("maxItems").and_then(Value::as_u64);
+        match (min, max) {
+            (Some(a), Some(b)) if a == b && n != a => {
+                out.push(format!("{path} must have exactly {a} items, has {n}"));
             }
-        }
-        if let Some(max) = s.get("maxItems").and_then(Value::as_u64) {
-            if (items.len() as u64) > max {
-                out.push(format!(
-                    "{path} allows at most {max} items, has {}",
-                    items.len()
-                ));
+            _ => {
+                if let Some(min) = min.filter(|m| n < *m) {
+                    out.push(format!("{path} needs at least {min} items, has {n}"));
+                }
+                if let Some(max) = max.filter(|m| n > *m) {
+                    out.push(format!("{path} allows at most {max} items, has {n}"));
+                }
             }
         }
         if let Some(is) = s.get("items") {
@@ -83,10 +85,81 @@ fn check(v: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
         }
     }
     if let Value::String(st) = v {
+        let n = st.chars().count() as u64;
         if let Some(min) = s.get("minLength").and_then(Value::as_u64) {
-            if (st.chars().count() as u64) < min {
+            if n < min {
                 out.push(format!("{path} must have at least {min} characters"));
             }
         }
+        if let Some(max) = s.get("maxLength").and_then(Value::as_u64) {
+            if n > max {
+                out.push(format!("{path} must have at most {max} characters"));
+            }
+        }
+    }
+    if let Some(x) = v.as_f64() {
+        check_range(x, s, path, out);
+    }
+}
+
+/// A number as a person writes it (2014, not 2014.0).
+pub(crate) fn shown(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        f.to_string()
+    }
+}
+
+/// `minimum` / `maximum` / `exclusiveMinimum` / `exclusiveMaximum` of a number.
+fn check_range(x: f64, s: &serde_json::Map<String, Value>, path: &str, out: &mut Vec<String>) {
+    let bound = |k: &str| s.get(k).and_then(Value::as_f64);
+    let (min, max) = (bound("minimum"), bound("maximum"));
+    let below = min.is_some_and(|m| x < m) || bound("exclusiveMinimum").is_some_and(|m| x <= m);
+    let above = max.is_some_and(|m| x > m) || bound("exclusiveMaximum").is_some_and(|m| x >= m);
+    if !(below || above) {
+        return;
+    }
+    out.push(match (min, max) {
+        (Some(a), Some(b)) => format!(
+            "{path} is {}, outside the scale {} to {}; answer with a number from {} to {}",
+            shown(x),
+            shown(a),
+            shown(b),
+            shown(a),
+            shown(b)
+        ),
+        _ if below => format!("{path} is {}, below its minimum", shown(x)),
+        _ => format!("{path} is {}, above its maximum", shown(x)),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_schema;
+    use serde_json::json;
+
+    #[test]
+    fn counts_and_ranges() {
+        let s = json!({"type": "object", "properties": {
+            "chapters": {"type": "array", "minItems": 3, "maxItems": 3},
+            "score": {"type": "number", "minimum": 1, "maximum": 10}}});
+        assert!(
+            check_schema(&json!({"chapters": [1, 2, 3], "score": 10}), &s, "output").is_empty()
+        );
+        assert_eq!(
+            check_schema(&json!({"chapters": [1], "score": 2014}), &s, "output"),
+            vec![
+                "output.chapters must have exactly 3 items, has 1".to_string(),
+                "output.score is 2014, outside the scale 1 to 10; answer with a number from 1 to 10"
+                    .to_string()
+            ]
+        );
+        let open = json!({"type": "number", "exclusiveMinimum": 0});
+        assert_eq!(
+            check_schema(&json!(0), &open, "x"),
+            vec!["x is 0, below its minimum"]
+        );
+        assert!(check_schema(&json!(0.5), &open, "x").is_empty());
     }
 }

@@ -67,7 +67,7 @@ impl Inner {
                 LedgerKind::Reserve => used += e.amount,
                 LedgerKind::Release => used -= self.reserved_amount(user, &e.key),
                 LedgerKind::Settle => used += e.amount - self.reserved_amount(user, &e.key),
-                LedgerKind::Grant => {}
+                LedgerKind::Grant | LedgerKind::Reuse => {}
             }
         }
         used
@@ -96,6 +96,20 @@ impl WalletStore for MemoryWalletStore {
             });
         w.level = level.map(str::to_string);
         Ok(w.clone())
+    }
+
+    async fn note_reuse(&self, entry: &LedgerEntry) -> StoreResult<()> {
+        let mut g = self.lock()?;
+        if g.has(&entry.user_id, &entry.key, LedgerKind::Reuse)
+            .is_none()
+        {
+            g.push(LedgerEntry {
+                kind: LedgerKind::Reuse,
+                amount: 0,
+                ..entry.clone()
+            });
+        }
+        Ok(())
     }
 
     async fn grant(

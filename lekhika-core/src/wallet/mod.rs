@@ -13,4 +13,6 @@ mod types;
 pub use memory::{overflow as grant_overflow, MemoryWalletStore};
 pub use pricing::{estimate_prompt_tokens, prompt_tokens_for_bytes, PriceBook};
 pub use store::{ReserveOutcome, ReserveRequest, WalletStore};
-pub use types::{LedgerEntry, LedgerKind, ModelPrice, TierFeatures, TierPolicy, Wallet};
+pub use types::{
+    Consumption, LedgerEntry, LedgerKind, ModelPrice, TierFeatures, TierPolicy, Wallet,
+};

@@ -51,6 +51,10 @@ pub trait WalletStore: Send + Sync {
     async fn settle(&self, user_id: &str, key: &str, actual: i64) -> StoreResult<()>;
     /// Return a reservation in full.
     async fn release(&self, user_id: &str, key: &str) -> StoreResult<()>;
+    /// Record that a call was served from an earlier run at no charge: a
+    /// `Reuse` entry of amount 0 (its note names the execution that paid).
+    /// Idempotent by the entry's key.
+    async fn note_reuse(&self, entry: &LedgerEntry) -> StoreResult<()>;
     /// Reservations of an execution that were neither settled nor released.
     async fn open_reservations(
         &self,

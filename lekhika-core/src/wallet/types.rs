@@ -38,16 +38,60 @@ pub struct TierPolicy {
     pub features: TierFeatures,
 }
 
-/// Wallet tokens charged per 1,000 provider tokens for one model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What one model costs, in wallet tokens: per 1,000 provider tokens of
+/// input and output (text), per generated image, per 1,000 characters
+/// narrated (speech). A price lacks the units its model is not sold in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelPrice {
     pub provider: String,
     pub model: String,
     pub input_per_1k: f64,
     pub output_per_1k: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_image: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_1k_chars: Option<f64>,
+}
+
+/// What one call consumes, in the units it is priced in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumption {
+    /// Provider tokens of a text call (images priced by tokens too).
+    Tokens { input: u64, output: u64 },
+    /// Generated images.
+    Images(u64),
+    /// Characters narrated.
+    Characters(u64),
+}
+
+impl Consumption {
+    /// The unit's name, for messages.
+    pub fn unit(&self) -> &'static str {
+        match self {
+            Self::Tokens { .. } => "token",
+            Self::Images(_) => "per-image",
+            Self::Characters(_) => "per-character",
+        }
+    }
+}
+
+/// `amount` units at `per` wallet tokens each, rounded up, saturating.
+fn at(per: f64, amount: f64) -> i64 {
+    (per * amount).ceil().max(0.0) as i64
 }
 
 impl ModelPrice {
+    /// Wallet cost of what a call consumed; `None` when this price has no
+    /// rate for that unit (an image model priced per image asked for
+    /// tokens is still priced by its token rates).
+    pub fn charge(&self, c: Consumption) -> Option<i64> {
+        match c {
+            Consumption::Tokens { input, output } => Some(self.cost(input, output)),
+            Consumption::Images(n) => self.per_image.map(|p| at(p, n as f64)),
+            Consumption::Characters(n) => self.per_1k_chars.map(|p| at(p, n as f64 / 1000.0)),
+        }
+    }
+
     /// Wallet cost of a call, rounded up so a charge is never under-priced;
     /// never negative, and saturating at `i64::MAX` instead of wrapping.
     pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> i64 {
@@ -69,6 +113,9 @@ pub enum LedgerKind {
     Settle,
     /// A reservation returned in full.
     Release,
+    /// A reply served from an earlier run (`--reuse`): amount 0, the note
+    /// names the execution that paid for it.
+    Reuse,
 }
 
 /// One movement of tokens.

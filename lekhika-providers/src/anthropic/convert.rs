@@ -104,12 +104,13 @@ pub(crate) fn parse_messages(
             .filter_map(|b| b.text.as_deref())
             .collect()
     });
-    let mut usage = Usage::default();
-    match r.usage {
-        Some(u) => usage_into(u, &mut usage),
-        None => usage = common::estimate_usage(req, &text),
-    }
+    let usage = r.usage.map(|u| {
+        let mut usage = Usage::default();
+        usage_into(u, &mut usage);
+        usage
+    });
     common::finish_text(
+        req,
         provider,
         text,
         finish_of(r.stop_reason.as_deref(), forced.is_some()),

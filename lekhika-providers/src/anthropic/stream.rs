@@ -57,12 +57,9 @@ impl MessageStream {
             (Some(wrapped), Some(json), _) => tool::streamed_text(&json, wrapped),
             (_, _, _) => self.text,
         };
-        let usage = if self.saw_usage {
-            self.usage
-        } else {
-            common::estimate_usage(req, &text)
-        };
+        let usage = self.saw_usage.then_some(self.usage);
         common::finish_text(
+            req,
             &self.provider,
             text,
             finish_of(self.stop_reason.as_deref(), self.forced.is_some()),

@@ -163,8 +163,8 @@ pub(crate) fn finish(
             ),
         ));
     }
-    let usage = usage.unwrap_or_else(|| common::estimate_usage(req, &text));
     common::finish_text(
+        req,
         provider,
         text,
         reason,
@@ -317,5 +317,6 @@ pub(crate) fn parse_predict(provider: &str, body: &[u8]) -> Result<ImageResponse
     Ok(ImageResponse {
         images,
         usage: Usage::default(),
+        served_by: None,
     })
 }

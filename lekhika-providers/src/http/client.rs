@@ -38,6 +38,51 @@ impl Default for Timeouts {
     }
 }
 
+impl Timeouts {
+    /// The defaults for a server at `base_url`. A server on this machine or
+    /// the local network (llama.cpp, llama-cpp-python, Ollama, vLLM on a
+    /// workstation) usually answers one request at a time on a CPU or one
+    /// GPU: a request queued behind another sends nothing until its turn,
+    /// and a long chapter takes many minutes. Such servers get 30 minutes
+    /// per request and 15 minutes of silence instead of 10 and 2, so a
+    /// queued request is not cut and asked again (which would queue it
+    /// behind itself).
+    pub fn for_base_url(base_url: &str) -> Self {
+        if is_local_server(base_url) {
+            Self {
+                connect: Duration::from_secs(15),
+                request: Duration::from_secs(1800),
+                read: Duration::from_secs(900),
+            }
+        } else {
+            Self::default()
+        }
+    }
+}
+
+/// The URL's host is this machine or a private network.
+pub(crate) fn is_local_server(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url.trim()) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_unspecified(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => {
+            let d = host.to_ascii_lowercase();
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".local")
+                || d == "host.docker.internal"
+                || !d.contains('.')
+        }
+    }
+}
+
 /// Longest error body kept in a message.
 const MAX_ERROR_BODY: usize = 4000;
 
@@ -105,6 +150,7 @@ impl HttpClient {
         streaming: bool,
     ) -> Result<reqwest::Response, Failure> {
         self.limiter.acquire(est_tokens).await;
+        lekhika_core::provider::note_request(&self.provider);
         let rb = if streaming {
             rb
         } else {

@@ -162,11 +162,9 @@ pub(crate) fn parse_chat(
     };
     let msg = choice.message.unwrap_or_default();
     let text = msg.content.unwrap_or_default();
-    let usage = match r.usage {
-        Some(u) => usage_of(u),
-        None => common::estimate_usage(req, &text),
-    };
+    let usage = r.usage.map(usage_of);
     common::finish_text(
+        req,
         provider,
         text,
         map_finish(choice.finish_reason.as_deref()),
@@ -243,11 +241,18 @@ pub(crate) fn error_from_value(provider: &str, err: &Value, status: Option<u16>)
         .copied()
         .collect::<Vec<_>>()
         .join("/");
-    let msg = if label.is_empty() {
+    let mut msg = if label.is_empty() {
         message
     } else {
         format!("{label}: {message}")
     };
+    if kind == ProviderErrorKind::ContextTooLong {
+        msg.push_str(
+            " (the prompt and reply do not fit the model's context window: give a local server a \
+             larger one — llama.cpp `-c`, llama-cpp-python `--n_ctx`, Ollama `num_ctx` — or choose a \
+             model with a longer window)",
+        );
+    }
     let mut e = ProviderError::new(provider, kind, msg);
     e.status = status;
     e

@@ -78,6 +78,7 @@ pub(crate) fn parse_images(
     Ok(ImageResponse {
         images,
         usage: r.usage.map(usage_of).unwrap_or_default(),
+        served_by: None,
     })
 }
 
@@ -88,6 +89,8 @@ pub(crate) fn speech_body(req: &SpeechRequest) -> Vec<u8> {
         input: &req.input,
         voice: &req.voice,
         response_format: req.format.as_deref(),
+        instructions: req.instructions.as_deref(),
+        speed: req.speed,
     };
     serde_json::to_vec(&body).unwrap_or_default()
 }

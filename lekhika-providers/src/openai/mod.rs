@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lekhika_core::provider::{
-    DeltaSink, ImageRequest, ImageResponse, ModelProvider, ProviderError, SpeechRequest,
-    SpeechResponse, TextRequest, TextResponse,
+    DeltaSink, ImageRequest, ImageResponse, ModelProvider, ProviderError, ProviderErrorKind,
+    SpeechRequest, SpeechResponse, TextRequest, TextResponse,
 };
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 
@@ -72,6 +72,22 @@ impl OpenAiClient {
 /// steps and one for each other feature (the token fields flip once).
 const MAX_STEPS: usize = 6;
 
+/// A request that failed; `silent` when it was a stream that brought
+/// nothing at all (no event, not even `[DONE]`).
+struct SendError {
+    failure: Failure,
+    silent: bool,
+}
+
+impl From<Failure> for SendError {
+    fn from(failure: Failure) -> Self {
+        Self {
+            failure,
+            silent: false,
+        }
+    }
+}
+
 impl OpenAiClient {
     /// Send `req` once in `form`.
     async fn send_in(
@@ -80,7 +96,7 @@ impl OpenAiClient {
         form: &dialect::Form,
         est: u64,
         on_delta: DeltaSink<'_>,
-    ) -> Result<TextResponse, Failure> {
+    ) -> Result<TextResponse, SendError> {
         let body = convert::chat_body(req, form);
         let resp = self
             .http
@@ -89,10 +105,15 @@ impl OpenAiClient {
         let name = &self.http.provider;
         if req.stream && is_event_stream(&resp) {
             let mut state = stream::ChatStream::new(name);
-            let emitted = drive(&self.http, resp, &mut state, on_delta).await?;
-            return state
-                .finish(req)
-                .map_err(|e| Failure::from(self.http.scrub(e)).final_if(emitted));
+            let driven = drive(&self.http, resp, &mut state, on_delta).await;
+            let silent = state.silent();
+            let done = match driven {
+                Ok(emitted) => state
+                    .finish(req)
+                    .map_err(|e| Failure::from(self.http.scrub(e)).final_if(emitted)),
+                Err(f) => Err(f),
+            };
+            return done.map_err(|failure| SendError { failure, silent });
         }
         // A whole JSON reply (non-streamed, or a server that ignored `stream`).
         let bytes = self.http.body(resp).await?;
@@ -120,17 +141,40 @@ impl TextAttempt for OpenAiClient {
         let mut stepped = Vec::new();
         // Notices of the steps this call took: reported with its reply.
         let mut mine = Vec::new();
+        // The request without streaming, once a stream came back empty.
+        let mut unstreamed: Option<TextRequest> = None;
         loop {
             let form = self.dialect.form();
-            let f = match self.send_in(req, &form, est, &mut *on_delta).await {
+            let cur = unstreamed.as_ref().unwrap_or(req);
+            let f = match self.send_in(cur, &form, est, &mut *on_delta).await {
                 Ok(mut r) => {
+                    if unstreamed.is_some() && !r.text.is_empty() {
+                        on_delta(&r.text);
+                    }
                     r.notices.append(&mut mine);
                     r.notices.extend(self.dialect.take_notices());
                     return Ok(r);
                 }
-                Err(f) => f,
+                Err(SendError { failure, silent }) => {
+                    // A server may fail a request only inside its stream,
+                    // where its reason is lost: llama-cpp-python answers 200
+                    // and closes the stream at once when the prompt does not
+                    // fit its context window. Asked once without streaming,
+                    // it says why (HTTP 400 context_length_exceeded), or
+                    // answers.
+                    if silent
+                        && unstreamed.is_none()
+                        && failure.error.kind == ProviderErrorKind::StreamCut
+                    {
+                        let mut r = req.clone();
+                        r.stream = false;
+                        unstreamed = Some(r);
+                        continue;
+                    }
+                    failure
+                }
             };
-            let sent = convert::sent(req, &form);
+            let sent = convert::sent(cur, &form);
             let refused = refusal::refused(&f.error, sent).filter(|what| {
                 // The token fields flip once per call, never back and forth.
                 stepped.len() < MAX_STEPS

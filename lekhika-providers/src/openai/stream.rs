@@ -18,9 +18,16 @@ pub(crate) struct ChatStream {
     usage: Option<Usage>,
     model: Option<String>,
     done: bool,
+    /// Events received, of any kind.
+    events: usize,
 }
 
 impl ChatStream {
+    /// Nothing at all came in the stream (not even a role chunk or `[DONE]`).
+    pub(crate) fn silent(&self) -> bool {
+        self.events == 0
+    }
+
     pub(crate) fn new(provider: &str) -> Self {
         Self {
             provider: provider.to_string(),
@@ -48,14 +55,12 @@ impl ChatStream {
                 ),
             ));
         }
-        let usage = self
-            .usage
-            .unwrap_or_else(|| common::estimate_usage(req, &self.text));
         common::finish_text(
+            req,
             &self.provider,
             self.text,
             map_finish(self.finish.as_deref()),
-            usage,
+            self.usage,
             self.model.unwrap_or_else(|| req.model.clone()),
             Some(self.refusal),
         )
@@ -64,6 +69,7 @@ impl ChatStream {
 
 impl StreamState for ChatStream {
     fn on_event(&mut self, ev: &SseEvent) -> Result<Option<String>, ProviderError> {
+        self.events += 1;
         let data = ev.data.trim();
         if data == "[DONE]" {
             self.done = true;

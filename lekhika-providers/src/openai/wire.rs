@@ -118,4 +118,8 @@ pub(crate) struct SpeechRequest<'a> {
     pub voice: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f32>,
 }

@@ -90,6 +90,7 @@ impl ModelProvider for StabilityClient {
             Ok(ImageResponse {
                 images: vec![GeneratedImage { mime, bytes }],
                 usage: Usage::default(),
+                served_by: None,
             })
         })
         .await

@@ -11,6 +11,7 @@
 
 mod refuse;
 mod reply;
+mod speech;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub use refuse::LLAMA_CPP_PYTHON_JSON_SCHEMA_500;
 pub use reply::{Reply, Stop};
+pub use speech::{
+    speech_audio, speech_seconds, SPEECH_MAX_CHARS, SPEECH_MS_PER_WORD, SPEECH_SAMPLE_RATE,
+};
 
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::http::RetryPolicy;

@@ -26,7 +26,8 @@ impl ScriptedServer {
                 return Reply::error(500, LLAMA_CPP_PYTHON_JSON_SCHEMA_500)
                     .header("x-request-id", "49a129ff175446628f1a84315ac8f7b5");
             }
-            handler(&r.body)
+            // Its server ignores `stream_options`: streams carry no usage.
+            handler(&r.body).without_stream_usage()
         })
     }
 }

@@ -38,6 +38,8 @@ pub struct Reply {
     pause: Duration,
     delay: Duration,
     cut_after: Option<usize>,
+    /// Send the usage chunk a stream asked for with `stream_options`.
+    stream_usage: bool,
 }
 
 impl Reply {
@@ -49,7 +51,15 @@ impl Reply {
             pause: Duration::ZERO,
             delay: Duration::ZERO,
             cut_after: None,
+            stream_usage: true,
         }
+    }
+
+    /// Never send usage in a stream, whatever `stream_options` asked (as
+    /// llama-cpp-python's server does).
+    pub fn without_stream_usage(mut self) -> Self {
+        self.stream_usage = false;
+        self
     }
 
     /// A successful text reply; streamed when the request asked for a stream.
@@ -82,6 +92,15 @@ impl Reply {
     pub fn usage(mut self, input: u64, output: u64) -> Self {
         if let Body::Text { usage, .. } = &mut self.body {
             *usage = Some((input, output));
+        }
+        self
+    }
+
+    /// Report `input` prompt tokens (and the default output count: 1 per 4
+    /// bytes of text).
+    pub fn input_tokens(mut self, input: u64) -> Self {
+        if let Body::Text { usage, text, .. } = &mut self.body {
+            *usage = Some((input, (text.len() as u64).div_ceil(4)));
         }
         self
     }
@@ -193,7 +212,9 @@ impl Reply {
                 }
                 if req.is_stream() {
                     let body = match protocol {
-                        Protocol::OpenAi => openai_stream(text, *stop, usage, &model, req),
+                        Protocol::OpenAi => {
+                            openai_stream(text, *stop, usage, &model, req, self.stream_usage)
+                        }
                         Protocol::Anthropic => anthropic_stream(text, *stop, usage, &model),
                         Protocol::Gemini => gemini_stream(text, *stop, usage, &model),
                     };
@@ -234,6 +255,7 @@ fn openai_stream(
     (i, o): (u64, u64),
     model: &str,
     req: &RecordedRequest,
+    send_usage: bool,
 ) -> String {
     let chunk = |choices: Value| {
         json!({"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": model,
@@ -257,7 +279,7 @@ fn openai_stream(
     push(chunk(
         json!([{"index": 0, "delta": {}, "finish_reason": fr}]),
     ));
-    if req.body.pointer("/stream_options/include_usage") == Some(&Value::Bool(true)) {
+    if send_usage && req.body.pointer("/stream_options/include_usage") == Some(&Value::Bool(true)) {
         let mut u = chunk(json!([]));
         u["usage"] = json!({"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o});
         push(u);

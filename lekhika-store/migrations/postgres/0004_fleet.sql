@@ -1,9 +1,21 @@
 -- A fleet of workers on one database: when each runner took its lease (for
--- `lekhika workers`), the schema version readable by the app role (checked
+-- `lekhika workers`), the requests each call took, the schema version readable by the app role (checked
 -- when a store connects), an operator's view of the live runners, and rate
 -- limits shared by every worker.
 
 ALTER TABLE engine_executions ADD COLUMN lease_taken_at_ms bigint;
+
+-- The HTTP requests each journaled call took (retries, fallbacks), so
+-- reports count what the providers saw; what determines each reply (its
+-- content key), so `--reuse` serves a user's later identical calls; and
+-- for a reply served that way, the execution that paid for it.
+ALTER TABLE calls ADD COLUMN requests integer NOT NULL DEFAULT 1;
+ALTER TABLE calls ADD COLUMN content_key text COLLATE "C";
+ALTER TABLE calls ADD COLUMN reused_from text;
+CREATE INDEX calls_reuse ON calls (user_id, content_key) WHERE content_key IS NOT NULL;
+ALTER TABLE ledger_entries DROP CONSTRAINT IF EXISTS ledger_entries_kind_check;
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_kind_check
+    CHECK (kind IN ('grant', 'reserve', 'settle', 'release', 'reuse'));
 
 -- A store connecting as the app role checks it is neither behind nor ahead.
 CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -160,6 +160,23 @@ impl WalletStore for PgStore {
         Ok(w)
     }
 
+    async fn note_reuse(&self, e: &LedgerEntry) -> StoreResult<()> {
+        let e = LedgerEntry {
+            kind: LedgerKind::Reuse,
+            amount: 0,
+            ..e.clone()
+        };
+        let mut c = self.client().await?;
+        let tx = begin(&mut c, &e.user_id).await?;
+        if entry(&tx, &e.user_id, &e.key, LedgerKind::Reuse)
+            .await?
+            .is_none()
+        {
+            push(&tx, &e).await?;
+        }
+        tx.commit().await.map_err(pg_err)
+    }
+
     async fn grant(
         &self,
         user_id: &str,

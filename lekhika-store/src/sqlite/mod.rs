@@ -20,6 +20,7 @@
 mod artifacts;
 mod executions;
 mod queue;
+mod reuse;
 mod schema;
 mod wallet;
 

@@ -107,10 +107,15 @@ CREATE TABLE IF NOT EXISTS calls (
 ) WITHOUT ROWID;
 "#;
 
-/// When each runner took its lease, and rate limits shared by every process
-/// using the file.
+/// When each runner took its lease, rate limits shared by every process
+/// using the file, the HTTP requests each journaled call took, and the
+/// content key and origin of replies for `--reuse`.
 const V3: &str = r#"
 ALTER TABLE executions ADD COLUMN lease_taken_at_ms INTEGER;
+ALTER TABLE calls ADD COLUMN requests INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE calls ADD COLUMN content_key TEXT;
+ALTER TABLE calls ADD COLUMN reused_from TEXT;
+CREATE INDEX IF NOT EXISTS calls_reuse ON calls (content_key) WHERE content_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS rate_buckets (
     key TEXT PRIMARY KEY,
     requests REAL,

@@ -144,6 +144,23 @@ impl WalletStore for SqliteStore {
         .await
     }
 
+    async fn note_reuse(&self, entry: &LedgerEntry) -> StoreResult<()> {
+        let e = LedgerEntry {
+            kind: LedgerKind::Reuse,
+            amount: 0,
+            ..entry.clone()
+        };
+        self.call(move |c| {
+            write(c, |tx| {
+                if self::entry(tx, &e.user_id, &e.key, LedgerKind::Reuse)?.is_none() {
+                    push(tx, &e)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
     async fn grant(
         &self,
         user_id: &str,

@@ -9,6 +9,7 @@ pub mod executions;
 pub mod fleet;
 pub mod isolation;
 pub mod queue;
+pub mod reuse;
 pub mod wallet;
 
 use lekhika_core::provider::Usage;
@@ -26,7 +27,7 @@ macro_rules! conformance_suite {
             executions::crud, executions::begin_attempt_epochs, executions::checkpoints,
             executions::stop_flags, executions::artifacts_and_books, executions::call_journal,
             isolation::others_executions, isolation::others_artifacts_and_books, isolation::others_wallet_and_ledger,
-            isolation::others_calls,
+            isolation::others_calls, reuse::reuse_by_content,
             queue::claim_renew_release, queue::expiry_and_fencing, queue::concurrent_claims_are_exclusive,
             queue::runner_leases, queue::concurrent_lease_takers_are_exclusive,
             fleet::runners_list_live_leases, fleet::shared_quota_buckets,
@@ -93,6 +94,9 @@ pub fn call(
         cost: 46,
         charge: Some(format!("charge/{node}/{request}")),
         recorded_at_ms: 1_700_000_000_000,
+        requests: 1 + seq % 3,
+        content: None,
+        reused_from: None,
     }
 }
 

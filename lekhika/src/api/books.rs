@@ -57,7 +57,7 @@ impl Lekhika {
 }
 
 /// A database URL without its password, for messages.
-pub(crate) fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];

@@ -18,11 +18,14 @@ pub struct FlowNodeInfo {
     pub kind: String,
 }
 
-/// What a valid flow is: its nodes in run order and its input form.
+/// What a valid flow is: its nodes in run order and its input form, and
+/// what deserves a look (config keys a node ignored: an editor's own keys,
+/// or a typo of a setting).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlowInfo {
     pub nodes: Vec<FlowNodeInfo>,
     pub inputs: Vec<InputField>,
+    pub warnings: Vec<lekhika_core::FlowProblem>,
 }
 
 impl Lekhika {
@@ -50,6 +53,7 @@ impl Lekhika {
             engine_id: settings.engine_id.clone(),
             host: settings.host.clone(),
             execution_id: settings.execution_id.clone(),
+            reuse: settings.reuse,
             ..RunOptions::default()
         })
     }
@@ -89,5 +93,6 @@ fn flow_info(f: &Flow) -> FlowInfo {
             })
             .collect(),
         inputs: f.input_fields.clone(),
+        warnings: f.warnings.clone(),
     }
 }

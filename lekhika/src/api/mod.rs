@@ -22,6 +22,7 @@ mod request;
 mod runs;
 mod wallets;
 
+pub use books::redact_url;
 pub use flows::{FlowInfo, FlowNodeInfo};
 pub use host_node::{HostItem, HostNodeCall};
 pub use open::OpenSettings;
@@ -49,6 +50,8 @@ pub const METHODS: &[&str] = &[
     "reject",
     "list_executions",
     "runners",
+    "reuse_stats",
+    "clear_reuse",
     "compiled_book",
     "export_book",
     "write_book",

@@ -78,6 +78,10 @@ pub struct RunSettings {
     /// Host-defined JSON kept with the execution (the CLI keeps its output
     /// directory and formats here).
     pub host: Value,
+    /// Serve calls identical to ones this user already paid for (same
+    /// provider, model, parameters and request) from those earlier runs:
+    /// no request, no charge, marked `reused` (`lekhika run --reuse`).
+    pub reuse: bool,
 }
 
 impl RunSettings {

@@ -127,6 +127,7 @@ impl Lekhika {
             execution_id: Some(id.to_string()),
             engine_id: o.engine_id,
             host: o.host,
+            reuse: o.reuse,
         })
     }
 
@@ -141,6 +142,20 @@ impl Lekhika {
             Some(l) => Ok(Some(self.engine.run_leased(l).await?)),
             None => Ok(None),
         }
+    }
+
+    /// The replies `user`'s later runs with `reuse` can be served from, and
+    /// how many have been (`lekhika cache stats`).
+    pub async fn reuse_stats(&self, user: &str) -> Result<lekhika_core::store::ReuseStats> {
+        Ok(self.stores.executions.reuse_stats(user).await?)
+    }
+
+    /// Forget `user`'s reusable replies: later runs with `reuse` ask the
+    /// provider again (`lekhika cache clear`). Executions keep their
+    /// journals (resume still never asks twice). Returns how many were
+    /// reusable.
+    pub async fn clear_reuse(&self, user: &str) -> Result<u64> {
+        Ok(self.stores.executions.clear_reusable(user).await?)
     }
 
     /// Every live runner lease in the store, across tenants (ids and times,

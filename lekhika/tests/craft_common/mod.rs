@@ -31,6 +31,17 @@ pub struct Script {
     pub plant_contradiction: bool,
     /// Give every chapter its own bible character (Char{k}, alias Alias{k}).
     pub bible_cast: bool,
+    /// The first style guide comes back empty (finish reason `stop`).
+    pub empty_style_once: Arc<std::sync::atomic::AtomicBool>,
+    /// The first outline has 1 chapter, whatever was asked.
+    pub short_plan_once: Arc<std::sync::atomic::AtomicBool>,
+    /// Every reply ends normally after at most this many words (a model
+    /// that stops short on its own).
+    pub max_reply_words: Option<usize>,
+    /// Writers write this many times the words they are asked for.
+    pub overwrite: Option<f64>,
+    /// This chapter's first draft says one sentence 90 times.
+    pub loop_chapter: Option<u64>,
     /// Reviewer scores in call order (default: 9 for every call).
     pub review_scores: Arc<Mutex<Vec<f64>>>,
 }
@@ -61,10 +72,14 @@ pub struct Rig {
 }
 
 pub fn rig(script: Script) -> Rig {
-    let server = ScriptedServer::openai(move |body| script.reply(body));
+    // Usage as a real server reports it: the prompt's tokens (about 4
+    // bytes each, 4 per message), the reply's (4 bytes each).
+    let server =
+        ScriptedServer::openai(move |body| script.reply(body).input_tokens(prompt_tokens(body)));
     let set = ProviderSet::new().with(server.config("openai")).unwrap();
     let store = Arc::new(MemoryStore::new());
     let engine = Engine::builder(Arc::new(set), store.clone())
+        .prices(lekhika_providers::Catalog::default_catalog().price_book())
         .artifacts(store.clone())
         .register(lekhika::nodes::register)
         .build();
@@ -117,6 +132,15 @@ impl Rig {
             .filter(|r| system_of(&r.body).contains(role))
             .collect()
     }
+}
+
+/// Prompt tokens of a chat request: 1 per 4 bytes of every message, 4 per message.
+pub fn prompt_tokens(body: &Value) -> u64 {
+    messages(body)
+        .iter()
+        .map(|(_, c)| (c.len() as u64).div_ceil(4) + 4)
+        .sum::<u64>()
+        + 3
 }
 
 pub fn system_of(body: &Value) -> String {
@@ -178,6 +202,14 @@ pub fn word_after(s: &str, marker: &str) -> Option<String> {
     })
 }
 
+/// `n` neutral words (`prefix0 prefix1 ...`), to give scripted replies a realistic size.
+pub fn filler(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{prefix}{i}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn words(s: &str) -> usize {
     s.split_whitespace().count()
 }
@@ -194,7 +226,33 @@ pub fn chapter_words(k: u64, len: usize, open: &str, end: &str) -> Vec<String> {
     w
 }
 
+/// A degenerate chapter: one sentence said 90 times between the opening and the ending.
+pub fn looping_words(open: &str, end: &str) -> Vec<String> {
+    let mut w: Vec<String> = vec!["Mara".into(), "is".into(), "in".into(), format!("{open}.")];
+    for _ in 0..90 {
+        w.extend(LOOP_SENTENCE.split(' ').map(str::to_string));
+    }
+    w.extend(["Mara", "ends", "in"].iter().map(|s| s.to_string()));
+    w.push(format!("{end}."));
+    w
+}
+
+pub const LOOP_SENTENCE: &str = "The bell rang over the empty square.";
+
 impl Script {
+    /// Words a writer asked for `asked` writes (before the reply cap).
+    fn writes(&self, asked: f64) -> usize {
+        (asked * self.overwrite.unwrap_or(1.0)).round() as usize
+    }
+
+    /// A writer's reply: cut at `max_reply_words` with a normal finish.
+    fn writer_reply(&self, mut full: Vec<String>, emitted: usize) -> Reply {
+        if let Some(cap) = self.max_reply_words {
+            full.truncate(cap);
+        }
+        self.text_reply(full, emitted)
+    }
+
     fn text_reply(&self, full: Vec<String>, emitted: usize) -> Reply {
         let chunk = self.chunk_words.unwrap_or(usize::MAX);
         let end = emitted.saturating_add(chunk).min(full.len());
@@ -235,7 +293,17 @@ impl Script {
         let turns = turns(body);
         let first = turns.first().map(|t| t.1.clone()).unwrap_or_default();
         if system.contains("style analyst") {
-            return Reply::text("STYLE GUIDE: short sentences. Voice and accent: VOICE-MARKER, speak like a Lisbon fisherman.");
+            if self
+                .empty_style_once
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                return Reply::text("");
+            }
+            // About as long as the 400 words the prompt allows.
+            return Reply::text(format!(
+                "STYLE GUIDE: short sentences. {} Voice and accent: VOICE-MARKER, speak like a Lisbon fisherman.",
+                filler("rule", 330)
+            ));
         }
         if system.contains("book architect for practical") {
             let n = number_after(&first, "Exactly").unwrap_or(3);
@@ -255,7 +323,14 @@ impl Script {
             );
         }
         if system.contains("book architect") {
-            return Reply::text(self.outline(&first).to_string());
+            let mut plan = self.outline(&first);
+            if self
+                .short_plan_once
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                plan["chapters"].as_array_mut().unwrap().truncate(1);
+            }
+            return Reply::text(plan.to_string());
         }
         if system.contains("novelist") || system.contains("practical guide") {
             return self.writer(&turns);
@@ -313,9 +388,12 @@ impl Script {
         let chapters: Vec<Value> = (1..=n)
             .map(|k| {
                 let cast = if self.bible_cast { format!(" with Char{k}") } else { String::new() };
-                json!({"title": format!("Chapter title {k}"), "summary": format!("Mara goes on{cast}."), "words": w,
-                    "beats": [{"beat": format!("Mara arrives{cast}"), "words": w / 2}, {"beat": "Mara leaves", "words": w - w / 2}],
-                    "entry_state": {"location": self.planned_location(k)}, "exit_state": {"location": self.planned_location(k + 1)}})
+                // Sizes of a real planner's chapter: a summary of ~50 words,
+                // beats of ~15, states with who is where and open threads.
+                json!({"title": format!("Chapter title {k}"), "summary": format!("Mara goes on{cast}. {}", filler("plot", 45)), "words": w,
+                    "beats": [{"beat": format!("Mara arrives{cast}. {}", filler("b", 12)), "words": w / 2}, {"beat": format!("Mara leaves. {}", filler("b", 12)), "words": w - w / 2}],
+                    "entry_state": {"location": self.planned_location(k), "threads": filler("thread", 25)},
+                    "exit_state": {"location": self.planned_location(k + 1), "threads": filler("thread", 25)}})
             })
             .collect();
         let mut bible = vec![
@@ -345,8 +423,11 @@ impl Script {
         let (open, end) = self.locations(k);
         if task_at == 0 && first.starts_with("Write chapter") {
             let asked = number_after(&first, "Write about").unwrap_or(1000) as f64;
-            let len = (asked * self.draft_ratio.unwrap_or(1.0)).round() as usize;
-            return self.text_reply(chapter_words(k, len, &open, &end), emitted);
+            let len = self.writes(asked * self.draft_ratio.unwrap_or(1.0));
+            if self.loop_chapter == Some(k) {
+                return self.text_reply(looping_words(&open, &end), emitted);
+            }
+            return self.writer_reply(chapter_words(k, len, &open, &end), emitted);
         }
         if task_at == 0 && first.starts_with("Here is chapter") {
             // A rewrite: fix the opening if a continuity issue names where the previous chapter ended.
@@ -367,14 +448,29 @@ impl Script {
                 emitted,
             );
         }
+        if task.contains("Continue it from exactly where it stops") {
+            // An append: the next words of the chapter, closing it when they complete it.
+            let delivered = number_after(task, "It has").unwrap_or(0) as usize;
+            let requested = number_after(task, "of its").unwrap_or(0) as usize;
+            let step = self.writes(number_after(task, "write the next").unwrap_or(300) as f64);
+            let n = step.min(self.max_reply_words.unwrap_or(usize::MAX));
+            let mut w: Vec<String> = (0..n).map(|i| format!("c{k}w{}", delivered + i)).collect();
+            if delivered + n >= requested && n >= 4 {
+                w.truncate(n - 4);
+                w.extend(["Mara", "ends", "in"].iter().map(|s| s.to_string()));
+                w.push(format!("{end}."));
+            }
+            return self.text_reply(w, emitted);
+        }
         // A follow-up on a previous text (expand, tighten, revise): same places, new length.
         let previous = &turns[task_at - 1].1;
         let p_open = word_after(previous, "Mara is in").unwrap_or(open);
         let p_end = word_after(previous, "Mara ends in").unwrap_or(end);
-        let len = number_after(task, "its budget is")
-            .map(|n| n as usize)
+        let len = number_after(task, "in about")
+            .or_else(|| number_after(task, "its budget is"))
+            .map(|n| self.writes(n as f64))
             .unwrap_or_else(|| words(previous));
-        self.text_reply(chapter_words(k, len, &p_open, &p_end), emitted)
+        self.writer_reply(chapter_words(k, len, &p_open, &p_end), emitted)
     }
 }
 

@@ -12,7 +12,7 @@ export function bookFlow({ chapters = 3, concurrency = 2, stream = true, model =
         data: { provider: 'openai', model, max_tokens: 800, output: 'json', stream,
                 prompt: 'OUTLINE {{input.title}} in {{input.chapters}} chapters' } },
       { id: 'write', type: 'map', position: { x: 400, y: 0 },
-        data: { items: '{{nodes.outline.output.chapters}}', concurrency,
+        data: { items: '{{nodes.outline.output.chapters}}', concurrency, expected_items: '{{input.chapters}}',
                 node: { kind: 'text', provider: 'openai', model, max_tokens: 400, stream,
                         prompt: 'WRITE chapter {{item.number}}: {{item.title}} of {{input.title}}' } } },
       { id: 'book', type: 'compile', position: { x: 600, y: 0 },

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const info = lk.validate(flow)
   const ids: string[] = info.nodes.map((n) => n.id)
   const est: Estimate = lk.estimate(flow, { title: 't' }, { provider: 'openai' })
-  const cost: number = est.cost
+  const cost: number = est.worst.cost
   const ac = new AbortController()
   const outcome: RunOutcome = await lk.run(flow, {}, {
     user: 'u', signal: ac.signal, provider: 'openai', max_concurrency: 2, check: false,

@@ -69,6 +69,7 @@ class RunOptions(TypedDict, total=False):
     execution_id: Optional[str]
     engine_id: Optional[str]
     host: JsonValue
+    reuse: bool  # serve calls identical to ones this user paid for from those runs
 
 class RunSettings(TypedDict):
     user: Optional[str]
@@ -79,6 +80,7 @@ class RunSettings(TypedDict):
     execution_id: Optional[str]
     engine_id: Optional[str]
     host: JsonValue
+    reuse: bool
 
 class FlowNodeInfo(TypedDict):
     id: str
@@ -92,25 +94,43 @@ class InputField(TypedDict):
     label: Optional[str]
     description: Optional[str]
     options: Optional[List[JsonValue]]
+    minimum: NotRequired[float]
+    maximum: NotRequired[float]
+
+class FlowProblem(TypedDict):
+    scope: str  # `node`, `edge` or `flow`
+    id: Optional[str]
+    message: str
 
 class FlowInfo(TypedDict):
     nodes: List[FlowNodeInfo]
     inputs: List[InputField]
+    # Accepted but worth a look: config keys a node ignored (a typo?).
+    warnings: List[FlowProblem]
 
-class NodeEstimate(TypedDict):
-    node: str
-    provider: str
-    model: str
+class NodeFigures(TypedDict):
     calls: int
     input_tokens: int
     output_tokens: int
     cost: Optional[int]
 
-class Estimate(TypedDict):
-    nodes: List[NodeEstimate]
+class NodeEstimate(TypedDict):
+    node: str
+    provider: str
+    model: str
+    expected: NodeFigures
+    worst: NodeFigures
+
+class Figures(TypedDict):
+    calls: int
     input_tokens: int
     output_tokens: int
     cost: int
+
+class Estimate(TypedDict):
+    nodes: List[NodeEstimate]
+    expected: Figures
+    worst: Figures
     missing_prices: List[str]
 
 class RunnerInfo(TypedDict):
@@ -128,13 +148,32 @@ class NodeReport(TypedDict):
     provider: Optional[str]
     model: Optional[str]
     metrics: JsonValue
+    calls: int  # complete model replies of this node (or item)
+    requests: int  # HTTP requests they took
+    models: List[ModelUse]  # each provider/model it called
+    reused: int  # replies served from the user's earlier runs (reuse)
+
+class ModelUse(TypedDict):
+    provider: str
+    model: str
+    calls: int
+    requests: int
+    usage: Usage
+    cost: int
 
 class ProviderTotals(TypedDict):
     calls: int
+    requests: int  # what this provider's server saw
+    retries: int  # requests that brought no kept reply
     usage: Usage
     cost: int
 
 Status = Literal["pending", "running", "paused", "stopped", "completed", "failed", "interrupted"]
+
+class LengthSummary(TypedDict):
+    chapters: int
+    mean: float
+    min: float
 
 class ExecutionReport(TypedDict):
     execution_id: str
@@ -148,10 +187,25 @@ class ExecutionReport(TypedDict):
     nodes: List[NodeReport]
     providers: Dict[str, ProviderTotals]
     usage: Usage
+    usage_estimated: Usage
     cost: int
     calls: int
+    requests: int
+    retries: int
+    length: NotRequired[LengthSummary]
+    abandoned_calls: int
+    reused_calls: int  # replies served from earlier runs: no request, no charge
+    reused_usage: Usage  # what those replies took when they were asked
     created_at_ms: int
     updated_at_ms: int
+
+class ReuseStats(TypedDict):
+    replies: int  # replies later reuse runs can be served from
+    executions: int  # the runs that paid for them
+    usage: Usage
+    cost: int
+    reused: int  # replies served from them so far
+    reused_usage: Usage
 
 class ExecutionSummary(TypedDict):
     id: str
@@ -453,6 +507,8 @@ class Lekhika:
         self, *, user: str = "local", status: Optional[Status] = None
     ) -> Coroutine[Any, Any, List[ExecutionSummary]]: ...
     def runners(self) -> Coroutine[Any, Any, List[RunnerLease]]: ...
+    def reuse_stats(self, *, user: str = "local") -> Coroutine[Any, Any, ReuseStats]: ...
+    def clear_reuse(self, *, user: str = "local") -> Coroutine[Any, Any, int]: ...
 
     # Books.
     def compiled_book(self, execution_id: str, *, user: str = "local") -> Coroutine[Any, Any, Dict[str, Any]]: ...

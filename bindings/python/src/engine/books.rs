@@ -29,8 +29,9 @@ impl Lekhika {
         })
     }
 
-    /// Render the finished book in `formats` (default: all of pdf, epub,
-    /// docx, html, md) to `ExportedFile`s; also stored as artifacts.
+    /// Render the finished book in `formats` (pdf, epub, docx, html, md,
+    /// audiobook; default: all the flow makes) to `ExportedFile`s; also
+    /// stored as artifacts.
     /// `options` (trim, font_size_pt, margins_mm, chapters_on_recto,
     /// labels) default to those of the flow's export node.
     #[pyo3(signature = (execution_id, formats = None, *, user = LOCAL.to_string(), options = None))]

@@ -362,4 +362,25 @@ impl Lekhika {
             Ok(Json::of(&v))
         })
     }
+
+    /// The replies the user's later runs with `reuse=True` can be served
+    /// from, what they cost, and how many have been reused.
+    #[pyo3(signature = (*, user = LOCAL.to_string()))]
+    fn reuse_stats<'py>(&self, py: Python<'py>, user: String) -> PyResult<Bound<'py, PyAny>> {
+        let lk = self.inner.clone();
+        crate::aio::spawn(py, async move {
+            let v = lk.reuse_stats(&user).await.map_err(errors::from_lekhika)?;
+            Ok(Json::of(&v))
+        })
+    }
+
+    /// Forget the user's reusable replies (their runs keep their journals);
+    /// returns how many were reusable.
+    #[pyo3(signature = (*, user = LOCAL.to_string()))]
+    fn clear_reuse<'py>(&self, py: Python<'py>, user: String) -> PyResult<Bound<'py, PyAny>> {
+        let lk = self.inner.clone();
+        crate::aio::spawn(py, async move {
+            lk.clear_reuse(&user).await.map_err(errors::from_lekhika)
+        })
+    }
 }

@@ -14,11 +14,10 @@ use serde_json::Value;
 
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
-use crate::node::{EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUse};
+use crate::node::{Node, NodeContext, NodeError, NodeOutput, VarUse};
 use crate::template::Template;
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// Shown to the reviewer.
     #[serde(default)]
@@ -92,7 +91,7 @@ impl Node for ApprovalNode {
         v
     }
 
-    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
-        0
+    fn passes_through(&self) -> bool {
+        true
     }
 }

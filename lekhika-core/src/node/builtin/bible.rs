@@ -21,7 +21,6 @@ use crate::node::{EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUs
 use crate::template::Template;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// Single-variable template giving the entries list.
     entries: String,
@@ -296,16 +295,22 @@ impl Node for BibleNode {
         v
     }
 
-    fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        // Entries appear in the full text and in chapters: bound by 3× the inputs.
-        3u64.saturating_mul(
-            std::iter::once(&self.entries)
-                .chain(self.updates.iter())
-                .chain(self.chapters.iter())
-                .flat_map(|t| t.variables())
-                .map(|p| scope.var_tokens(p))
-                .fold(0u64, u64::saturating_add),
-        )
+    fn output_tokens(&self, scope: &dyn EstimateScope) -> crate::node::TokenSpan {
+        // Entries appear in the full text and in chapters: about the
+        // inputs' size, at most twice it.
+        let inputs = std::iter::once(&self.entries)
+            .chain(self.updates.iter())
+            .chain(self.chapters.iter())
+            .flat_map(|t| t.variables())
+            .map(|p| scope.var_tokens(p))
+            .fold(crate::node::TokenSpan::ZERO, crate::node::TokenSpan::plus);
+        crate::node::TokenSpan::new(inputs.expected, inputs.worst.saturating_mul(2))
+    }
+
+    fn output_items(&self, scope: &dyn EstimateScope) -> Option<u64> {
+        self.chapters
+            .as_ref()
+            .and_then(|t| t.variables().find_map(|p| scope.items(p)))
     }
 }
 

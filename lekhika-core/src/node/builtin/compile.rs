@@ -56,10 +56,7 @@ impl CompileNode {
         let mut meta = Vec::new();
         for (k, v) in c.meta {
             if !META.contains(&k.as_str()) {
-                problems.push(format!(
-                    "unknown field `{k}` (known: chapters, titles, title_key, cover, {})",
-                    META.join(", ")
-                ));
+                crate::node::registry::Warnings::ignored(&spec.kind, &k);
                 continue;
             }
             match v.as_str().map(|s| template(&k, s)) {
@@ -183,11 +180,10 @@ impl Node for CompileNode {
         v
     }
 
-    fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        self.chapters
-            .variables()
-            .map(|p| scope.var_tokens(p))
-            .fold(0u64, u64::saturating_add)
-            .saturating_add(1024)
+    fn output_tokens(&self, scope: &dyn EstimateScope) -> crate::node::TokenSpan {
+        self.chapters.variables().map(|p| scope.var_tokens(p)).fold(
+            crate::node::TokenSpan::exact(1024),
+            crate::node::TokenSpan::plus,
+        )
     }
 }

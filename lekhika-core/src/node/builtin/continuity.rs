@@ -25,14 +25,16 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::craft::estimate::{chapters_of, nested_runs, template_tokens};
 use super::craft::nested::{build_inner, inner_vars, run_all, Job};
 use super::craft::rewrite::{chapter_texts, Draft};
 use super::craft::{as_list, fill, head_words, show, tail_words};
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
+use crate::node::sizing::words_to_tokens;
 use crate::node::{
     BuiltNode, CallEstimate, EstimateScope, ItemScope, Node, NodeContext, NodeError, NodeOutput,
-    Registry, VarUse,
+    Registry, TokenSpan, VarUse,
 };
 use crate::template::Template;
 
@@ -47,7 +49,6 @@ fn d_conc() -> usize {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// Single-variable template: the drafted chapters (texts).
     chapters: String,
@@ -149,7 +150,7 @@ impl ContinuityNode {
 /// A checker's verdict: `None` when consistent, else (issue, fix earlier, fix later).
 fn verdict(v: &Value) -> Result<Option<(String, bool, bool)>, NodeError> {
     let v = match v {
-        Value::String(s) => serde_json::from_str(super::json_reply::json_text(s)).map_err(|e| {
+        Value::String(s) => super::json_reply::parse_reply(s).map_err(|e| {
             NodeError::InvalidOutput(format!("the continuity checker's reply is not JSON ({e})"))
         })?,
         other => other.clone(),
@@ -287,47 +288,31 @@ impl Node for ContinuityNode {
     }
 
     fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
-        // Unknown count of pairs before the run: bound by the chapters' size in tokens / 1000.
-        let pairs = self
-            .chapters
-            .variables()
-            .map(|p| scope.var_tokens(p))
-            .fold(0u64, u64::saturating_add)
-            .div_ceil(1000)
-            .max(1);
-        let mut out: Vec<CallEstimate> = self
-            .check
-            .node
-            .estimate(scope)
-            .into_iter()
-            .map(|c| CallEstimate {
-                calls: c
-                    .calls
-                    .saturating_mul(pairs)
-                    .saturating_mul(1 + u64::from(self.max_rounds)),
-                ..c
-            })
-            .collect();
-        // Worst case: every chapter rewritten in every round.
-        out.extend(self.rewrite.node.estimate(scope).into_iter().map(|c| {
-            CallEstimate {
-                calls: c
-                    .calls
-                    .saturating_mul(pairs)
-                    .saturating_mul(u64::from(self.max_rounds)),
-                ..c
-            }
-        }));
+        let (n, chapters) = chapters_of(&self.chapters, scope);
+        let outline = template_tokens(&self.outline, scope).part(n);
+        let states = self
+            .states
+            .as_ref()
+            .map_or(TokenSpan::ZERO, |t| template_tokens(t, scope).part(n));
+        let pairs = n.saturating_sub(1);
+        // A check sees two windows, two outline entries and two states.
+        let window = TokenSpan::exact(words_to_tokens(2 * self.window as u64));
+        let check_item = window.plus(outline.times(2)).plus(states.times(2));
+        // Typical: every join checked once, no contradiction. At most: every
+        // round rewrites every chapter and checks every join again.
+        let rounds = u64::from(self.max_rounds);
+        let mut out = nested_runs(&self.check, scope, check_item, pairs, pairs * (1 + rounds));
+        let chapter = chapters.part(n).plus(outline);
+        out.extend(nested_runs(&self.rewrite, scope, chapter, 0, n * rounds));
         out
     }
 
-    fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        self.chapters
-            .variables()
-            .map(|p| scope.var_tokens(p))
-            .fold(0u64, u64::saturating_add)
-            .saturating_mul(2)
-            .saturating_add(512)
+    fn output_tokens(&self, scope: &dyn EstimateScope) -> TokenSpan {
+        chapters_of(&self.chapters, scope).1
+    }
+
+    fn output_items(&self, scope: &dyn EstimateScope) -> Option<u64> {
+        Some(chapters_of(&self.chapters, scope).0)
     }
 
     fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {

@@ -13,7 +13,6 @@ use crate::provider::ImageRequest;
 use crate::template::Template;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     provider: String,
     model: String,
@@ -134,8 +133,27 @@ impl Node for ImageNode {
         vec![(self.provider.clone(), self.model.clone())]
     }
 
-    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
-        64
+    fn model_calls(&self) -> Vec<(String, String, crate::store::CallKind)> {
+        vec![(
+            self.provider.clone(),
+            self.model.clone(),
+            crate::store::CallKind::Image,
+        )]
+    }
+
+    fn output_tokens(&self, _scope: &dyn EstimateScope) -> crate::node::TokenSpan {
+        crate::node::TokenSpan::exact(64)
+    }
+
+    /// One image, priced per image.
+    fn estimate(&self, _scope: &dyn EstimateScope) -> Vec<crate::node::CallEstimate> {
+        vec![crate::node::CallEstimate {
+            kind: crate::store::CallKind::Image,
+            provider: self.provider.clone(),
+            model: self.model.clone(),
+            expected: crate::node::Work::units(1, 1),
+            worst: crate::node::Work::units(1, 1),
+        }]
     }
 
     fn override_model(&mut self, _provider: Option<&str>, _model: Option<&str>) {

@@ -11,7 +11,6 @@ use crate::node::{Node, NodeContext, NodeError, NodeOutput};
 
 /// One form field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct InputField {
     pub name: String,
     /// `string`, `text`, `number`, `integer`, `boolean`, `select` or `list`.
@@ -28,6 +27,12 @@ pub struct InputField {
     /// Choices of a `select`.
     #[serde(default)]
     pub options: Option<Vec<Value>>,
+    /// Smallest value of a `number` or `integer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    /// Largest value of a `number` or `integer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
 }
 
 fn string_type() -> String {
@@ -87,6 +92,40 @@ impl InputField {
             _ => return Err(bad()),
         })
     }
+
+    /// A coerced value within the field's bounds and, if required, not empty.
+    fn check(&self, v: &Value) -> Result<(), String> {
+        if self.required && is_empty(v) {
+            return Err(format!(
+                "input `{}` is required and cannot be empty",
+                self.name
+            ));
+        }
+        if let Some(x) = v.as_f64() {
+            if let Some(min) = self.minimum.filter(|m| x < *m) {
+                return Err(format!(
+                    "input `{}` must be at least {min}, got {v}",
+                    self.name
+                ));
+            }
+            if let Some(max) = self.maximum.filter(|m| x > *m) {
+                return Err(format!(
+                    "input `{}` must be at most {max}, got {v}",
+                    self.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
 }
 
 #[derive(Deserialize)]
@@ -119,13 +158,35 @@ impl InputNode {
     }
 }
 
-/// Apply defaults and check required fields and types of a run's input.
+/// Apply defaults and check a run's input against the flow's form: every
+/// key must be a field of the form (a typo is an error naming the closest
+/// field, not a silent default), required fields must not be empty, values
+/// must have their field's type and lie within its bounds. A flow without an
+/// input form takes any keys (its templates name them).
 pub fn normalize_input(fields: &[InputField], input: &Value) -> Result<Value, Vec<String>> {
     let mut out: Map<String, Value> = input.as_object().cloned().unwrap_or_default();
     let mut problems = Vec::new();
+    if !fields.is_empty() {
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        for key in out.keys() {
+            if !names.contains(&key.as_str()) {
+                let hint = crate::util::closest(key, &names)
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default();
+                problems.push(format!(
+                    "unknown input `{key}`: {hint}this flow's inputs are {}",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+    }
     for f in fields {
         match out.get(&f.name).filter(|v| !v.is_null()) {
-            Some(v) => match f.coerce(v) {
+            Some(v) => match f.coerce(v).and_then(|c| f.check(&c).map(|()| c)) {
                 Ok(c) => {
                     out.insert(f.name.clone(), c);
                 }

@@ -31,6 +31,52 @@ pub(crate) fn json_text(s: &str) -> &str {
         .unwrap_or(t)
 }
 
+/// The JSON value of a reply (see [`json_text`]). Small models often put
+/// raw line breaks or tabs inside JSON strings, which strict JSON forbids;
+/// when the reply does not parse, those are escaped and it is tried again.
+pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, serde_json::Error> {
+    match serde_json::from_str(json_text(s)) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let escaped = escape_controls_in_strings(s);
+            if escaped == s {
+                return Err(e);
+            }
+            serde_json::from_str(json_text(&escaped)).map_err(|_| e)
+        }
+    }
+}
+
+/// `s` with control characters inside JSON string literals escaped
+/// (`\n`, `\t`, `\r`, `\u00XX`); everything else as it was.
+fn escape_controls_in_strings(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let (mut in_str, mut escaped) = (false, false);
+    for c in s.chars() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            } else if c.is_control() && (c as u32) < 0x20 {
+                match c {
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    _ => out.push_str(&format!("\\u{:04x}", c as u32)),
+                }
+                continue;
+            }
+        } else if c == '"' {
+            in_str = true;
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn parses(s: &str) -> bool {
     !s.is_empty() && serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok()
 }
@@ -75,7 +121,22 @@ fn balanced(s: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::json_text;
+    use super::{json_text, parse_reply};
+
+    #[test]
+    fn raw_line_breaks_inside_strings_are_escaped() {
+        let reply = "Here is the plan:\n{\"chapters\": [{\"title\": \"The Dunes\",\n \"summary\": \"Line one\nline two\twith a tab\"}]}";
+        let v: serde_json::Value = parse_reply(reply).unwrap();
+        assert_eq!(
+            v["chapters"][0]["summary"],
+            "Line one\nline two\twith a tab"
+        );
+        // Valid JSON is untouched; broken JSON still fails with its own error.
+        let ok: serde_json::Value = parse_reply("{\"a\": \"b\\nc\"}").unwrap();
+        assert_eq!(ok["a"], "b\nc");
+        let err = parse_reply::<serde_json::Value>("{\"a\": \"b\nc\"").unwrap_err();
+        assert!(err.to_string().contains("control character"), "{err}");
+    }
 
     #[test]
     fn whole_fenced_and_wrapped_replies() {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
+use crate::node::sizing::ItemSized;
 use crate::node::{
     BuiltNode, CallEstimate, EstimateScope, ItemScope, Node, NodeContext, NodeError, NodeOutput,
-    Registry, VarUse,
+    Registry, TokenSpan, VarUse,
 };
 use crate::template::Template;
 use async_trait::async_trait;
@@ -17,7 +18,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     /// A single-variable template giving the list (or a count).
     items: String,
@@ -80,7 +80,18 @@ impl MapNode {
         })
     }
 
+    /// Size of one item of the list.
+    fn item_size(&self, scope: &dyn EstimateScope, n: u64) -> TokenSpan {
+        self.items
+            .variables()
+            .map(|p| scope.var_tokens(p))
+            .fold(TokenSpan::ZERO, TokenSpan::plus)
+            .part(n)
+    }
+
+    /// Items expected: `expected_items`, else the list's known length, else 1.
     fn expected(&self, scope: &dyn EstimateScope) -> u64 {
+        let known = || self.items.variables().next().and_then(|p| scope.items(p));
         match &self.expected_items {
             Some(Value::Number(n)) => n.as_u64().unwrap_or(1),
             Some(Value::String(s)) => Template::parse(s)
@@ -91,8 +102,9 @@ impl MapNode {
                     v.as_u64()
                         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
                 })
+                .or_else(known)
                 .unwrap_or(1),
-            _ => 1,
+            _ => known().unwrap_or(1),
         }
     }
 }
@@ -203,24 +215,33 @@ impl Node for MapNode {
 
     fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
         let n = self.expected(scope);
-        // Failed calls are never charged (their reservation is released),
-        // so retries cost nothing; regenerations after invalid output do.
-        let drafts = 1 + u64::from(self.template.policy.validate.attempts.unwrap_or(2))
-            * u64::from(!self.template.policy.validate.is_empty());
+        let item = ItemSized {
+            inner: scope,
+            item: self.item_size(scope, n),
+        };
         self.template
             .node
-            .estimate(scope)
+            .estimate(&item)
             .into_iter()
             .map(|c| CallEstimate {
-                calls: c.calls.saturating_mul(n).saturating_mul(drafts),
+                expected: c.expected.times(n),
+                worst: c.worst.times(n),
                 ..c
             })
             .collect()
     }
 
-    fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        self.expected(scope)
-            .saturating_mul(self.template.node.output_tokens_bound(scope))
+    fn output_tokens(&self, scope: &dyn EstimateScope) -> TokenSpan {
+        let n = self.expected(scope);
+        let item = ItemSized {
+            inner: scope,
+            item: self.item_size(scope, n),
+        };
+        self.template.node.output_tokens(&item).times(n)
+    }
+
+    fn output_items(&self, scope: &dyn EstimateScope) -> Option<u64> {
+        Some(self.expected(scope))
     }
 
     fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {

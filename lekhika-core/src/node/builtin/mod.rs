@@ -10,6 +10,7 @@ pub mod input;
 pub(crate) mod json_reply;
 pub mod map;
 pub mod phrase_check;
+pub mod speech;
 pub mod template;
 pub mod text;
 
@@ -51,12 +52,24 @@ pub(crate) fn register_all(r: &mut Registry) {
     r.register("image", |s, _| {
         image::ImageNode::build(s).map(|n| Box::new(n) as _)
     });
+    r.register("speech", |s, _| {
+        speech::SpeechNode::build(s).map(|n| Box::new(n) as _)
+    });
 }
 
 /// Deserialize a node's config into its typed form; errors name the field.
-pub(crate) fn parse_config<T: DeserializeOwned>(spec: &NodeSpec) -> Result<T, Vec<String>> {
-    serde_json::from_value(Value::Object(spec.config.clone()))
-        .map_err(|e| vec![format!("config: {e}")])
+/// Keys the kind does not know (an editor's or a host's own, or a typo) are
+/// ignored and reported as warnings (see [`crate::node::registry::Warnings`]).
+pub fn parse_config<T: DeserializeOwned>(spec: &NodeSpec) -> Result<T, Vec<String>> {
+    let mut ignored = Vec::new();
+    let parsed = serde_ignored::deserialize(Value::Object(spec.config.clone()), |path| {
+        ignored.push(path.to_string())
+    })
+    .map_err(|e| vec![format!("config: {e}")])?;
+    for key in ignored {
+        crate::node::registry::Warnings::ignored(&spec.kind, &key);
+    }
+    Ok(parsed)
 }
 
 /// Parse a template config field.

@@ -1,7 +1,8 @@
 //! `phrase_check`: stock phrases ("slop") and repeated passages across a
-//! whole book. Finds, per chapter, the phrases of the `phrases` list it uses
-//! and the passages of at least `ngram` words it shares with an earlier
-//! chapter; each flagged chapter is rewritten with its hits as the
+//! whole book. Finds, per chapter, the phrases of the `phrases` list it uses,
+//! the passages of at least `ngram` words it shares with an earlier
+//! chapter, and degenerate text inside it (`within`: a sentence said again
+//! and again, a passage the model looped on); each flagged chapter is rewritten with its hits as the
 //! instruction (`{hits}` in `instruction`), then checked again, up to
 //! `max_rounds` rounds. Chapters without hits are never touched.
 //!
@@ -16,6 +17,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::craft::degenerate::{norm_words, repeats, Repeats};
+use super::craft::estimate::{chapters_of, nested_runs, template_tokens};
 use super::craft::nested::{build_inner, inner_vars};
 use super::craft::rewrite::{chapter_texts, Draft};
 use super::craft::{as_list, fill};
@@ -23,7 +26,7 @@ use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
 use crate::node::{
     BuiltNode, CallEstimate, EstimateScope, Node, NodeContext, NodeError, NodeOutput, Registry,
-    VarUse,
+    TokenSpan, VarUse,
 };
 use crate::template::Template;
 
@@ -41,7 +44,6 @@ fn d_hits() -> usize {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     chapters: String,
     #[serde(default)]
@@ -65,6 +67,31 @@ struct Config {
     /// Hits listed per chapter in the instruction.
     #[serde(default = "d_hits")]
     max_hits_listed: usize,
+    /// Degenerate text inside one chapter.
+    #[serde(default)]
+    within: Within,
+}
+
+/// `within` of `phrase_check`: a sentence of at least `sentence_words`
+/// words, or a passage of `loop_ngram` words, that occurs `times` times in
+/// one chapter is a hit (`times: 0` turns the check off).
+#[derive(Deserialize)]
+#[serde(default)]
+struct Within {
+    times: usize,
+    sentence_words: usize,
+    loop_ngram: usize,
+}
+
+impl Default for Within {
+    fn default() -> Self {
+        let d = Repeats::default();
+        Self {
+            times: d.times,
+            sentence_words: d.sentence_words,
+            loop_ngram: d.loop_ngram,
+        }
+    }
 }
 
 pub struct PhraseCheckNode {
@@ -78,6 +105,7 @@ pub struct PhraseCheckNode {
     max_rounds: u32,
     concurrency: usize,
     max_hits_listed: usize,
+    within: Repeats,
 }
 
 impl PhraseCheckNode {
@@ -112,21 +140,15 @@ impl PhraseCheckNode {
                 max_rounds: c.max_rounds,
                 concurrency: c.concurrency,
                 max_hits_listed: c.max_hits_listed.max(1),
+                within: Repeats {
+                    times: c.within.times,
+                    sentence_words: c.within.sentence_words,
+                    loop_ngram: c.within.loop_ngram,
+                },
             }),
             _ => Err(problems),
         }
     }
-}
-
-/// Lowercased words without surrounding punctuation.
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
 }
 
 /// Stock phrases `text` uses.
@@ -148,7 +170,7 @@ pub(crate) fn repeated_passages(texts: &[String], n: usize) -> Vec<Vec<(usize, S
     }
     let mut seen: HashMap<Vec<String>, usize> = HashMap::new();
     for (ci, t) in texts.iter().enumerate() {
-        let w = words(t);
+        let w = norm_words(t);
         let mut i = 0;
         let mut mine: Vec<Vec<String>> = Vec::new();
         while i + n <= w.len() {
@@ -195,16 +217,23 @@ impl Node for PhraseCheckNode {
         let mut draft = Draft::new(&outline, texts);
         let (mut report, mut remaining) = (Vec::new(), Vec::new());
         let mut rounds = 0;
+        // Chapters with degenerate text of their own, as first found.
+        let mut degenerate: Vec<usize> = Vec::new();
         loop {
-            let repeats = repeated_passages(&draft.texts, self.ngram);
+            let across = repeated_passages(&draft.texts, self.ngram);
             let mut flagged: BTreeMap<usize, Vec<String>> = BTreeMap::new();
             for (i, t) in draft.texts.iter().enumerate() {
                 let mut hits: Vec<String> = phrase_hits(t, &self.phrases)
                     .into_iter()
                     .map(|p| format!("the stock phrase \"{p}\""))
                     .collect();
+                let own = repeats(t, self.within);
+                if !own.is_empty() && !degenerate.contains(&(i + 1)) {
+                    degenerate.push(i + 1);
+                }
+                hits.extend(own.iter().map(|r| r.hit()));
                 hits.extend(
-                    repeats[i]
+                    across[i]
                         .iter()
                         .map(|(src, p)| format!("the passage \"{p}\" repeats chapter {}", src + 1)),
                 );
@@ -253,6 +282,7 @@ impl Node for PhraseCheckNode {
                 "rounds": rounds,
                 "rewritten": rewritten,
                 "remaining": remaining.len(),
+                "degenerate": degenerate,
                 "rewrite_metrics": draft.metrics,
             }),
             output: json!({
@@ -278,34 +308,28 @@ impl Node for PhraseCheckNode {
     }
 
     fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
-        let chapters = self
-            .chapters
-            .variables()
-            .map(|p| scope.var_tokens(p))
-            .fold(0u64, u64::saturating_add)
-            .div_ceil(1000)
-            .max(1);
-        self.rewrite
-            .node
-            .estimate(scope)
-            .into_iter()
-            .map(|c| CallEstimate {
-                calls: c
-                    .calls
-                    .saturating_mul(chapters)
-                    .saturating_mul(u64::from(self.max_rounds)),
-                ..c
-            })
-            .collect()
+        let (n, chapters) = chapters_of(&self.chapters, scope);
+        let outline = self
+            .outline
+            .as_ref()
+            .map_or(TokenSpan::ZERO, |t| template_tokens(t, scope).part(n));
+        // Typical: no chapter needs it. At most: every chapter, every round.
+        let chapter = chapters.part(n).plus(outline);
+        nested_runs(
+            &self.rewrite,
+            scope,
+            chapter,
+            0,
+            n * u64::from(self.max_rounds),
+        )
     }
 
-    fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        self.chapters
-            .variables()
-            .map(|p| scope.var_tokens(p))
-            .fold(0u64, u64::saturating_add)
-            .saturating_mul(2)
-            .saturating_add(512)
+    fn output_tokens(&self, scope: &dyn EstimateScope) -> TokenSpan {
+        chapters_of(&self.chapters, scope).1
+    }
+
+    fn output_items(&self, scope: &dyn EstimateScope) -> Option<u64> {
+        Some(chapters_of(&self.chapters, scope).0)
     }
 
     fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {

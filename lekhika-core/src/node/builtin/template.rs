@@ -11,7 +11,6 @@ use crate::node::{EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUs
 use crate::template::Template;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     template: String,
 }
@@ -41,14 +40,7 @@ impl Node for TemplateNode {
         v
     }
 
-    fn output_tokens_bound(&self, scope: &dyn EstimateScope) -> u64 {
-        (self.template.literal_bytes() as u64)
-            .div_ceil(2)
-            .saturating_add(
-                self.template
-                    .variables()
-                    .map(|p| scope.var_tokens(p))
-                    .fold(0u64, u64::saturating_add),
-            )
+    fn output_tokens(&self, scope: &dyn EstimateScope) -> crate::node::TokenSpan {
+        super::craft::estimate::template_tokens(&self.template, scope)
     }
 }

@@ -12,17 +12,18 @@ use serde_json::{json, Value};
 use super::craft::length::{Length, LengthConfig};
 use super::craft::review::{Review, ReviewConfig};
 use super::craft::session::Session;
-use super::json_reply::json_text;
+use super::json_reply::parse_reply;
 use super::{parse_config, template, uses};
 use crate::flow::NodeSpec;
 use crate::node::schema::check_schema;
-use crate::node::{CallEstimate, EstimateScope, Node, NodeContext, NodeError, NodeOutput, VarUse};
+use crate::node::schema_bounds::BoundSchema;
+use crate::node::{
+    CallEstimate, EstimateScope, Node, NodeContext, NodeError, NodeOutput, TokenSpan, VarUse,
+};
 use crate::provider::{ChatMessage, OutputFormat, TextRequest};
 use crate::template::Template;
-use crate::wallet::prompt_tokens_for_bytes;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Config {
     provider: String,
     model: String,
@@ -58,19 +59,20 @@ struct Config {
 }
 
 pub struct TextNode {
-    provider: String,
-    model: String,
-    system: Option<Template>,
-    prompt: Template,
+    pub(crate) provider: String,
+    pub(crate) model: String,
+    pub(crate) system: Option<Template>,
+    pub(crate) prompt: Template,
     temperature: Option<f32>,
     pub(crate) max_tokens: u32,
     pub(crate) json: bool,
-    json_schema: Option<Value>,
+    /// The reply's schema; its bounds may be templates (`{{input.chapters}}`).
+    pub(crate) json_schema: Option<BoundSchema>,
     stream: bool,
     pub(crate) max_continuations: u32,
     pub(crate) continue_prompt: String,
-    length: Option<Length>,
-    review: Option<Review>,
+    pub(crate) length: Option<Length>,
+    pub(crate) review: Option<Review>,
 }
 
 impl TextNode {
@@ -114,6 +116,14 @@ impl TextNode {
             problems.push(e);
             None
         });
+        let json_schema = c
+            .json_schema
+            .map(|s| BoundSchema::build(s, "json_schema"))
+            .transpose()
+            .unwrap_or_else(|e| {
+                problems.extend(e);
+                None
+            });
         match (system, prompt) {
             (Ok(system), Ok(prompt)) if problems.is_empty() => Ok(Self {
                 provider: c.provider,
@@ -122,8 +132,8 @@ impl TextNode {
                 prompt,
                 temperature: c.temperature,
                 max_tokens: c.max_tokens,
-                json: json || c.json_schema.is_some(),
-                json_schema: c.json_schema,
+                json: is_json,
+                json_schema,
                 stream: c.stream.unwrap_or(true),
                 max_continuations: c.max_continuations.unwrap_or(4),
                 continue_prompt: c.continue_prompt.unwrap_or_else(|| {
@@ -140,10 +150,12 @@ impl TextNode {
         }
     }
 
+    /// A request of this node; `schema` is its schema as rendered for the run.
     pub(crate) fn request(
         &self,
         system: Option<String>,
         messages: Vec<ChatMessage>,
+        schema: Option<&Value>,
     ) -> TextRequest {
         TextRequest {
             provider: self.provider.clone(),
@@ -152,7 +164,7 @@ impl TextNode {
             messages,
             temperature: self.temperature,
             max_tokens: self.max_tokens,
-            output: match (&self.json_schema, self.json) {
+            output: match (schema, self.json) {
                 (Some(s), _) => OutputFormat::JsonSchema {
                     name: "output".into(),
                     schema: s.clone(),
@@ -174,16 +186,21 @@ impl Node for TextNode {
             prompt.push_str("\n\n");
             prompt.push_str(extra);
         }
-        let mut s = Session::new(ctx, self, system, prompt);
+        let schema = self
+            .json_schema
+            .as_ref()
+            .map(|s| s.render(ctx))
+            .transpose()?;
+        let mut s = Session::new(ctx, self, system, prompt, schema);
         let mut text = s.write(None).await?;
         let mut metrics = serde_json::Map::new();
         if self.json {
-            let v: Value = serde_json::from_str(json_text(&text)).map_err(|e| {
+            let v: Value = parse_reply(&text).map_err(|e| {
                 NodeError::InvalidOutput(format!(
                     "the reply is not valid JSON ({e}); answer with JSON only"
                 ))
             })?;
-            if let Some(schema) = &self.json_schema {
+            if let Some(schema) = &s.schema {
                 let problems = check_schema(&v, schema, "output");
                 if !problems.is_empty() {
                     return Err(NodeError::InvalidOutput(problems.join("; ")));
@@ -227,8 +244,14 @@ impl Node for TextNode {
         if let Some(s) = &self.system {
             uses(s, false, &mut v);
         }
+        if let Some(s) = &self.json_schema {
+            s.variables(&mut v);
+        }
         if let Some(l) = &self.length {
-            uses(l.template(), false, &mut v);
+            for t in l.templates() {
+                uses(t, false, &mut v);
+            }
+            l.append_variables(&mut v);
         }
         if let Some(r) = &self.review {
             uses(&r.prompt, false, &mut v);
@@ -248,54 +271,11 @@ impl Node for TextNode {
     }
 
     fn estimate(&self, scope: &dyn EstimateScope) -> Vec<CallEstimate> {
-        let mut bytes =
-            self.prompt.literal_bytes() + self.system.as_ref().map_or(0, Template::literal_bytes);
-        let mut var_tokens = 0;
-        for t in std::iter::once(&self.prompt).chain(self.system.as_ref()) {
-            for p in t.variables() {
-                var_tokens = scope.var_tokens(p).saturating_add(var_tokens);
-            }
-        }
-        // Continuations resend the reply so far: bound by the full output.
-        let calls = 1 + if self.json {
-            0
-        } else {
-            self.max_continuations as u64
-        };
-        bytes += self.continue_prompt.len();
-        // Length passes and revisions each rewrite the whole text again.
-        let passes = self.length.as_ref().map_or(0, |l| l.max_passes as u64);
-        let revisions = self.review.as_ref().map_or(0, |r| r.max_revisions as u64);
-        let drafts = (1 + passes) * (1 + revisions);
-        let mut out = vec![CallEstimate {
-            provider: self.provider.clone(),
-            model: self.model.clone(),
-            input_tokens: (prompt_tokens_for_bytes(bytes as u64)
-                + 8 * 3
-                + 2 * self.max_tokens as u64 * (calls - 1)
-                + 4 * self.max_tokens as u64 * calls * (drafts > 1) as u64)
-                .saturating_add(var_tokens),
-            output_tokens: self.max_tokens as u64,
-            calls: calls * drafts,
-        }];
-        if let Some(r) = &self.review {
-            out.push(CallEstimate {
-                provider: r.provider.clone(),
-                model: r.model.clone(),
-                input_tokens: (prompt_tokens_for_bytes(r.prompt.literal_bytes() as u64)
-                    + 2 * self.max_tokens as u64 * calls)
-                    .saturating_add(var_tokens),
-                output_tokens: r.max_tokens() as u64,
-                calls: 2 * (1 + revisions),
-            });
-        }
-        out
+        self.estimate_calls(scope)
     }
 
-    fn output_tokens_bound(&self, _scope: &dyn EstimateScope) -> u64 {
-        // In the units of estimate_prompt_tokens (bytes / 2): a token is at
-        // most ~4 bytes of text.
-        2 * self.max_tokens as u64 * (1 + self.max_continuations as u64)
+    fn output_tokens(&self, scope: &dyn EstimateScope) -> TokenSpan {
+        self.text_size(scope)
     }
 
     fn override_model(&mut self, provider: Option<&str>, model: Option<&str>) {

@@ -3,6 +3,9 @@
 //! prompts taken from flow data, the LongWriter length score, excerpts,
 //! and the writer session that continues cut replies.
 
+pub(crate) mod append;
+pub(crate) mod degenerate;
+pub(crate) mod estimate;
 pub(crate) mod length;
 pub(crate) mod nested;
 pub(crate) mod review;

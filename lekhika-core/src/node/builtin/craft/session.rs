@@ -1,7 +1,8 @@
 //! One writer's conversation with its model: the prompt, then follow-ups
 //! (expand, tighten, revise) that send the previous text back with an
 //! instruction. Every reply cut by the output limit is continued from where
-//! it stopped, never kept truncated.
+//! it stopped, never kept truncated; an empty (or whitespace-only) reply is
+//! invalid output, regenerated with feedback like any other.
 
 use crate::node::builtin::text::TextNode;
 use crate::node::{NodeContext, NodeError};
@@ -12,6 +13,8 @@ pub(crate) struct Session<'a> {
     pub node: &'a TextNode,
     pub system: Option<String>,
     pub prompt: String,
+    /// The reply's JSON schema as rendered for this run.
+    pub schema: Option<serde_json::Value>,
     pub usage: Usage,
     pub continuations: u32,
     pub calls: u32,
@@ -23,12 +26,14 @@ impl<'a> Session<'a> {
         node: &'a TextNode,
         system: Option<String>,
         prompt: String,
+        schema: Option<serde_json::Value>,
     ) -> Self {
         Self {
             ctx,
             node,
             system,
             prompt,
+            schema,
             usage: Usage::default(),
             continuations: 0,
             calls: 0,
@@ -49,7 +54,11 @@ impl<'a> Session<'a> {
         loop {
             let resp = self
                 .ctx
-                .generate_text(&self.node.request(self.system.clone(), messages.clone()))
+                .generate_text(&self.node.request(
+                    self.system.clone(),
+                    messages.clone(),
+                    self.schema.as_ref(),
+                ))
                 .await?;
             self.calls += 1;
             self.usage.add(resp.usage);
@@ -76,6 +85,14 @@ impl<'a> Session<'a> {
                     return Err(NodeError::failed(
                         "the provider blocked the reply (content filter)",
                     ))
+                }
+                _ if text.trim().is_empty() => {
+                    // A finished reply with no text (a server that ended
+                    // the stream early, a model that said nothing) is never
+                    // a finished node: regenerate it with this feedback.
+                    return Err(NodeError::InvalidOutput(
+                        "the reply was empty; answer in full".into(),
+                    ));
                 }
                 _ => return Ok(text),
             }
