@@ -14,6 +14,10 @@ pub(crate) trait StreamState {
     fn on_event(&mut self, ev: &SseEvent) -> Result<Option<String>, ProviderError>;
     /// The terminal event was seen; reading stops.
     fn is_done(&self) -> bool;
+    /// `n` bytes of the body arrived (before they are decoded).
+    fn on_bytes(&mut self, n: usize) {
+        let _ = n;
+    }
 }
 
 /// Feed every read of `resp` through an [`SseDecoder`] into `state`,
@@ -36,7 +40,10 @@ pub(crate) async fn drive<S: StreamState>(
         };
         let end = chunk.is_none();
         let events = match chunk {
-            Some(bytes) => dec.push(&bytes),
+            Some(bytes) => {
+                state.on_bytes(bytes.len());
+                dec.push(&bytes)
+            }
             None => dec.finish(),
         };
         for ev in &events {

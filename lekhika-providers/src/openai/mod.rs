@@ -72,8 +72,8 @@ impl OpenAiClient {
 /// steps and one for each other feature (the token fields flip once).
 const MAX_STEPS: usize = 6;
 
-/// A request that failed; `silent` when it was a stream that brought
-/// nothing at all (no event, not even `[DONE]`).
+/// A request that failed; `silent` when it was a stream whose body
+/// brought not a single byte.
 struct SendError {
     failure: Failure,
     silent: bool,

@@ -18,14 +18,14 @@ pub(crate) struct ChatStream {
     usage: Option<Usage>,
     model: Option<String>,
     done: bool,
-    /// Events received, of any kind.
-    events: usize,
+    /// Bytes of the body received.
+    bytes: usize,
 }
 
 impl ChatStream {
-    /// Nothing at all came in the stream (not even a role chunk or `[DONE]`).
+    /// Not a byte came in the stream's body.
     pub(crate) fn silent(&self) -> bool {
-        self.events == 0
+        self.bytes == 0
     }
 
     pub(crate) fn new(provider: &str) -> Self {
@@ -68,8 +68,11 @@ impl ChatStream {
 }
 
 impl StreamState for ChatStream {
+    fn on_bytes(&mut self, n: usize) {
+        self.bytes += n;
+    }
+
     fn on_event(&mut self, ev: &SseEvent) -> Result<Option<String>, ProviderError> {
-        self.events += 1;
         let data = ev.data.trim();
         if data == "[DONE]" {
             self.done = true;
