@@ -6,7 +6,8 @@ export declare class Lekhika {
   /** The compiled book of a finished execution (the output of its last `compile` node). */
   compiledBook(user: string, executionId: string): Promise<any>
   /**
-   * Render the book to `formats` (pdf, epub, docx, html, md; default all).
+   * Render the book to `formats` (pdf, epub, docx, html, md, audiobook;
+   * default: all the flow makes).
    * `options`: trim, font_size_pt, margins_mm, chapters_on_recto, labels
    * (default: the flow's export node's). Also stored as artifacts.
    */
