@@ -5,10 +5,9 @@ use async_trait::async_trait;
 use lekhika_core::flow::FlowJson;
 use std::time::Duration;
 
-use lekhika_core::provider::Usage;
 use lekhika_core::store::{
-    CallKind, CallRecord, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, LeaseGrant,
-    NodeKey, NodeResult, ReusableCall, ReuseStats, RunnerInfo, StoreError, StoreResult,
+    CallRecord, ExecutionRecord, ExecutionStatus, ExecutionStore, Lease, LeaseGrant, NodeKey,
+    NodeResult, ReusableCall, ReuseStats, RunnerInfo, StoreError, StoreResult,
 };
 use lekhika_core::util::now_ms;
 use tokio_postgres::{Row, Transaction};
@@ -24,11 +23,11 @@ pub(super) const SELECT_EXECUTION: &str =
      lease_expires_at_ms - (extract(epoch FROM clock_timestamp()) * 1000)::bigint \
      FROM engine_executions";
 
-fn millis(d: Duration) -> i64 {
+pub(super) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
 
-fn runner_from(
+pub(super) fn runner_from(
     worker: Option<String>,
     token: Option<i64>,
     left: Option<i64>,
@@ -301,64 +300,11 @@ impl ExecutionStore for PgStore {
         call: &CallRecord,
         fence: Option<&Lease>,
     ) -> StoreResult<()> {
-        let item = call.item.map_or(-1, i64::from);
-        let seq = i64::from(call.seq);
-        let input = i64::try_from(call.usage.input_tokens).unwrap_or(i64::MAX);
-        let output = i64::try_from(call.usage.output_tokens).unwrap_or(i64::MAX);
-        let mut c = self.client().await?;
-        let tx = begin(&mut c, owner).await?;
-        guard(&tx, id, fence, RowLock::Share).await?;
-        tx.execute(
-            "INSERT INTO calls (user_id, execution_id, node, item, request, seq, kind, provider, model, reply, \
-             input_tokens, output_tokens, cost, charge, recorded_at_ms, requests, content_key, reused_from) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-             ON CONFLICT (execution_id, node, item, request) DO UPDATE SET seq = excluded.seq, \
-             kind = excluded.kind, provider = excluded.provider, model = excluded.model, \
-             reply = excluded.reply, input_tokens = excluded.input_tokens, \
-             output_tokens = excluded.output_tokens, cost = excluded.cost, charge = excluded.charge, \
-             recorded_at_ms = excluded.recorded_at_ms, requests = excluded.requests, \
-             content_key = excluded.content_key, reused_from = excluded.reused_from",
-            &[
-                &owner,
-                &id,
-                &call.node,
-                &item,
-                &call.request,
-                &seq,
-                &call.kind.as_str(),
-                &call.provider,
-                &call.model,
-                &call.reply,
-                &input,
-                &output,
-                &call.cost,
-                &call.charge,
-                &call.recorded_at_ms,
-                &i32::try_from(call.requests).unwrap_or(i32::MAX),
-                &call.content,
-                &call.reused_from,
-            ],
-        )
-        .await
-        .map_err(pg_err)?;
-        tx.commit().await.map_err(pg_err)
+        self.journal_put_call(owner, id, call, fence).await
     }
 
     async fn calls(&self, owner: &str, id: &str) -> StoreResult<Vec<CallRecord>> {
-        let mut c = self.client().await?;
-        let tx = begin(&mut c, owner).await?;
-        guard(&tx, id, None, RowLock::None).await?;
-        let rows = tx
-            .query(
-                &format!(
-                    "SELECT {CALL_COLUMNS} FROM calls WHERE execution_id = $1 ORDER BY node, item, seq"
-                ),
-                &[&id],
-            )
-            .await
-            .map_err(pg_err)?;
-        tx.commit().await.map_err(pg_err)?;
-        rows.iter().map(call_row).collect()
+        self.journal_calls(owner, id).await
     }
 
     async fn reusable_call(
@@ -367,92 +313,15 @@ impl ExecutionStore for PgStore {
         content: &str,
         except: &str,
     ) -> StoreResult<Option<ReusableCall>> {
-        let mut c = self.client().await?;
-        let tx = begin(&mut c, owner).await?;
-        // `user_id = $1` as well as row-level security: a platform admin may
-        // read every user's calls, but is served only their own.
-        let row = tx
-            .query_opt(
-                &format!(
-                    "SELECT {CALL_COLUMNS}, execution_id FROM calls \
-                     WHERE user_id = $1 AND content_key = $2 AND execution_id <> $3 AND {LIVE_REPLY} \
-                     ORDER BY recorded_at_ms DESC LIMIT 1"
-                ),
-                &[&owner, &content, &except],
-            )
-            .await
-            .map_err(pg_err)?;
-        tx.commit().await.map_err(pg_err)?;
-        row.map(|r| {
-            Ok(ReusableCall {
-                execution_id: r.get(16),
-                call: call_row(&r)?,
-            })
-        })
-        .transpose()
+        self.journal_reusable_call(owner, content, except).await
     }
 
     async fn clear_reusable(&self, owner: &str) -> StoreResult<u64> {
-        let mut c = self.client().await?;
-        let tx = begin(&mut c, owner).await?;
-        let live = tx
-            .query_one(
-                &format!(
-                    "SELECT COUNT(*) FROM calls WHERE user_id = $1 AND content_key IS NOT NULL AND {LIVE_REPLY}"
-                ),
-                &[&owner],
-            )
-            .await
-            .map_err(pg_err)?
-            .get::<_, i64>(0);
-        tx.execute(
-            "UPDATE calls SET content_key = NULL WHERE user_id = $1 AND content_key IS NOT NULL",
-            &[&owner],
-        )
-        .await
-        .map_err(pg_err)?;
-        tx.commit().await.map_err(pg_err)?;
-        Ok(u64::try_from(live).unwrap_or(0))
+        self.journal_clear_reusable(owner).await
     }
 
     async fn reuse_stats(&self, owner: &str) -> StoreResult<ReuseStats> {
-        let mut c = self.client().await?;
-        let tx = begin(&mut c, owner).await?;
-        let paid = tx
-            .query_one(
-                &format!(
-                    "SELECT COUNT(*), COUNT(DISTINCT execution_id), COALESCE(SUM(input_tokens), 0)::bigint, \
-                     COALESCE(SUM(output_tokens), 0)::bigint, COALESCE(SUM(cost), 0)::bigint FROM calls \
-                     WHERE user_id = $1 AND content_key IS NOT NULL AND {LIVE_REPLY}"
-                ),
-                &[&owner],
-            )
-            .await
-            .map_err(pg_err)?;
-        let reused = tx
-            .query_one(
-                "SELECT COUNT(*), COALESCE(SUM(input_tokens), 0)::bigint, COALESCE(SUM(output_tokens), 0)::bigint \
-                 FROM calls WHERE user_id = $1 AND reused_from IS NOT NULL",
-                &[&owner],
-            )
-            .await
-            .map_err(pg_err)?;
-        tx.commit().await.map_err(pg_err)?;
-        let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        Ok(ReuseStats {
-            replies: n(paid.get(0)),
-            executions: n(paid.get(1)),
-            usage: Usage {
-                input_tokens: n(paid.get(2)),
-                output_tokens: n(paid.get(3)),
-            },
-            cost: paid.get(4),
-            reused: n(reused.get(0)),
-            reused_usage: Usage {
-                input_tokens: n(reused.get(1)),
-                output_tokens: n(reused.get(2)),
-            },
-        })
+        self.journal_reuse_stats(owner).await
     }
 
     async fn acquire_lease(
@@ -462,84 +331,15 @@ impl ExecutionStore for PgStore {
         runner: &str,
         duration: Duration,
     ) -> StoreResult<LeaseGrant> {
-        let mut c = self.client().await?;
-        let tx = begin(&mut c, owner).await?;
-        // Concurrent takers queue on the row lock; the second re-checks the
-        // expiry after the first commits, and finds a live lease.
-        let row = tx
-            .query_opt(
-                &format!(
-                    "UPDATE engine_executions SET lease_worker = $2, lease_token = nextval('lease_tokens'), \
-                     lease_expires_at_ms = {DB_NOW_MS} + $3, lease_taken_at_ms = {DB_NOW_MS} \
-                     WHERE id = $1 AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms <= {DB_NOW_MS}) \
-                     RETURNING lease_token, lease_expires_at_ms"
-                ),
-                &[&id, &runner, &millis(duration)],
-            )
-            .await
-            .map_err(pg_err)?;
-        let grant = match row {
-            Some(r) => LeaseGrant::Granted(Lease {
-                execution_id: id.to_string(),
-                owner: owner.to_string(),
-                worker: runner.to_string(),
-                token: u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
-                expires_at_ms: r.get(1),
-            }),
-            None => {
-                let r = tx
-                    .query_opt(
-                        &format!(
-                            "SELECT lease_worker, lease_token, lease_expires_at_ms - {DB_NOW_MS} \
-                             FROM engine_executions WHERE id = $1"
-                        ),
-                        &[&id],
-                    )
-                    .await
-                    .map_err(pg_err)?
-                    .ok_or_else(|| not_found(id))?;
-                let info = runner_from(r.get(0), r.get(1), r.get(2)).ok_or_else(|| {
-                    StoreError::Conflict(format!("the lease of execution {id} changed; try again"))
-                })?;
-                LeaseGrant::Held(info)
-            }
-        };
-        tx.commit().await.map_err(pg_err)?;
-        Ok(grant)
+        self.lease_acquire_lease(owner, id, runner, duration).await
     }
 
     async fn renew_lease(&self, lease: &Lease, duration: Duration) -> StoreResult<bool> {
-        let mut c = self.client().await?;
-        let tx = begin(&mut c, &lease.owner).await?;
-        let n = tx
-            .execute(
-                &format!(
-                    "UPDATE engine_executions SET lease_expires_at_ms = {DB_NOW_MS} + $3 \
-                     WHERE id = $1 AND lease_token = $2"
-                ),
-                &[
-                    &lease.execution_id,
-                    &(lease.token as i64),
-                    &millis(duration),
-                ],
-            )
-            .await
-            .map_err(pg_err)?;
-        tx.commit().await.map_err(pg_err)?;
-        Ok(n == 1)
+        self.lease_renew_lease(lease, duration).await
     }
 
     async fn release_lease(&self, lease: &Lease) -> StoreResult<()> {
-        let mut c = self.client().await?;
-        let tx = begin(&mut c, &lease.owner).await?;
-        tx.execute(
-            "UPDATE engine_executions SET lease_worker = NULL, lease_token = NULL, lease_expires_at_ms = NULL, \
-             lease_taken_at_ms = NULL WHERE id = $1 AND lease_token = $2",
-            &[&lease.execution_id, &(lease.token as i64)],
-        )
-        .await
-        .map_err(pg_err)?;
-        tx.commit().await.map_err(pg_err)
+        self.lease_release_lease(lease).await
     }
 
     async fn request_stop(&self, owner: &str, id: &str) -> StoreResult<()> {
@@ -596,38 +396,4 @@ impl PgStore {
         }
         tx.commit().await.map_err(pg_err)
     }
-}
-
-/// The columns of a `calls` row, in [`call_row`]'s order.
-const CALL_COLUMNS: &str = "node, item, request, seq, kind, provider, model, reply, input_tokens, \
-     output_tokens, cost, charge, recorded_at_ms, requests, content_key, reused_from";
-
-/// Replies asked of a provider: not abandoned, not failed tries, not reused.
-const LIVE_REPLY: &str = "reused_from IS NULL \
-     AND COALESCE(reply->>'abandoned', 'false') <> 'true' \
-     AND COALESCE(reply->>'failed_tries', 'false') <> 'true'";
-
-fn call_row(r: &Row) -> StoreResult<CallRecord> {
-    let kind: String = r.get(4);
-    Ok(CallRecord {
-        node: r.get(0),
-        item: u32::try_from(r.get::<_, i64>(1)).ok(),
-        request: r.get(2),
-        seq: u32::try_from(r.get::<_, i64>(3)).unwrap_or(u32::MAX),
-        kind: CallKind::parse(&kind)
-            .ok_or_else(|| StoreError::backend(format!("unknown call kind `{kind}` in store")))?,
-        provider: r.get(5),
-        model: r.get(6),
-        reply: r.get(7),
-        usage: Usage {
-            input_tokens: u64::try_from(r.get::<_, i64>(8)).unwrap_or(0),
-            output_tokens: u64::try_from(r.get::<_, i64>(9)).unwrap_or(0),
-        },
-        cost: r.get(10),
-        charge: r.get(11),
-        recorded_at_ms: r.get(12),
-        requests: u32::try_from(r.get::<_, i32>(13)).unwrap_or(1),
-        content: r.get(14),
-        reused_from: r.get(15),
-    })
 }

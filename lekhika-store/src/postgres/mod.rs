@@ -19,8 +19,10 @@
 
 mod admin;
 mod artifacts;
+mod calls;
 mod connect;
 mod executions;
+mod leases;
 mod migrate;
 mod pool;
 mod providers;

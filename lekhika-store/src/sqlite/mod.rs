@@ -18,7 +18,9 @@
 //! is atomic across processes.
 
 mod artifacts;
+mod calls;
 mod executions;
+mod leases;
 mod queue;
 mod reuse;
 mod schema;

@@ -5,8 +5,8 @@ use lekhika_core::provider::Usage;
 use lekhika_core::store::{ReusableCall, ReuseStats, StoreResult};
 use rusqlite::{Connection, OptionalExtension};
 
+use super::calls::{CallRow, CALL_COLUMNS};
 use super::db_err;
-use super::executions::{CallRow, CALL_COLUMNS};
 
 /// Replies asked of a provider: not abandoned, not failed tries, not reused.
 const LIVE_REPLY: &str = "c.reused_from IS NULL \
