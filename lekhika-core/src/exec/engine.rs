@@ -1,10 +1,12 @@
-//! [`Engine`]: the host's entry point. Creates executions, launches runs,
-//! resumes, stops, regenerates and approves.
+//! [`Engine`]: the host's entry point. Creates executions, launches and
+//! resumes runs under the runner lease, stops them, and checks prices and
+//! tiers before a run. Building one: `builder.rs`; regenerate, approve and
+//! reject: `interventions.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use super::builder::EngineBuilder;
 use serde_json::Value;
 
 use super::error::EngineError;
@@ -42,114 +44,10 @@ pub struct Engine {
     pub(crate) inner: Arc<EngineInner>,
 }
 
-/// Builds an [`Engine`]. Only the model provider and store are required.
-pub struct EngineBuilder {
-    registry: Registry,
-    models: Arc<dyn ModelProvider>,
-    store: Arc<dyn ExecutionStore>,
-    artifacts: Option<Arc<dyn ArtifactStore>>,
-    wallet: Option<Arc<dyn WalletStore>>,
-    prices: PriceBook,
-    max_concurrency: usize,
-    stop_poll: Duration,
-    lease: Duration,
-    runner: Option<String>,
-}
-
-/// Default length of a runner lease: a dead runner's execution can be
-/// resumed (or taken over by a worker) at most this long after it died.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(15);
-
-impl EngineBuilder {
-    pub fn new(models: Arc<dyn ModelProvider>, store: Arc<dyn ExecutionStore>) -> Self {
-        Self {
-            registry: Registry::with_builtins(),
-            models,
-            store,
-            artifacts: None,
-            wallet: None,
-            prices: PriceBook::default(),
-            max_concurrency: 8,
-            stop_poll: Duration::from_millis(250),
-            lease: DEFAULT_LEASE,
-            runner: None,
-        }
-    }
-    /// Length of the runner lease runs of this engine hold (at least 300 ms;
-    /// default [`DEFAULT_LEASE`]). Shorter leases let a dead runner's
-    /// execution be resumed sooner, at the price of more renewals.
-    pub fn lease(mut self, d: Duration) -> Self {
-        self.lease = d.max(Duration::from_millis(300));
-        self
-    }
-    /// The name runs of this engine hold leases under (default: host,
-    /// process id and a random suffix).
-    pub fn runner_name(mut self, name: impl Into<String>) -> Self {
-        self.runner = Some(name.into());
-        self
-    }
-    /// Replace the node registry (start from [`Registry::with_builtins`] to keep built-ins).
-    pub fn registry(mut self, r: Registry) -> Self {
-        self.registry = r;
-        self
-    }
-    /// Mutate the registry in place, e.g. to add custom kinds.
-    pub fn register(mut self, f: impl FnOnce(&mut Registry)) -> Self {
-        f(&mut self.registry);
-        self
-    }
-    pub fn artifacts(mut self, a: Arc<dyn ArtifactStore>) -> Self {
-        self.artifacts = Some(a);
-        self
-    }
-    /// Meter AI calls for users who have a wallet in this store.
-    pub fn wallet(mut self, w: Arc<dyn WalletStore>) -> Self {
-        self.wallet = Some(w);
-        self
-    }
-    pub fn prices(mut self, p: PriceBook) -> Self {
-        self.prices = p;
-        self
-    }
-    /// Nodes running at once per run (map nodes have their own limit).
-    pub fn max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = n.max(1);
-        self
-    }
-    /// How often a run checks the store for a stop request from another process.
-    pub fn stop_poll(mut self, d: Duration) -> Self {
-        self.stop_poll = d;
-        self
-    }
-    pub fn build(self) -> Engine {
-        Engine {
-            inner: Arc::new(EngineInner {
-                registry: self.registry,
-                models: self.models,
-                store: self.store,
-                artifacts: self.artifacts,
-                wallet: self.wallet,
-                prices: Arc::new(self.prices),
-                max_concurrency: self.max_concurrency,
-                stop_poll: self.stop_poll,
-                lease: self.lease,
-                runner: self.runner.unwrap_or_else(super::lease::runner_name),
-            }),
-        }
-    }
-}
-
 /// A flow document parsed and validated once, with its text.
 pub struct LoadedFlow {
     pub flow: Flow,
     pub doc: FlowJson,
-}
-
-/// Where a node stands, for hosts rendering a review.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Approval {
-    /// `Some` when the host approved an edited version.
-    pub edited: Option<Value>,
 }
 
 impl Engine {
@@ -391,7 +289,7 @@ impl Engine {
     }
 
     /// Take the execution's runner lease (see [`Engine::resume`]).
-    async fn take_lease(
+    pub(super) async fn take_lease(
         &self,
         owner: &str,
         id: &str,
@@ -403,7 +301,7 @@ impl Engine {
     /// Read the execution under `lease` (what other runners wrote before is
     /// visible now), check it, and launch it; the lease is given back if it
     /// does not start.
-    async fn launch_leased(
+    pub(super) async fn launch_leased(
         &self,
         owner: &str,
         id: &str,
@@ -442,145 +340,6 @@ impl Engine {
     /// Ask a run to stop, wherever it runs (this process or another).
     pub async fn stop(&self, owner: &str, id: &str) -> Result<(), EngineError> {
         Ok(self.inner.store.request_stop(owner, id).await?)
-    }
-
-    /// Re-run `node` (and everything downstream of it) with an extra
-    /// instruction; everything else is reused.
-    pub async fn regenerate(
-        &self,
-        owner: &str,
-        id: &str,
-        node: &str,
-        instruction: Option<&str>,
-    ) -> Result<RunHandle, EngineError> {
-        let lease = self.take_lease(owner, id, &mut |_| {}).await?;
-        if let Err(e) = self.invalidate_held(owner, id, node, instruction).await {
-            let _ = self.inner.store.release_lease(&lease).await;
-            return Err(e);
-        }
-        self.launch_leased(owner, id, lease, self.inner.lease, |_| Ok(()))
-            .await
-    }
-
-    /// Forget `node` and its descendants (their results and recorded
-    /// calls) and record the instruction, without running. Refused with
-    /// [`EngineError::Busy`] while a live runner holds the execution.
-    pub async fn invalidate(
-        &self,
-        owner: &str,
-        id: &str,
-        node: &str,
-        instruction: Option<&str>,
-    ) -> Result<Vec<String>, EngineError> {
-        let lease = self.take_lease(owner, id, &mut |_| {}).await?;
-        let r = self.invalidate_held(owner, id, node, instruction).await;
-        let _ = self.inner.store.release_lease(&lease).await;
-        r
-    }
-
-    /// [`Engine::invalidate`] under a lease the caller holds.
-    async fn invalidate_held(
-        &self,
-        owner: &str,
-        id: &str,
-        node: &str,
-        instruction: Option<&str>,
-    ) -> Result<Vec<String>, EngineError> {
-        let rec = self.inner.store.get_execution(owner, id).await?;
-        let mut options = run_options(&rec)?;
-        let flow = self.load(&rec.flow, &options)?;
-        let idx = *flow
-            .graph
-            .index
-            .get(node)
-            .ok_or_else(|| EngineError::UnknownNode(node.to_string()))?;
-        let ids: Vec<String> = flow
-            .graph
-            .descendants(idx)
-            .into_iter()
-            .map(|i| flow.graph.ids[i].to_string())
-            .collect();
-        for d in &ids {
-            options.instructions.remove(d);
-            options.approvals.remove(d);
-        }
-        if let Some(i) = instruction {
-            options.instructions.insert(node.to_string(), i.to_string());
-        }
-        // A regenerated node wants a new reply, never an earlier run's.
-        options.ask_anew.insert(node.to_string());
-        self.inner
-            .store
-            .remove_node_results(owner, id, &ids)
-            .await?;
-        let opts =
-            serde_json::to_value(&options).map_err(|e| EngineError::InvalidState(e.to_string()))?;
-        self.inner.store.set_options(owner, id, &opts).await?;
-        Ok(ids)
-    }
-
-    /// Approve the output waiting at an approval gate (optionally edited) and continue.
-    pub async fn approve(
-        &self,
-        owner: &str,
-        id: &str,
-        node: &str,
-        edited: Option<Value>,
-    ) -> Result<RunHandle, EngineError> {
-        let rec = self.inner.store.get_execution(owner, id).await?;
-        let mut options = run_options(&rec)?;
-        let flow = self.load(&rec.flow, &options)?;
-        match flow.node(node) {
-            Some(n) if n.kind == "approval" => {}
-            Some(_) => {
-                return Err(EngineError::InvalidState(format!(
-                    "node `{node}` is not an approval gate"
-                )))
-            }
-            None => return Err(EngineError::UnknownNode(node.to_string())),
-        }
-        options.approvals.insert(
-            node.to_string(),
-            serde_json::to_value(Approval { edited }).unwrap_or(Value::Null),
-        );
-        let opts =
-            serde_json::to_value(&options).map_err(|e| EngineError::InvalidState(e.to_string()))?;
-        let lease = self.take_lease(owner, id, &mut |_| {}).await?;
-        if let Err(e) = self.inner.store.set_options(owner, id, &opts).await {
-            let _ = self.inner.store.release_lease(&lease).await;
-            return Err(e.into());
-        }
-        self.launch_leased(owner, id, lease, self.inner.lease, |_| Ok(()))
-            .await
-    }
-
-    /// Reject the output at an approval gate: the reviewed node is
-    /// regenerated with the instruction, and the gate asks again.
-    pub async fn reject(
-        &self,
-        owner: &str,
-        id: &str,
-        node: &str,
-        instruction: &str,
-    ) -> Result<RunHandle, EngineError> {
-        let rec = self.inner.store.get_execution(owner, id).await?;
-        let options = run_options(&rec)?;
-        let flow = self.load(&rec.flow, &options)?;
-        let idx = *flow
-            .graph
-            .index
-            .get(node)
-            .ok_or_else(|| EngineError::UnknownNode(node.to_string()))?;
-        let reviewed = match flow.graph.deps[idx].as_slice() {
-            [one] => flow.graph.ids[*one].clone(),
-            _ => {
-                return Err(EngineError::InvalidState(format!(
-                    "approval gate `{node}` must have exactly one upstream node to reject"
-                )))
-            }
-        };
-        self.regenerate(owner, id, &reviewed, Some(instruction))
-            .await
     }
 
     /// Instructions and approvals recorded for an execution.

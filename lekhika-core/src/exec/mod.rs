@@ -3,11 +3,13 @@
 
 pub(crate) mod abandoned;
 pub(crate) mod attempt;
+mod builder;
 pub(crate) mod calls;
 mod engine;
 mod error;
 pub mod estimate;
 mod events;
+mod interventions;
 pub(crate) mod journal;
 mod launch;
 mod lease;
@@ -25,9 +27,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-pub use engine::{Approval, Engine, EngineBuilder, LoadedFlow, DEFAULT_LEASE};
+pub use builder::{EngineBuilder, DEFAULT_LEASE};
+pub use engine::{Engine, LoadedFlow};
 pub use error::EngineError;
 pub use events::{Event, EventKind, EventSink, EventStream, MAX_PENDING_DELTAS};
+pub use interventions::Approval;
 
 use crate::provider::Usage;
 use crate::store::ExecutionStatus;
