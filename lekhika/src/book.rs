@@ -96,6 +96,17 @@ impl Lekhika {
                 "this flow has no `compile` node, so there is no book to export".into(),
             )
         })?;
+        self.node_output(rec, &compile, "finished").await
+    }
+
+    /// The output of `node` of an execution; `NoBook` when it has not
+    /// `done` (e.g. "finished") yet.
+    pub(crate) async fn node_output(
+        &self,
+        rec: &ExecutionRecord,
+        node: &str,
+        done: &str,
+    ) -> Result<Value> {
         let results = self
             .stores
             .executions
@@ -103,11 +114,11 @@ impl Lekhika {
             .await?;
         results
             .into_iter()
-            .find(|(k, _)| *k == NodeKey::node(compile.to_string()))
+            .find(|(k, _)| *k == NodeKey::node(node.to_string()))
             .map(|(_, r)| r.output)
             .ok_or_else(|| {
                 LekhikaError::NoBook(format!(
-                    "node `{compile}` has not finished; resume the run first"
+                    "node `{node}` has not {done}; resume the run first"
                 ))
             })
     }

@@ -12,7 +12,7 @@ mod tags;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use lekhika_core::store::{ExecutionRecord, NodeKey};
+use lekhika_core::store::ExecutionRecord;
 use lekhika_export::ExportedFile;
 use serde_json::Value;
 
@@ -39,20 +39,7 @@ fn bad(m: impl std::fmt::Display) -> LekhikaError {
 impl Lekhika {
     /// The output of `node` (a `speech` node) of an execution.
     pub(crate) async fn narration_of(&self, rec: &ExecutionRecord, node: &str) -> Result<Value> {
-        let results = self
-            .stores
-            .executions
-            .node_results(&rec.owner, &rec.id)
-            .await?;
-        results
-            .into_iter()
-            .find(|(k, _)| *k == NodeKey::node(node.to_string()))
-            .map(|(_, r)| r.output)
-            .ok_or_else(|| {
-                LekhikaError::NoBook(format!(
-                    "node `{node}` has not finished narrating; resume the run first"
-                ))
-            })
+        self.node_output(rec, node, "finished narrating").await
     }
 
     /// The layout of the audiobook narrated by `node`.
