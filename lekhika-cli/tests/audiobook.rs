@@ -19,9 +19,8 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -419,26 +418,6 @@ async fn a_finished_book_is_narrated_chapter_by_chapter_in_order_metered_and_exp
         );
     }
     assert_eq!(speech_requests(&server).len(), inputs.len());
-}
-
-/// Spawn `c` (a `--json` run); the receiver gets its execution id.
-fn spawn_watched(mut c: Command) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let v: Value = serde_json::from_str(&line).unwrap_or_default();
-            if let Some(id) = v["execution_id"].as_str() {
-                let _ = tx.send(id.to_string());
-            }
-        }
-    });
-    (child, rx)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,7 +19,6 @@ mod craft_common;
 mod pg_common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -181,27 +180,6 @@ fn run_flow(
     }
     c.args(["--json", "--out"]).arg(out);
     c
-}
-
-/// Spawn `c` with its JSON lines on stdout; the receiver gets the
-/// execution id of its first event (the run has started).
-fn spawn_watched(mut c: Command) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let v: Value = serde_json::from_str(&line).unwrap_or_default();
-            if let Some(id) = v["execution_id"].as_str() {
-                let _ = tx.send(id.to_string());
-            }
-        }
-    });
-    (child, rx)
 }
 
 /// Spawn `c`; returns the child and the execution id it prints first.
