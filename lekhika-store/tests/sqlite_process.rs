@@ -211,3 +211,28 @@ fn two_processes_share_one_queue() {
     );
     assert_eq!(claimed.into_iter().collect::<HashSet<_>>(), ids);
 }
+
+/// Many openers of one new store file at once (processes started together
+/// on a fresh machine) all get it: switching the new file to WAL answers
+/// SQLITE_BUSY without the busy handler, so the open waits for it.
+#[test]
+fn openers_of_a_fresh_file_at_once_all_succeed() {
+    for round in 0..20 {
+        let db = temp_db(&format!("fresh-{round}"));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    SqliteStore::open(&db)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for o in openers {
+            assert_eq!(o.join().unwrap(), Ok(()), "round {round}");
+        }
+    }
+}

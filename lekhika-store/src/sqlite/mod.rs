@@ -88,9 +88,7 @@ impl SqliteStore {
         let connect = |e: rusqlite::Error| OpenError::File(e.to_string());
         conn.busy_timeout(opts.busy_timeout).map_err(connect)?;
         if wal {
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-                .map_err(connect)?;
+            let mode = wal_mode(&conn, opts.busy_timeout).map_err(connect)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(OpenError::File(format!(
                     "SQLite refused WAL journal mode (got `{mode}`)"
@@ -165,5 +163,24 @@ impl Fence {
             worker: l.worker.clone(),
             token: l.token as i64,
         })
+    }
+}
+
+/// Switch to WAL. SQLite answers `SQLITE_BUSY` at once (without its busy
+/// handler) when another process is creating or switching the same new
+/// file, so two processes opening a fresh store together must wait here
+/// for one another, up to the busy timeout.
+fn wal_mode(conn: &Connection, timeout: std::time::Duration) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => return r,
+        }
     }
 }
